@@ -5,7 +5,8 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+// The library types its provider with the DOM Crypto type; Node's webcrypto implements the same interface.
+x509.cryptoProvider.set(webcrypto as never);
 
 const keyAlgorithm = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const signingAlgorithm = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -48,13 +49,13 @@ function distinguishedName(commonName: string, organizations: string[] = []): st
   return [`CN=${escape(commonName)}`, ...organizations.map((o) => `O=${escape(o)}`)].join(', ');
 }
 
-async function privateKeyPem(key: CryptoKey): Promise<string> {
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey);
+async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
 }
 
 export async function createCertificateAuthority(commonName: string, validDays = 365): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const caCertificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: distinguishedName(commonName),
@@ -69,7 +70,7 @@ export async function createCertificateAuthority(commonName: string, validDays =
   });
 
   const issue = async (request: LeafRequest): Promise<IssuedCertificate> => {
-    const leafKeys = (await webcrypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const leafKeys = (await webcrypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const alternativeNames = [
       ...(request.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
       ...(request.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),

@@ -1,0 +1,167 @@
+// AdmissionReview (admission.k8s.io/v1) in, AdmissionReview out. Shared by the HTTPS server and the review CLI,
+// so both give the same answer. Every outcome, bad input included, is a well-formed AdmissionReview.
+import jsonPatch from 'fast-json-patch';
+import type { Policy } from '../policy/types.ts';
+import { planPod } from './plan-pod.ts';
+import { needsNamespaceLabels } from './select-policy.ts';
+import type { PodPlan, RequesterInfo } from './plan-types.ts';
+
+export const admissionApiVersion = 'admission.k8s.io/v1';
+
+export interface AdmissionStatus {
+  code: number;
+  message: string;
+  reason?: string;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: AdmissionStatus;
+  patchType?: 'JSONPatch';
+  patch?: string;
+  warnings?: string[];
+  auditAnnotations?: Record<string, string>;
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: typeof admissionApiVersion;
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+}
+
+export interface AdmissionRequest {
+  uid: string;
+  kind?: { group?: string; version?: string; kind?: string };
+  resource?: { group?: string; version?: string; resource?: string };
+  subResource?: string;
+  name?: string;
+  namespace?: string;
+  operation?: string;
+  userInfo?: RequesterInfo;
+  object?: unknown;
+  oldObject?: unknown;
+  dryRun?: boolean;
+}
+
+/** What one admission decided, for logs and metrics as well as the answer. */
+export interface AdmissionOutcome {
+  review: AdmissionReviewResponse;
+  request?: AdmissionRequest;
+  plan?: PodPlan;
+  /** 'skipped' = not ours to judge (fast path); 'mutated' / 'unchanged' / 'denied' / 'error'. */
+  result: 'skipped' | 'mutated' | 'unchanged' | 'denied' | 'error';
+}
+
+export interface AdmissionContext {
+  policies: readonly Policy[];
+  /** Namespace labels for policies with a namespaceSelector; undefined when not known. */
+  namespaceLabels?: Record<string, string>;
+}
+
+function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
+  return { apiVersion: admissionApiVersion, kind: 'AdmissionReview', response: { uid, ...response } };
+}
+
+/** An AdmissionReview that refuses the request with an embedded status (bad input, internal errors). */
+export function errorReview(uid: string, code: number, message: string): AdmissionReviewResponse {
+  const reason = code >= 500 ? 'InternalError' : 'BadRequest';
+  return answer(uid, { allowed: false, status: { code, reason, message } });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks the envelope; returns the request or the error answer to send. */
+export function readAdmissionRequest(body: unknown): { request?: AdmissionRequest; error?: AdmissionReviewResponse } {
+  if (!isObject(body)) return { error: errorReview('', 400, 'request body must be a JSON AdmissionReview object') };
+  const request = body.request;
+  const uid = isObject(request) && typeof request.uid === 'string' ? request.uid : '';
+  if (body.kind !== 'AdmissionReview' || body.apiVersion !== admissionApiVersion) {
+    return {
+      error: errorReview(uid, 400, `expected kind AdmissionReview, apiVersion ${admissionApiVersion}; got kind ${String(body.kind)}, apiVersion ${String(body.apiVersion)}`),
+    };
+  }
+  if (!isObject(request)) return { error: errorReview('', 400, 'AdmissionReview has no request') };
+  if (uid === '') return { error: errorReview('', 400, 'AdmissionReview request has no uid') };
+  return { request: request as unknown as AdmissionRequest };
+}
+
+function isPodRequest(request: AdmissionRequest): boolean {
+  const kind = request.kind;
+  return (kind?.group ?? '') === '' && kind?.kind === 'Pod' && (request.subResource ?? '') === '';
+}
+
+export function reviewPodMutation(request: AdmissionRequest, context: AdmissionContext): AdmissionOutcome {
+  const uid = request.uid;
+  if (!isPodRequest(request) || request.operation !== 'CREATE') {
+    return { request, result: 'skipped', review: answer(uid, { allowed: true }) };
+  }
+  if (!isObject(request.object)) {
+    return { request, result: 'error', review: errorReview(uid, 400, 'AdmissionReview request has no Pod object') };
+  }
+  const plan = planPod(request.object, context.policies, {
+    operation: request.operation,
+    namespace: request.namespace ?? (request.object.metadata as { namespace?: string } | undefined)?.namespace ?? '',
+    namespaceLabels: context.namespaceLabels,
+    dryRun: request.dryRun === true,
+    userInfo: request.userInfo ?? {},
+  });
+  if (!plan.selected) return { request, plan, result: 'skipped', review: answer(uid, { allowed: true }) };
+
+  const warnings = plan.warnings.length > 0 ? { warnings: plan.warnings } : {};
+  const auditAnnotations = { policy: plan.policyName ?? '' };
+  if (plan.denials.length > 0) {
+    return {
+      request,
+      plan,
+      result: 'denied',
+      review: answer(uid, {
+        allowed: false,
+        status: { code: 403, reason: 'Forbidden', message: `sandbox-storage: ${plan.denials.join('; ')}` },
+        ...warnings,
+        auditAnnotations,
+      }),
+    };
+  }
+  // Diff against the object exactly as received, so fields this code does not know survive untouched.
+  const operations = plan.mutated ? jsonPatch.compare(request.object, plan.mutated) : [];
+  if (operations.length === 0) {
+    return { request, plan, result: 'unchanged', review: answer(uid, { allowed: true, ...warnings, auditAnnotations }) };
+  }
+  return {
+    request,
+    plan,
+    result: 'mutated',
+    review: answer(uid, {
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(operations)).toString('base64'),
+      ...warnings,
+      auditAnnotations,
+    }),
+  };
+}
+
+export interface AdmissionSources {
+  policies: readonly Policy[];
+  /** Looks up a namespace's labels; only called when some policy has a namespaceSelector. */
+  namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+}
+
+/** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */
+export async function reviewAdmission(body: unknown, sources: AdmissionSources): Promise<AdmissionOutcome> {
+  const { request, error } = readAdmissionRequest(body);
+  if (!request) return { result: 'error', review: error as AdmissionReviewResponse };
+  try {
+    const podLabels = (request.object as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels;
+    const namespaceLabels =
+      isPodRequest(request) && request.namespace && needsNamespaceLabels(sources.policies, podLabels)
+        ? await sources.namespaceLabels(request.namespace)
+        : undefined;
+    return reviewPodMutation(request, { policies: sources.policies, namespaceLabels });
+  } catch (thrown) {
+    return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
+  }
+}

@@ -1,0 +1,110 @@
+// The planning core: pod + policies + request → mutated pod, warnings, denials and the PVCs to ensure. No I/O.
+import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import { describeSelector } from '../policy/selector.ts';
+import type { Policy } from '../policy/types.ts';
+import { readIdentity } from './identity.ts';
+import type { PlanRequest, PodPlan } from './plan-types.ts';
+import { buildSeedContainer, seedContainerName } from './seed-container.ts';
+import { selectPolicy } from './select-policy.ts';
+import { ownershipLabels, storageLayout } from './storage-layout.ts';
+
+function findSandboxContainer(pod: V1Pod, policy: Policy): { container?: V1Container; denial?: string } {
+  const containers = pod.spec?.containers ?? [];
+  if (policy.spec.container === '') {
+    const first = containers[0];
+    return first ? { container: first } : { denial: 'the pod has no containers' };
+  }
+  const named = containers.find((container) => container.name === policy.spec.container);
+  if (named) return { container: named };
+  const names = containers.map((container) => container.name).join(', ') || 'none';
+  return {
+    denial: `policy "${policy.name}" mounts storage into container "${policy.spec.container}", but the pod has no such container (containers: ${names})`,
+  };
+}
+
+/** Inserts `item` into `list`, or replaces the element of the same name when it differs. */
+function upsertByName<T extends { name: string }>(list: T[], item: T, insertAtStart = false): void {
+  const index = list.findIndex((existing) => existing.name === item.name);
+  if (index < 0) {
+    if (insertAtStart) list.unshift(item);
+    else list.push(item);
+  } else if (!isDeepStrictEqual(list[index], item)) {
+    list[index] = item;
+  }
+}
+
+export function planPod(rawPod: unknown, policies: readonly Policy[], request: PlanRequest): PodPlan {
+  const pod = rawPod as V1Pod;
+  const labels = pod?.metadata?.labels;
+  const { policy, alsoMatched } = selectPolicy(policies, labels, request.namespaceLabels);
+  if (!policy) return { selected: false, warnings: [], denials: [], claims: [] };
+
+  const plan: PodPlan = { selected: true, policyName: policy.name, warnings: [], denials: [], claims: [] };
+  if (alsoMatched.length > 0) {
+    plan.warnings.push(`sandbox-storage: policy "${policy.name}" applied; also matching, ignored: ${alsoMatched.join(', ')}`);
+  }
+  if (request.operation !== 'CREATE') return plan;
+
+  const { identity, denials } = readIdentity(labels, policy);
+  const { container: sandboxInput, denial: containerDenial } = findSandboxContainer(pod, policy);
+  if (containerDenial) denials.push(containerDenial);
+  if (!identity || !sandboxInput || denials.length > 0) {
+    plan.denials = denials.map((denial) => `${denial} (selected by ${describeSelector(policy.spec.podSelector)})`);
+    return plan;
+  }
+
+  const mutated = structuredClone(pod) as V1Pod & { spec: NonNullable<V1Pod['spec']> };
+  const sandbox = mutated.spec.containers.find((container) => container.name === sandboxInput.name) as V1Container;
+  const layout = storageLayout(policy, identity, request.namespace);
+
+  const volumes: V1Volume[] = mutated.spec.volumes ?? [];
+  const existingVolume = volumes.find((volume) => volume.name === layout.volume.name);
+  if (existingVolume && !isDeepStrictEqual(existingVolume, layout.volume)) {
+    plan.denials.push(
+      `the pod already has a volume named "${layout.volume.name}" that differs from the one policy "${policy.name}" injects; rename it`,
+    );
+    return plan;
+  }
+
+  const mounts: V1VolumeMount[] = sandbox.volumeMounts ?? [];
+  const keptMounts = layout.mounts.filter((desired) => {
+    const existing = mounts.find((mount) => mount.mountPath === desired.mountPath);
+    if (existing === undefined || existing.name === desired.name) return true;
+    plan.warnings.push(
+      `sandbox-storage: container "${sandbox.name}" already mounts volume "${existing.name}" at ${desired.mountPath}; left as is, no storage injected there`,
+    );
+    return false;
+  });
+  if (keptMounts.length === 0) {
+    plan.mutated = mutated as unknown as Record<string, unknown>;
+    return plan;
+  }
+
+  upsertByName(volumes, layout.volume);
+  mutated.spec.volumes = volumes;
+  for (const desired of keptMounts) {
+    const index = mounts.findIndex((mount) => mount.mountPath === desired.mountPath);
+    if (index < 0) mounts.push(desired);
+    else if (!isDeepStrictEqual(mounts[index], desired)) mounts[index] = desired;
+  }
+  sandbox.volumeMounts = mounts;
+
+  const seededMount = keptMounts.find((mount) => mount.mountPath === policy.spec.seed.path && !mount.readOnly);
+  if (policy.spec.seed.enabled && seededMount) {
+    const initContainers = mutated.spec.initContainers ?? [];
+    // First, so that other init containers already see the seeded /sandbox.
+    upsertByName(initContainers, buildSeedContainer(policy, sandbox, mutated.spec.securityContext, seededMount), true);
+    mutated.spec.initContainers = initContainers;
+  } else if (policy.spec.seed.enabled) {
+    plan.warnings.push(`sandbox-storage: ${policy.spec.seed.path} is not injected, so it is not seeded`);
+  } else if ((mutated.spec.initContainers ?? []).some((container) => container.name === seedContainerName)) {
+    plan.warnings.push(`sandbox-storage: seeding is off in policy "${policy.name}", but the pod has a ${seedContainerName} init container`);
+  }
+
+  mutated.metadata = mutated.metadata ?? {};
+  mutated.metadata.annotations = { ...mutated.metadata.annotations, [ownershipLabels.policy]: policy.name };
+  if (layout.claim) plan.claims.push(layout.claim);
+  plan.mutated = mutated as unknown as Record<string, unknown>;
+  return plan;
+}

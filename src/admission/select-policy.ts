@@ -1,0 +1,42 @@
+// Which policy governs a Pod: the first, by name, whose namespace and pod selectors both match.
+import { selectorMatches } from '../policy/selector.ts';
+import type { Policy } from '../policy/types.ts';
+
+export interface PolicySelection {
+  policy?: Policy;
+  /** Other policies that also matched; reported so admins can remove the overlap. */
+  alsoMatched: string[];
+}
+
+function hasSelector(selector: { matchLabels?: object; matchExpressions?: unknown[] }): boolean {
+  return Object.keys(selector.matchLabels ?? {}).length > 0 || (selector.matchExpressions ?? []).length > 0;
+}
+
+export function selectPolicy(
+  policies: readonly Policy[],
+  podLabels: Record<string, string> | undefined,
+  namespaceLabels: Record<string, string> | undefined,
+): PolicySelection {
+  const matching = policies
+    .filter((policy) => selectorMatches(policy.spec.podSelector, podLabels))
+    .filter((policy) =>
+      // Unknown namespace labels only satisfy a policy that selects every namespace.
+      namespaceLabels === undefined
+        ? !hasSelector(policy.spec.namespaceSelector)
+        : selectorMatches(policy.spec.namespaceSelector, namespaceLabels),
+    )
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { policy: matching[0], alsoMatched: matching.slice(1).map((policy) => policy.name) };
+}
+
+/** True when a policy selects these Pod labels and still needs the namespace's labels to decide. */
+export function needsNamespaceLabels(policies: readonly Policy[], podLabels: Record<string, string> | undefined): boolean {
+  return policies.some(
+    (policy) => hasSelector(policy.spec.namespaceSelector) && selectorMatches(policy.spec.podSelector, podLabels),
+  );
+}
+
+/** True when some policy can only be decided with namespace labels, i.e. the server needs cluster access. */
+export function usesNamespaceSelector(policies: readonly Policy[]): boolean {
+  return policies.some((policy) => hasSelector(policy.spec.namespaceSelector));
+}

@@ -1,0 +1,176 @@
+// `sandbox-storage review`: the webhook's decision, offline, through the same code path as the server.
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import jsonPatch from 'fast-json-patch';
+import { parse as parseYaml } from 'yaml';
+import { admissionApiVersion, reviewAdmission, type AdmissionOutcome } from '../admission/admission-review.ts';
+import { staticNamespaceLabels } from '../k8s/namespace-labels.ts';
+import { loadPolicies } from './serve.ts';
+import { UsageError } from './usage-error.ts';
+
+export const reviewUsage = `Usage: sandbox-storage review [--policy FILE]... (--pod FILE | --review FILE) [options]
+
+Prints the AdmissionReview the webhook would answer for a Pod (wrapped as a CREATE request) or for a whole
+AdmissionReview. Files may be JSON or YAML; '-' reads standard input.
+
+Options:
+  --policy FILE              SandboxStoragePolicy YAML (repeatable; default: the embedded default policy)
+  --pod FILE                 a Pod manifest
+  --review FILE              an AdmissionReview (admission.k8s.io/v1)
+  --user NAME                requesting user (userInfo.username)
+  --groups G1,G2             requesting user's groups
+  --namespace NS             namespace of the request (default: the Pod's, else "default")
+  --namespace-labels K=V,..  labels of that namespace, for policies with a namespaceSelector
+  --dry-run                  mark the request as a dry run
+  --output review|pod        print the AdmissionReview (default) or the mutated Pod
+
+Exit status: 0 allowed, 1 denied, 2 bad input or policy.
+`;
+
+async function readInput(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return parseYaml(text); // YAML is a superset of JSON
+  } catch (error) {
+    throw new UsageError(`${file} is neither JSON nor YAML: ${(error as Error).message}`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseLabelList(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(',').filter((part) => part.length > 0)) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new UsageError(`--namespace-labels expects KEY=VALUE pairs, got ${JSON.stringify(pair)}`);
+    labels[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return labels;
+}
+
+interface ReviewInputOptions {
+  user?: string;
+  groups?: string[];
+  namespace?: string;
+  dryRun: boolean;
+}
+
+/** Wraps a Pod manifest in the CREATE AdmissionReview the API server would send. */
+export function podCreateReview(pod: Record<string, unknown>, options: ReviewInputOptions): Record<string, unknown> {
+  const metadata = (pod.metadata ?? {}) as { name?: string; namespace?: string };
+  const namespace = options.namespace ?? metadata.namespace ?? 'default';
+  const userInfo: Record<string, unknown> = {};
+  if (options.user !== undefined) userInfo.username = options.user;
+  if (options.groups !== undefined) userInfo.groups = options.groups;
+  return {
+    apiVersion: admissionApiVersion,
+    kind: 'AdmissionReview',
+    request: {
+      uid: randomUUID(),
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      ...(metadata.name ? { name: metadata.name } : {}),
+      namespace,
+      operation: 'CREATE',
+      userInfo,
+      object: pod,
+      oldObject: null,
+      dryRun: options.dryRun,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+    },
+  };
+}
+
+/** Applies command-line overrides to a given AdmissionReview's request. */
+function overrideReview(review: unknown, options: ReviewInputOptions, given: Set<string>): unknown {
+  const request = (review as { request?: Record<string, unknown> })?.request;
+  if (typeof request !== 'object' || request === null) return review;
+  if (given.has('namespace')) request.namespace = options.namespace;
+  if (given.has('dry-run')) request.dryRun = true;
+  if (given.has('user') || given.has('groups')) {
+    const userInfo = { ...(request.userInfo as object) } as Record<string, unknown>;
+    if (given.has('user')) userInfo.username = options.user;
+    if (given.has('groups')) userInfo.groups = options.groups;
+    request.userInfo = userInfo;
+  }
+  return review;
+}
+
+export function mutatedPod(outcome: AdmissionOutcome): unknown {
+  const answer = outcome.review.response;
+  const original = structuredClone(outcome.request?.object);
+  if (!answer.patch) return original;
+  const operations = JSON.parse(Buffer.from(answer.patch, 'base64').toString('utf8'));
+  return jsonPatch.applyPatch(original, operations, true, true).newDocument;
+}
+
+export async function runReview(args: string[], write: (text: string) => void, writeError: (text: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      policy: { type: 'string', multiple: true },
+      pod: { type: 'string' },
+      review: { type: 'string' },
+      user: { type: 'string' },
+      groups: { type: 'string' },
+      namespace: { type: 'string' },
+      'namespace-labels': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      output: { type: 'string', default: 'review' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const problems: string[] = [];
+  if ((values.pod === undefined) === (values.review === undefined)) problems.push('give exactly one of --pod FILE or --review FILE');
+  if (values.output !== 'review' && values.output !== 'pod') problems.push(`--output must be review or pod, got ${values.output}`);
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+
+  const policies = await loadPolicies(values.policy ?? []);
+  const namespaceLabels = values['namespace-labels'] !== undefined ? parseLabelList(values['namespace-labels']) : undefined;
+  const options: ReviewInputOptions = {
+    user: values.user,
+    groups: values.groups?.split(',').filter((group) => group.length > 0),
+    namespace: values.namespace,
+    dryRun: values['dry-run'],
+  };
+  let body: unknown;
+  if (values.pod !== undefined) {
+    const pod = await readInput(values.pod);
+    if (typeof pod !== 'object' || pod === null || Array.isArray(pod) || (pod as { kind?: unknown }).kind !== 'Pod') {
+      throw new UsageError(`${values.pod} is not a Pod manifest (kind: Pod)`);
+    }
+    body = podCreateReview(pod as Record<string, unknown>, options);
+  } else {
+    const given = new Set(Object.keys(values).filter((key) => args.some((arg) => arg === `--${key}` || arg.startsWith(`--${key}=`))));
+    body = overrideReview(await readInput(values.review as string), options, given);
+  }
+
+  const outcome = await reviewAdmission(body, { policies, namespaceLabels: staticNamespaceLabels(namespaceLabels) });
+  const answer = outcome.review.response;
+  if (outcome.result === 'error') {
+    writeError(`error: ${answer.status?.message ?? 'invalid AdmissionReview'}\n`);
+    if (values.output === 'review') write(`${JSON.stringify(outcome.review, null, 2)}\n`);
+    return 2;
+  }
+  for (const warning of answer.warnings ?? []) writeError(`warning: ${warning}\n`);
+  if (!answer.allowed) writeError(`denied: ${answer.status?.message ?? ''}\n`);
+  if (values.output === 'pod') {
+    if (answer.allowed) write(`${JSON.stringify(mutatedPod(outcome), null, 2)}\n`);
+  } else {
+    write(`${JSON.stringify(outcome.review, null, 2)}\n`);
+  }
+  return answer.allowed ? 0 : 1;
+}

@@ -1,0 +1,29 @@
+// Namespace labels for namespaceSelector decisions, cached briefly so that a burst of Pods costs one GET.
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export type NamespaceLabelLookup = (namespace: string) => Promise<Record<string, string> | undefined>;
+
+export function namespaceLabelLookup(config: k8s.KubeConfig, logger: Logger, ttlMs = 30_000): NamespaceLabelLookup {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const cache = new Map<string, { labels: Record<string, string>; expires: number }>();
+  return async (namespace) => {
+    const cached = cache.get(namespace);
+    if (cached && cached.expires > Date.now()) return cached.labels;
+    try {
+      const found = await core.readNamespace({ name: namespace });
+      const labels = found.metadata?.labels ?? {};
+      cache.set(namespace, { labels, expires: Date.now() + ttlMs });
+      return labels;
+    } catch (error) {
+      // Failing closed: guessing "no labels" could let a sandbox Pod through without its storage.
+      logger.warn({ err: error, namespace }, 'cannot read namespace labels');
+      throw new Error(`cannot read the labels of namespace ${namespace}: ${(error as Error).message}`);
+    }
+  };
+}
+
+/** For offline use (review) and for servers without cluster access: labels given up front, or none. */
+export function staticNamespaceLabels(labels: Record<string, string> | undefined): NamespaceLabelLookup {
+  return async () => labels;
+}

@@ -1,0 +1,78 @@
+// Names derived from tenant ids. Both mappings are injective: two distinct ids never share a PVC or a directory.
+import { createHash } from 'node:crypto';
+import type { WorkspaceScope } from '../policy/types.ts';
+
+/**
+ * Reversible, case-free directory name for an id: lower-case letters, digits, '-' and '.' stay; '_' becomes '__'
+ * and an upper-case letter becomes '_' plus its lower-case form. The code is prefix-free, so it decodes uniquely,
+ * and the output has no upper case, so even case-insensitive file shares (SMB, some NFS servers) keep ids apart.
+ */
+export function directoryNameForId(id: string): string {
+  let encoded = '';
+  for (const character of id) {
+    if (character === '_') encoded += '__';
+    else if (character >= 'A' && character <= 'Z') encoded += `_${character.toLowerCase()}`;
+    else encoded += character;
+  }
+  return encoded;
+}
+
+export function idFromDirectoryName(name: string): string {
+  return name.replace(/_(.)/g, (_, next: string) => (next === '_' ? '_' : next.toUpperCase()));
+}
+
+const base32Alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+/** 20 base32 characters = 100 bits of SHA-256: collisions are out of reach, and PVC labels double-check ownership. */
+const hashLength = 20;
+const hintLength = 20;
+
+function base32(bytes: Uint8Array): string {
+  let output = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      output += base32Alphabet[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    buffer &= (1 << bits) - 1;
+  }
+  return output;
+}
+
+/** Lower-case, DNS-safe fragment that helps a human recognise the id; never relied upon for uniqueness. */
+function readableHint(id: string): string {
+  return id
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, hintLength)
+    .replace(/^-+|-+$/g, '');
+}
+
+export interface WorkspaceIdentity {
+  scope: WorkspaceScope;
+  user: string;
+  /** Ignored for scope 'user'. */
+  thread?: string;
+}
+
+/** The exact, unambiguous identity the hash covers (JSON keeps every character and the boundaries). */
+function canonicalIdentity(identity: WorkspaceIdentity): string {
+  return JSON.stringify(
+    identity.scope === 'user' ? ['user', identity.user] : ['thread', identity.user, identity.thread ?? ''],
+  );
+}
+
+/**
+ * Workspace PVC name: policy prefix, readable hint, and always a hash of the exact identity. Always hashing (not only
+ * when the readable form differs from the id) is what makes it injective: no id can be chosen to mimic another's name.
+ */
+export function workspaceClaimName(prefix: string, identity: WorkspaceIdentity): string {
+  const hints = [readableHint(identity.user)];
+  if (identity.scope === 'thread') hints.push(readableHint(identity.thread ?? ''));
+  const digest = createHash('sha256').update(canonicalIdentity(identity)).digest();
+  const hash = base32(digest).slice(0, hashLength);
+  return `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${hash}`;
+}
