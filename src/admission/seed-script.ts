@@ -11,8 +11,9 @@
 //   `self -> .` and links pointing outside the directory are copied verbatim. The exit status of both ends of the
 //   pipe is checked (POSIX sh has no pipefail): each end reports it on fd 3 into a command substitution, which needs
 //   no writable file outside the volume and leaves no status file in it.
-// - Modes are kept exactly: the extracting tar runs with `umask 0`, so 0700 stays 0700 and 0775 stays 0775 for a
-//   non-root user too. As root, tar restores the recorded owners; with SEED_UID/SEED_GID set, the copied tree is then
+// - Modes are kept exactly: the extracting tar runs with `umask 0` and `-p`, so 0700 stays 0700 and 0775 stays 0775
+//   for a non-root user too (`-p` lets GNU tar keep a directory's setgid/sticky bit as non-root; busybox tar accepts
+//   and ignores it). As root, tar restores the recorded owners; with SEED_UID/SEED_GID set, the copied tree is then
 //   chowned to them (`chown -R -h`: symlinks themselves, never their targets). Not root: files belong to the running
 //   user and no chown is attempted.
 // - Only the source's top-level entries are archived (not `.`), so the volume root keeps its own metadata (a
@@ -22,7 +23,8 @@
 // - POSIX sh only, with tar, chown, mv, rm, date and id: works with dash, bash, busybox ash and busybox tar.
 //
 // Known limits: ACLs, xattrs (including file capabilities) are not copied; busybox tar does not restore the owner of
-// symlinks (root-owned unless SEED_UID is set) and, run as non-root, cannot fill a read-only (e.g. 0555) directory.
+// symlinks (root-owned unless SEED_UID is set) and, run as non-root, drops the setgid/sticky bit of directories and
+// cannot fill a read-only (e.g. 0555) directory. Non-root, any tar drops setuid/setgid bits of files.
 //
 // Inside this template literal, `\${` and `\\` produce the shell's `${` and `\`.
 
@@ -127,7 +129,7 @@ statuses=$(
       echo "create=$rc" >&3
     } | {
       rc=0
-      (umask 0 && exec tar -C "$target" -xvf -) || rc=$?
+      (umask 0 && exec tar -C "$target" -xpvf -) || rc=$?
       echo "extract=$rc" >&3
     } | {
       n=0

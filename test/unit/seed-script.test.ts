@@ -1,0 +1,786 @@
+// The seed init container's script, executed for real in temporary directories: under /bin/sh (dash) with the
+// system's GNU tar, and under busybox sh with busybox's own tar, chown, mv, rm, date and id first in PATH.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { seedEnvironment, seedScript } from '../../src/admission/seed-script.ts';
+
+const sentinelName = '.sandbox-storage-seeded';
+const image = 'registry.example/agents/sandbox:1.2.3';
+const isRoot = process.getuid?.() === 0;
+/** The user non-root runs switch to when the tests run as root (tests run as root in CI). */
+const nobody = 65534;
+
+function findBusybox(): string | undefined {
+  const found = spawnSync('/bin/sh', ['-c', 'command -v busybox'], { encoding: 'utf8' });
+  const path = found.status === 0 ? found.stdout.trim() : '';
+  return path.startsWith('/') ? path : undefined;
+}
+
+interface ShellVariant {
+  label: string;
+  /** Runs `<command> ...args -c <script>`. */
+  command: string;
+  args: string[];
+  /** Directory put first in PATH so the script's tools come from busybox. */
+  binDir?: string;
+  available: boolean;
+  /** GNU tar restores the owner of symlinks when run as root; busybox tar leaves them owned by root. */
+  restoresSymlinkOwners: boolean;
+  /** GNU tar fills read-only (0555) directories as non-root (it sets directory modes last); busybox tar cannot. */
+  fillsReadOnlyDirectoriesAsNonRoot: boolean;
+  /** GNU tar -p keeps a directory's setgid/sticky bit as non-root; busybox tar drops them. */
+  keepsDirectorySpecialBitsAsNonRoot: boolean;
+}
+
+const busyboxPath = findBusybox();
+const busyboxApplets = ['sh', 'tar', 'chown', 'date', 'mv', 'rm', 'id', 'cat'];
+const variants: ShellVariant[] = [
+  {
+    label: '/bin/sh (dash) with GNU tar',
+    command: '/bin/sh',
+    args: [],
+    available: true,
+    restoresSymlinkOwners: true,
+    fillsReadOnlyDirectoriesAsNonRoot: true,
+    keepsDirectorySpecialBitsAsNonRoot: true,
+  },
+  {
+    label: busyboxPath
+      ? `busybox sh with busybox tar (${busyboxPath})`
+      : 'busybox sh with busybox tar — SKIPPED: busybox is not installed (apt-get install -y busybox)',
+    command: busyboxPath ?? 'busybox',
+    args: ['sh'],
+    available: busyboxPath !== undefined,
+    restoresSymlinkOwners: false,
+    fillsReadOnlyDirectoriesAsNonRoot: false,
+    keepsDirectorySpecialBitsAsNonRoot: false,
+  },
+];
+if (!busyboxPath) {
+  console.warn('seed-script.test.ts: busybox is not installed, the busybox variant is SKIPPED (apt-get install -y busybox)');
+}
+
+const temporaryDirectories: string[] = [];
+
+function makeTemporaryDirectory(prefix: string): string {
+  const directory = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(directory, 0o755); // so that runs as another user can reach the source and the target
+  temporaryDirectories.push(directory);
+  return directory;
+}
+
+function removeTemporaryDirectories(): void {
+  for (const directory of temporaryDirectories.splice(0)) {
+    spawnSync('chmod', ['-R', 'u+rwX', directory]); // read-only directories would stop rmSync when not root
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+interface RunOptions {
+  /** Run as this uid/gid (only possible as root). */
+  as?: number;
+  /** Directories put first in PATH (before the variant's busybox directory). */
+  pathPrefix?: string[];
+}
+
+function runSeed(variant: ShellVariant, env: Record<string, string | undefined>, options: RunOptions = {}): SpawnSyncReturns<string> {
+  const path = [...(options.pathPrefix ?? []), ...(variant.binDir ? [variant.binDir] : []), process.env.PATH ?? '/usr/bin:/bin'];
+  const fullEnv: Record<string, string> = { PATH: path.join(':'), LC_ALL: 'C' };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) fullEnv[key] = value;
+  const result = spawnSync(variant.command, [...variant.args, '-c', seedScript], {
+    env: fullEnv,
+    encoding: 'utf8',
+    timeout: 30_000,
+    ...(options.as !== undefined ? { uid: options.as, gid: options.as } : {}),
+  });
+  if (result.error) throw result.error;
+  return result;
+}
+
+function describeRun(result: SpawnSyncReturns<string>): string {
+  return `exit ${result.status} signal ${result.signal}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
+}
+
+interface Fixture {
+  root: string;
+  source: string;
+  target: string;
+  sentinel: string;
+  env: Record<string, string>;
+}
+
+function fixture(): Fixture {
+  const root = makeTemporaryDirectory('seed-script-');
+  const source = join(root, 'image', 'sandbox');
+  const target = join(root, 'volume');
+  mkdirSync(source, { recursive: true });
+  mkdirSync(target);
+  return {
+    root,
+    source,
+    target,
+    sentinel: join(target, sentinelName),
+    env: { SEED_SOURCE: source, SEED_TARGET: target, SEED_SENTINEL: sentinelName, SEED_IMAGE: image },
+  };
+}
+
+function writeFile(path: string, content: string | Buffer, mode: number): void {
+  writeFileSync(path, content);
+  chmodSync(path, mode);
+}
+
+function makeDirectory(path: string, mode: number): void {
+  mkdirSync(path);
+  chmodSync(path, mode);
+}
+
+const binaryContent = Buffer.from(Array.from({ length: 300_000 }, (_, index) => (index * 7919) % 256));
+
+/** A tree with nested directories of various modes, hidden and odd names, a hard link and a FIFO. */
+function populateTree(source: string): void {
+  makeDirectory(join(source, 'bin'), 0o755);
+  writeFile(join(source, 'bin', 'run.sh'), '#!/bin/sh\necho hello from the sandbox\n', 0o755);
+  linkSync(join(source, 'bin', 'run.sh'), join(source, 'bin', 'run-again.sh'));
+  makeDirectory(join(source, 'private'), 0o700);
+  writeFile(join(source, 'private', 'notes.txt'), 'secret notes\n', 0o640);
+  mkdirSync(join(source, 'private', 'deep', 'er'), { recursive: true });
+  chmodSync(join(source, 'private', 'deep'), 0o750);
+  chmodSync(join(source, 'private', 'deep', 'er'), 0o711);
+  writeFile(join(source, 'private', 'deep', 'er', 'data.bin'), binaryContent, 0o644);
+  makeDirectory(join(source, 'shared'), 0o2775);
+  writeFile(join(source, 'shared', 'group-writable'), 'team\n', 0o664);
+  writeFile(join(source, 'shared', 'world-writable'), 'anyone\n', 0o666);
+  makeDirectory(join(source, 'empty'), 0o750);
+  writeFile(join(source, '.hidden'), 'dotfile\n', 0o600);
+  writeFile(join(source, '..double-dot'), 'two dots\n', 0o644);
+  writeFile(join(source, '-looks-like-an-option'), 'dash\n', 0o644);
+  writeFile(join(source, 'name with spaces'), 'spaces\n', 0o644);
+  writeFile(join(source, '*'), 'a star\n', 0o644);
+  writeFile(join(source, 'empty-file'), '', 0o400);
+  const fifo = spawnSync('mkfifo', ['-m', '0620', join(source, 'pipe')]);
+  expect(fifo.status, 'mkfifo').toBe(0);
+  const past = new Date('2021-03-04T05:06:07Z');
+  utimesSync(join(source, 'private', 'notes.txt'), past, past);
+  utimesSync(join(source, 'bin', 'run.sh'), past, past);
+}
+
+type EntryType = 'file' | 'directory' | 'symlink' | 'fifo' | 'other';
+
+interface Entry {
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  ino: number;
+  mtimeSeconds: number;
+  content?: string;
+  link?: string;
+}
+
+function entryType(stats: Stats): EntryType {
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isFile()) return 'file';
+  if (stats.isFIFO()) return 'fifo';
+  return 'other';
+}
+
+/** Every entry below root (not root itself), by relative path, never following symlinks. */
+function snapshot(root: string, options: { exclude?: string[] } = {}): Map<string, Entry> {
+  const entries = new Map<string, Entry>();
+  const visit = (directory: string, prefix: string): void => {
+    for (const name of readdirSync(directory).sort()) {
+      const relative = prefix ? `${prefix}/${name}` : name;
+      if (options.exclude?.includes(relative)) continue;
+      const path = join(directory, name);
+      const stats = lstatSync(path);
+      const entry: Entry = {
+        type: entryType(stats),
+        mode: stats.mode & 0o7777,
+        uid: stats.uid,
+        gid: stats.gid,
+        ino: stats.ino,
+        mtimeSeconds: Math.floor(stats.mtimeMs / 1000),
+      };
+      if (entry.type === 'file') entry.content = readFileSync(path).toString('base64');
+      if (entry.type === 'symlink') entry.link = readlinkSync(path);
+      entries.set(relative, entry);
+      if (entry.type === 'directory') visit(path, relative);
+    }
+  };
+  visit(root, '');
+  return entries;
+}
+
+/** What a copy must reproduce exactly: type, mode, content, symlink target. */
+function shape(entries: Map<string, Entry>): Record<string, { type: EntryType; mode: string; content?: string; link?: string }> {
+  const result: Record<string, { type: EntryType; mode: string; content?: string; link?: string }> = {};
+  for (const [path, entry] of entries) {
+    result[path] = {
+      type: entry.type,
+      // Symlink modes are always 0777 on Linux and carry no meaning.
+      mode: entry.type === 'symlink' ? 'symlink' : entry.mode.toString(8).padStart(4, '0'),
+      ...(entry.content !== undefined ? { content: entry.content } : {}),
+      ...(entry.link !== undefined ? { link: entry.link } : {}),
+    };
+  }
+  return result;
+}
+
+function modeOf(path: string): string {
+  return (lstatSync(path).mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+function readSentinel(path: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) fields[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return fields;
+}
+
+function copiedEntryCount(output: string): number {
+  const match = /\((\d+) entries\)/.exec(output);
+  if (!match?.[1]) throw new Error(`no entry count in: ${output}`);
+  return Number(match[1]);
+}
+
+function lchownTree(root: string, uid: number, gid: number): void {
+  lchownSync(root, uid, gid);
+  for (const path of snapshot(root).keys()) lchownSync(join(root, path), uid, gid);
+}
+
+/** A fake `tar` that runs the real one but, when creating an archive, exits 3 after writing a complete archive. */
+function failingCreateTar(realTar: string): string {
+  const directory = makeTemporaryDirectory('seed-script-fake-tar-');
+  writeFile(
+    join(directory, 'tar'),
+    `#!/bin/sh\ncase "$1" in\n  -c*) ${realTar} "$@"; exit 3 ;;\nesac\nexec ${realTar} "$@"\n`,
+    0o755,
+  );
+  return directory;
+}
+
+afterEach(removeTemporaryDirectories);
+
+describe('seed script source', () => {
+  it('names the environment variables it reads', () => {
+    expect(seedEnvironment).toEqual({
+      source: 'SEED_SOURCE',
+      target: 'SEED_TARGET',
+      sentinel: 'SEED_SENTINEL',
+      image: 'SEED_IMAGE',
+      uid: 'SEED_UID',
+      gid: 'SEED_GID',
+    });
+    for (const name of Object.values(seedEnvironment)) expect(seedScript).toContain(name);
+  });
+
+  it('is plain POSIX sh: no bashisms, no pipefail, no cp', () => {
+    expect(seedScript.startsWith('set -eu\n')).toBe(true);
+    for (const bashism of ['[[', 'pipefail', 'local ', 'function ', '$(<', '<<<', '&>', '${!', 'source ', 'declare ']) {
+      expect(seedScript, bashism).not.toContain(bashism);
+    }
+    expect(seedScript).not.toMatch(/\bcp\b/);
+    expect(seedScript).toContain('chown -R -h');
+    expect(seedScript).toContain('umask 0');
+  });
+
+  it('parses with dash', () => {
+    const result = spawnSync('/bin/sh', ['-n', '-c', seedScript], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+  });
+
+  it.skipIf(!busyboxPath)('parses with busybox sh', () => {
+    const result = spawnSync(busyboxPath ?? 'busybox', ['sh', '-n', '-c', seedScript], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+  });
+});
+
+for (const variant of variants) {
+  describe.skipIf(!variant.available)(`seed script under ${variant.label}`, () => {
+    let realTar = 'tar';
+
+    beforeAll(() => {
+      if (variant.command !== '/bin/sh') {
+        // Busybox applets first in PATH, so that even `exec tar` in the script runs busybox tar.
+        const binDir = mkdtempSync(join(tmpdir(), 'seed-script-busybox-'));
+        chmodSync(binDir, 0o755);
+        for (const applet of busyboxApplets) symlinkSync(variant.command, join(binDir, applet));
+        variant.binDir = binDir;
+        realTar = `${variant.command} tar`;
+        const probe = spawnSync(variant.command, ['sh', '-c', 'command -v tar; tar --help 2>&1'], {
+          env: { PATH: `${binDir}:${process.env.PATH ?? ''}` },
+          encoding: 'utf8',
+        });
+        expect(probe.stdout.split('\n')[0]).toBe(join(binDir, 'tar'));
+        expect(probe.stdout).toContain('BusyBox');
+      } else {
+        realTar = spawnSync('/bin/sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).stdout.trim();
+        expect(realTar).toMatch(/^\//);
+      }
+    });
+
+    afterAll(() => {
+      if (variant.binDir) rmSync(variant.binDir, { recursive: true, force: true });
+    });
+
+    it('copies nested files and directories with exact content and modes, then writes the sentinel', () => {
+      const { source, target, sentinel, env } = fixture();
+      populateTree(source);
+      const before = snapshot(source);
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      const copied = snapshot(target, { exclude: [sentinelName] });
+      expect(shape(copied)).toEqual(shape(before));
+      expect(modeOf(join(target, 'private'))).toBe('0700');
+      expect(modeOf(join(target, 'bin', 'run.sh'))).toBe('0755');
+      expect(modeOf(join(target, 'private', 'notes.txt'))).toBe('0640');
+      expect(modeOf(join(target, 'shared'))).toBe('2775');
+      expect(readFileSync(join(target, 'private', 'deep', 'er', 'data.bin')).equals(binaryContent)).toBe(true);
+      // Hard links stay hard links, modification times are kept.
+      expect(copied.get('bin/run.sh')?.ino).toBe(copied.get('bin/run-again.sh')?.ino);
+      expect(copied.get('bin/run.sh')?.mtimeSeconds).toBe(before.get('bin/run.sh')?.mtimeSeconds);
+      expect(copied.get('private/notes.txt')?.mtimeSeconds).toBe(Date.parse('2021-03-04T05:06:07Z') / 1000);
+
+      const recorded = readSentinel(sentinel);
+      expect(recorded.image).toBe(image);
+      expect(recorded['seeded-at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(recorded.source).toBe(source);
+      expect(recorded.entries).toBe(String(before.size));
+      expect(existsSync(`${sentinel}.tmp`)).toBe(false);
+
+      expect(result.stdout.trim().split('\n')).toHaveLength(1);
+      expect(result.stdout).toMatch(/^sandbox-storage seed: copied .* into volume at .* \(\d+ entries\) in \d+s\n$/);
+      expect(copiedEntryCount(result.stdout)).toBe(before.size);
+      expect(result.stderr).toBe('');
+    });
+
+    it('does nothing when the sentinel exists: user changes and deletions survive a rerun', () => {
+      const { source, target, sentinel, env } = fixture();
+      populateTree(source);
+      expect(runSeed(variant, env).status).toBe(0);
+      const sentinelContent = readFileSync(sentinel, 'utf8');
+
+      writeFileSync(join(target, 'private', 'notes.txt'), 'edited by the user\n');
+      rmSync(join(target, 'shared', 'group-writable'));
+      rmSync(join(target, 'bin'), { recursive: true });
+      writeFileSync(join(target, 'user-file'), 'mine\n');
+      writeFileSync(join(source, 'new-in-image'), 'new\n');
+
+      const rerun = runSeed(variant, env);
+
+      expect(rerun.status, describeRun(rerun)).toBe(0);
+      expect(rerun.stdout).toMatch(/^sandbox-storage seed: volume at .* already seeded \(\.sandbox-storage-seeded exists\), nothing to copy\n$/);
+      expect(readFileSync(join(target, 'private', 'notes.txt'), 'utf8')).toBe('edited by the user\n');
+      expect(existsSync(join(target, 'shared', 'group-writable'))).toBe(false);
+      expect(existsSync(join(target, 'bin'))).toBe(false);
+      expect(readFileSync(join(target, 'user-file'), 'utf8')).toBe('mine\n');
+      expect(existsSync(join(target, 'new-in-image'))).toBe(false);
+      expect(readFileSync(sentinel, 'utf8')).toBe(sentinelContent);
+    });
+
+    it('treats anything at the sentinel path as seeded, even a dangling symlink or a directory', () => {
+      const { source, target, sentinel, env } = fixture();
+      populateTree(source);
+      symlinkSync('/nonexistent', sentinel);
+      const result = runSeed(variant, env);
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(result.stdout).toContain('already seeded');
+      expect(readdirSync(target)).toEqual([sentinelName]);
+
+      rmSync(sentinel);
+      mkdirSync(sentinel);
+      expect(runSeed(variant, env).stdout).toContain('already seeded');
+      expect(readdirSync(target)).toEqual([sentinelName]);
+    });
+
+    it('redoes an interrupted copy: partial files are overwritten and the tree ends up complete', () => {
+      const { source, target, sentinel, env } = fixture();
+      populateTree(source);
+      // What a crashed attempt leaves behind: some directories and files, a truncated file with the mode it was
+      // created with, a symlink, a temp sentinel that never got renamed, and no sentinel.
+      mkdirSync(join(target, 'private', 'deep', 'er'), { recursive: true });
+      writeFile(join(target, 'private', 'deep', 'er', 'data.bin'), binaryContent.subarray(0, 1000), 0o600);
+      writeFile(join(target, 'private', 'notes.txt'), 'secret', 0o600);
+      writeFile(join(target, 'bin-placeholder'), 'x', 0o644);
+      mkdirSync(join(target, 'bin'));
+      writeFile(join(target, 'bin', 'run.sh'), '#!/bin/sh\necho hel', 0o700);
+      symlinkSync('loop', join(target, 'loop'));
+      writeFile(`${sentinel}.tmp`, 'image=half-written', 0o644);
+      truncateSync(join(target, 'private', 'deep', 'er', 'data.bin'), 10);
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      const copied = snapshot(target, { exclude: [sentinelName, 'bin-placeholder', 'loop'] });
+      expect(shape(copied)).toEqual(shape(snapshot(source)));
+      expect(readFileSync(join(target, 'private', 'deep', 'er', 'data.bin')).equals(binaryContent)).toBe(true);
+      expect(readSentinel(sentinel).image).toBe(image);
+      expect(existsSync(`${sentinel}.tmp`)).toBe(false);
+    });
+
+    describe('failures exit non-zero and leave no sentinel', () => {
+      it('when the target is not a directory (its parent is a regular file)', () => {
+        const { root, source, env } = fixture();
+        populateTree(source);
+        writeFileSync(join(root, 'plain-file'), 'not a directory\n');
+        const target = join(root, 'plain-file', 'volume');
+
+        const result = runSeed(variant, { ...env, SEED_TARGET: target });
+
+        expect(result.status, describeRun(result)).not.toBe(0);
+        expect(result.stderr).toContain(`target ${target} is not a directory`);
+        expect(readFileSync(join(root, 'plain-file'), 'utf8')).toBe('not a directory\n');
+      });
+
+      it('when extracting fails (a non-empty directory stands where the image has a file), and a fixed rerun completes', () => {
+        const { source, target, sentinel, env } = fixture();
+        populateTree(source);
+        writeFile(join(source, 'data'), 'a file in the image\n', 0o644);
+        mkdirSync(join(target, 'data'));
+        writeFileSync(join(target, 'data', 'keep'), 'in the way\n');
+
+        const result = runSeed(variant, env);
+
+        expect(result.status, describeRun(result)).not.toBe(0);
+        expect(result.stderr).toMatch(/sandbox-storage seed: error: copying .* failed \(tar create exit \d+, tar extract exit [1-9]\d*\)/);
+        expect(existsSync(sentinel)).toBe(false);
+        expect(existsSync(`${sentinel}.tmp`)).toBe(false);
+
+        rmSync(join(target, 'data'), { recursive: true });
+        const retry = runSeed(variant, env);
+        expect(retry.status, describeRun(retry)).toBe(0);
+        expect(shape(snapshot(target, { exclude: [sentinelName] }))).toEqual(shape(snapshot(source)));
+        expect(existsSync(sentinel)).toBe(true);
+      });
+
+      it('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
+        const { source, target, sentinel, env } = fixture();
+        populateTree(source);
+        const fakeTarDirectory = failingCreateTar(realTar);
+
+        const result = runSeed(variant, env, { pathPrefix: [fakeTarDirectory] });
+
+        expect(result.status, describeRun(result)).not.toBe(0);
+        expect(result.stderr).toContain('(tar create exit 3, tar extract exit 0)');
+        expect(existsSync(sentinel)).toBe(false);
+        // The extracting side did receive the complete archive: only the creating side's status shows the failure.
+        expect(shape(snapshot(target))).toEqual(shape(snapshot(source)));
+
+        const retry = runSeed(variant, env);
+        expect(retry.status, describeRun(retry)).toBe(0);
+        expect(existsSync(sentinel)).toBe(true);
+      });
+
+      it('when a source file cannot be read by the (non-root) user running the script', () => {
+        const { source, target, sentinel, env } = fixture();
+        populateTree(source);
+        writeFile(join(source, 'unreadable'), 'root only\n', isRoot ? 0o600 : 0o000);
+        if (isRoot) {
+          lchownTree(source, nobody, nobody);
+          lchownSync(join(source, 'unreadable'), 0, 0);
+          lchownSync(target, nobody, nobody);
+        }
+
+        const result = runSeed(variant, env, isRoot ? { as: nobody } : {});
+
+        expect(result.status, describeRun(result)).not.toBe(0);
+        expect(result.stderr).toMatch(/tar create exit [1-9]\d*, tar extract exit 0\)/);
+        expect(existsSync(sentinel)).toBe(false);
+        expect(readFileSync(join(target, 'private', 'notes.txt'), 'utf8')).toBe('secret notes\n');
+      });
+
+      it.each([
+        ['SEED_TARGET is missing', { SEED_TARGET: undefined }, 'SEED_TARGET must be an absolute path'],
+        ['SEED_SOURCE is relative', { SEED_SOURCE: 'sandbox' }, 'SEED_SOURCE must be an absolute path'],
+        ['SEED_SENTINEL contains a slash', { SEED_SENTINEL: '../escape' }, 'SEED_SENTINEL must be a plain file name'],
+        ['SEED_SENTINEL is empty', { SEED_SENTINEL: '' }, 'SEED_SENTINEL must be a plain file name'],
+        ['SEED_UID is not numeric', { SEED_UID: 'agent' }, 'SEED_UID must be a numeric user id'],
+        ['SEED_GID is not numeric', { SEED_GID: '-1' }, 'SEED_GID must be a numeric group id'],
+      ])('when %s', (_name, override: Record<string, string | undefined>, message) => {
+        const { root, source, target, env } = fixture();
+        populateTree(source);
+        const result = runSeed(variant, { ...env, ...override });
+        expect(result.status, describeRun(result)).not.toBe(0);
+        expect(result.stderr).toContain(message);
+        expect(readdirSync(target)).toEqual([]);
+        expect(readdirSync(root).sort()).toEqual(['image', 'volume']);
+      });
+    });
+
+    it('copies symlink loops and escaping links as symlinks with the same targets, following none of them', () => {
+      const { root, source, target, sentinel, env } = fixture();
+      const outside = join(root, 'image', 'outside');
+      mkdirSync(outside);
+      writeFileSync(join(outside, 'secret.txt'), 'outside the sandbox\n');
+      writeFile(join(source, 'regular'), 'regular\n', 0o644);
+      mkdirSync(join(source, 'nested'));
+      const links: Record<string, string> = {
+        loop: 'loop',
+        a: 'b',
+        b: 'a',
+        self: '.',
+        passwd: '/etc/passwd',
+        etc: '/etc',
+        escape: '../outside/secret.txt',
+        'escape-dir': '../outside',
+        dangling: 'does/not/exist',
+        'nested/up': '..',
+        'nested/root': '/',
+        'nested/chain': '../self/self/nested',
+      };
+      for (const [path, linkTarget] of Object.entries(links)) symlinkSync(linkTarget, join(source, path));
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      const copied = snapshot(target, { exclude: [sentinelName] });
+      expect([...copied.keys()].sort()).toEqual([...Object.keys(links), 'nested', 'regular'].sort());
+      for (const [path, linkTarget] of Object.entries(links)) {
+        expect(lstatSync(join(target, path)).isSymbolicLink(), path).toBe(true);
+        expect(readlinkSync(join(target, path)), path).toBe(linkTarget);
+      }
+      expect(shape(copied)).toEqual(shape(snapshot(source)));
+      expect(snapshot(outside).size).toBe(1);
+      expect(readdirSync(root).sort()).toEqual(['image', 'volume']);
+      expect(readdirSync(join(root, 'image')).sort()).toEqual(['outside', 'sandbox']);
+      expect(existsSync(sentinel)).toBe(true);
+      expect(copiedEntryCount(result.stdout)).toBe(copied.size);
+    });
+
+    it('never copies image entries named like the sentinel (top level), so they cannot pose as it', () => {
+      const { source, target, sentinel, env } = fixture();
+      populateTree(source);
+      writeFile(join(source, sentinelName), 'image=forged\n', 0o644);
+      writeFile(join(source, `${sentinelName}.tmp`), 'forged temp\n', 0o644);
+      mkdirSync(join(source, 'sub'));
+      writeFile(join(source, 'sub', sentinelName), 'only the top level is reserved\n', 0o644);
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(result.stdout).toContain(`not copying ${source}/${sentinelName}: the name is reserved for the seed sentinel`);
+      expect(readSentinel(sentinel).image).toBe(image);
+      expect(existsSync(`${sentinel}.tmp`)).toBe(false);
+      expect(readFileSync(join(target, 'sub', sentinelName), 'utf8')).toBe('only the top level is reserved\n');
+      expect(shape(snapshot(target, { exclude: [sentinelName] }))).toEqual(
+        shape(snapshot(source, { exclude: [sentinelName, `${sentinelName}.tmp`] })),
+      );
+    });
+
+    describe.skipIf(!isRoot)('ownership when run as root', () => {
+      function populateOwnedTree(source: string): void {
+        populateTree(source);
+        symlinkSync('bin/run.sh', join(source, 'run-link'));
+        symlinkSync('/etc', join(source, 'private', 'etc-link'));
+        lchownSync(join(source, 'private'), 1001, 1002);
+        lchownSync(join(source, 'private', 'notes.txt'), 1003, 1004);
+        lchownSync(join(source, 'bin', 'run.sh'), 1005, 1006);
+        lchownSync(join(source, 'run-link'), 1007, 1008);
+        lchownSync(join(source, 'private', 'etc-link'), 1009, 1010);
+      }
+
+      it('chowns every copied entry, symlinks included, and the volume root to SEED_UID:SEED_GID', () => {
+        const { source, target, sentinel, env } = fixture();
+        populateOwnedTree(source);
+        // A directory the volume already had (e.g. ext4's lost+found) is not part of the copy and keeps its owner.
+        makeDirectory(join(target, 'lost+found'), 0o700);
+        const etcOwner = lstatSync('/etc');
+
+        const result = runSeed(variant, { ...env, SEED_UID: '1234', SEED_GID: '2345' });
+
+        expect(result.status, describeRun(result)).toBe(0);
+        const copied = snapshot(target, { exclude: ['lost+found'] });
+        expect(copied.size).toBe(snapshot(source).size + 1);
+        for (const [path, entry] of copied) expect({ path, uid: entry.uid, gid: entry.gid }).toEqual({ path, uid: 1234, gid: 2345 });
+        expect(lstatSync(target).uid).toBe(1234);
+        expect(lstatSync(target).gid).toBe(2345);
+        expect(lstatSync(sentinel).uid).toBe(1234);
+        expect(lstatSync(join(target, 'lost+found')).uid).toBe(0);
+        // Symlinks were chowned themselves, not followed.
+        expect(lstatSync('/etc').uid).toBe(etcOwner.uid);
+        expect(lstatSync('/etc').gid).toBe(etcOwner.gid);
+        // Modes are untouched by the chown (a setgid directory stays setgid).
+        expect(modeOf(join(target, 'shared'))).toBe('2775');
+        expect(modeOf(join(target, 'private'))).toBe('0700');
+      });
+
+      it('with only SEED_UID set, changes the owner and keeps the groups of the image', () => {
+        const { source, target, env } = fixture();
+        populateOwnedTree(source);
+        const result = runSeed(variant, { ...env, SEED_UID: '1234' });
+        expect(result.status, describeRun(result)).toBe(0);
+        const copied = snapshot(target, { exclude: [sentinelName] });
+        for (const [path, entry] of copied) expect({ path, uid: entry.uid }).toEqual({ path, uid: 1234 });
+        expect(copied.get('private')?.gid).toBe(1002);
+        expect(copied.get('private/notes.txt')?.gid).toBe(1004);
+      });
+
+      it('without SEED_UID, keeps the owners of the image files', () => {
+        const { source, target, env } = fixture();
+        populateOwnedTree(source);
+        const sourceEntries = snapshot(source);
+
+        const result = runSeed(variant, env);
+
+        expect(result.status, describeRun(result)).toBe(0);
+        const copied = snapshot(target, { exclude: [sentinelName] });
+        expect(copied.size).toBe(sourceEntries.size);
+        for (const [path, entry] of sourceEntries) {
+          const copy = copied.get(path);
+          if (entry.type === 'symlink' && !variant.restoresSymlinkOwners) {
+            // busybox tar does not lchown the symlinks it creates: they belong to the extracting user (root).
+            expect({ path, uid: copy?.uid, gid: copy?.gid }).toEqual({ path, uid: 0, gid: 0 });
+          } else {
+            expect({ path, uid: copy?.uid, gid: copy?.gid }).toEqual({ path, uid: entry.uid, gid: entry.gid });
+          }
+        }
+        expect(copied.get('private/notes.txt')?.uid).toBe(1003);
+      });
+    });
+
+    describe('as a non-root user', () => {
+      const as = isRoot ? { as: nobody } : {};
+      const runner = isRoot ? nobody : (process.getuid?.() ?? -1);
+
+      function prepare(source: string, target: string): void {
+        if (!isRoot) return;
+        lchownTree(source, nobody, nobody);
+        lchownSync(target, nobody, nobody);
+      }
+
+      /** The source's shape as a non-root copy reproduces it with this variant's tar. */
+      function expectedShape(source: string): ReturnType<typeof shape> {
+        const expected = shape(snapshot(source));
+        const shared = expected.shared;
+        if (!variant.keepsDirectorySpecialBitsAsNonRoot && shared) shared.mode = '0775'; // busybox drops the setgid bit
+        return expected;
+      }
+
+      it('keeps modes exactly although the process umask would mask them, and does not try to chown', () => {
+        const { source, target, sentinel, env } = fixture();
+        populateTree(source);
+        prepare(source, target);
+
+        const result = runSeed(variant, { ...env, SEED_UID: '1234', SEED_GID: '2345' }, as);
+
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(result.stdout).toContain(`running as uid ${runner}, not root: the copied files belong to that user, not to 1234:2345`);
+        const copied = snapshot(target, { exclude: [sentinelName] });
+        expect(shape(copied)).toEqual(expectedShape(source));
+        expect(modeOf(join(target, 'shared'))).toBe(variant.keepsDirectorySpecialBitsAsNonRoot ? '2775' : '0775');
+        expect(modeOf(join(target, 'shared', 'world-writable'))).toBe('0666');
+        expect(modeOf(join(target, 'shared', 'group-writable'))).toBe('0664');
+        expect(modeOf(join(target, 'private'))).toBe('0700');
+        for (const [path, entry] of copied) expect({ path, uid: entry.uid }).toEqual({ path, uid: runner });
+        expect(lstatSync(sentinel).uid).toBe(runner);
+      });
+
+      it('leaves the metadata of the volume root alone (a mount point it does not own)', () => {
+        const { source, target, sentinel, env } = fixture();
+        populateTree(source);
+        prepare(source, target);
+        if (isRoot) {
+          // Like a volume root prepared for fsGroup: owned by root, group-writable, setgid.
+          lchownSync(target, 0, nobody);
+          chmodSync(target, 0o2775);
+        }
+        const rootBefore = lstatSync(target);
+
+        const result = runSeed(variant, env, as);
+
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(lstatSync(target).uid).toBe(rootBefore.uid);
+        expect(modeOf(target)).toBe((rootBefore.mode & 0o7777).toString(8).padStart(4, '0'));
+        expect(existsSync(sentinel)).toBe(true);
+      });
+
+      it(
+        variant.fillsReadOnlyDirectoriesAsNonRoot
+          ? 'fills read-only (0555) directories'
+          : 'cannot fill read-only (0555) directories (busybox tar quirk) and fails without a sentinel',
+        () => {
+          const { source, target, sentinel, env } = fixture();
+          populateTree(source);
+          makeDirectory(join(source, 'read-only'), 0o755);
+          writeFile(join(source, 'read-only', 'inside'), 'inside\n', 0o444);
+          chmodSync(join(source, 'read-only'), 0o555);
+          prepare(source, target);
+
+          const result = runSeed(variant, env, as);
+
+          if (variant.fillsReadOnlyDirectoriesAsNonRoot) {
+            expect(result.status, describeRun(result)).toBe(0);
+            expect(shape(snapshot(target, { exclude: [sentinelName] }))).toEqual(expectedShape(source));
+            expect(modeOf(join(target, 'read-only'))).toBe('0555');
+          } else {
+            expect(result.status, describeRun(result)).not.toBe(0);
+            expect(result.stderr).toMatch(/tar extract exit [1-9]/);
+            expect(existsSync(sentinel)).toBe(false);
+          }
+        },
+      );
+    });
+
+    describe('nothing to copy', () => {
+      it('marks the volume as seeded when the source directory does not exist', () => {
+        const { root, target, sentinel, env } = fixture();
+        const missing = join(root, 'image', 'no-such-dir');
+
+        const result = runSeed(variant, { ...env, SEED_SOURCE: missing });
+
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(result.stdout).toBe(
+          `sandbox-storage seed: ${missing} does not exist in image ${image} (or is not a directory): nothing to seed, marked volume at ${target} as seeded\n`,
+        );
+        expect(readdirSync(target)).toEqual([sentinelName]);
+        expect(readSentinel(sentinel)).toMatchObject({ image, source: missing, entries: '0' });
+
+        const rerun = runSeed(variant, { ...env, SEED_SOURCE: missing });
+        expect(rerun.stdout).toContain('already seeded');
+      });
+
+      it('marks the volume as seeded when the source directory is empty', () => {
+        const { target, sentinel, env } = fixture();
+        const result = runSeed(variant, env);
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(result.stdout).toContain('is empty in image');
+        expect(readdirSync(target)).toEqual([sentinelName]);
+        expect(readSentinel(sentinel).entries).toBe('0');
+      });
+
+      it.skipIf(!isRoot)('still hands the volume root to SEED_UID:SEED_GID, so the sandbox user can write to it', () => {
+        const { root, target, sentinel, env } = fixture();
+        const result = runSeed(variant, { ...env, SEED_SOURCE: join(root, 'missing'), SEED_UID: '1234', SEED_GID: '2345' });
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(lstatSync(target).uid).toBe(1234);
+        expect(lstatSync(target).gid).toBe(2345);
+        expect(lstatSync(sentinel).uid).toBe(1234);
+      });
+    });
+  });
+}
