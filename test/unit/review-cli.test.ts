@@ -1,0 +1,137 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { workspaceClaimName } from '../../src/naming/identity-names.ts';
+import { admissionReviewFor, decodePatch, sandboxPod } from '../fixtures/pods.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), 'sandbox-storage-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function file(name: string, content: unknown): string {
+  const path = join(scratch, name);
+  writeFileSync(path, typeof content === 'string' ? content : stringify(content));
+  return path;
+}
+
+function cli(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [join(root, 'src/cli.ts'), ...args], { cwd: root, encoding: 'utf8', input });
+  let json: any;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, json };
+}
+
+describe('sandbox-storage review', () => {
+  it('uses the embedded default policy on the example pod and prints the AdmissionReview', () => {
+    const { code, json, stderr } = cli(['review', '--pod', 'examples/sandbox-pod.yaml']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(json.kind).toBe('AdmissionReview');
+    expect(json.response.allowed).toBe(true);
+    expect(json.response.auditAnnotations).toEqual({ policy: 'default' });
+    const patch = decodePatch(json.response.patch) as Array<{ path: string; value: any }>;
+    const claim = workspaceClaimName('sandbox-', { scope: 'thread', user: 'Alice_Smith', thread: 'thread-42' });
+    expect(patch.find((operation) => operation.path === '/spec/volumes')?.value).toEqual([
+      { name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: claim } },
+    ]);
+  });
+
+  it('prints the mutated pod with --output pod', () => {
+    const { code, json } = cli(['review', '--pod', 'examples/sandbox-pod.yaml', '--output', 'pod']);
+    expect(code).toBe(0);
+    expect(json.kind).toBe('Pod');
+    expect(json.spec.initContainers[0].name).toBe('sandbox-storage-seed');
+    expect(json.spec.initContainers[0].env).toContainEqual({ name: 'SEED_UID', value: '1000' });
+    expect(json.spec.containers[0].volumeMounts).toEqual([{ name: 'sandbox-storage-workspace', mountPath: '/sandbox' }]);
+    expect(json.metadata.generateName).toBe('sandbox-');
+  });
+
+  it('applies a shared-mode policy file', () => {
+    const { code, json } = cli(['review', '--policy', 'examples/shared-policy.yaml', '--pod', 'examples/sandbox-pod.yaml', '--output', 'pod']);
+    expect(code).toBe(0);
+    expect(json.spec.containers[0].volumeMounts).toEqual([
+      { name: 'sandbox-storage-shared', mountPath: '/sandbox', subPath: 'users/_alice___smith/threads/thread-42/user-data' },
+      { name: 'sandbox-storage-shared', mountPath: '/skills', subPath: 'users/_alice___smith/skills', readOnly: true },
+    ]);
+  });
+
+  it('exits 1 with the reason on stderr when the pod is denied', () => {
+    const pod = file('no-user.yaml', sandboxPod({ labels: { 'sandbox-storage.io/inject': 'true' } }));
+    const { code, json, stderr } = cli(['review', '--pod', pod]);
+    expect(code).toBe(1);
+    expect(json.response.allowed).toBe(false);
+    expect(json.response.status.code).toBe(403);
+    expect(stderr).toMatch(/^denied: sandbox-storage: label sandbox-storage.io\/user \(the user id\) is required/);
+    const podOutput = cli(['review', '--pod', pod, '--output', 'pod']);
+    expect(podOutput.code).toBe(1);
+    expect(podOutput.stdout).toBe('');
+  });
+
+  it('takes a whole AdmissionReview in JSON from stdin and applies command-line overrides', () => {
+    const review = admissionReviewFor(sandboxPod(), { namespace: 'other', dryRun: false });
+    const { code, json } = cli(['review', '--review', '-', '--namespace', 'team-a'], JSON.stringify(review));
+    expect(code).toBe(0);
+    expect(json.response.uid).toBe(review.request.uid);
+    expect(json.response.allowed).toBe(true);
+  });
+
+  it('honours --namespace-labels for policies with a namespaceSelector', () => {
+    const policy = file('ns-policy.yaml', {
+      apiVersion: 'sandbox-storage.io/v1alpha1',
+      kind: 'SandboxStoragePolicy',
+      metadata: { name: 'agents-only' },
+      spec: { namespaceSelector: { matchLabels: { tier: 'agents' } } },
+    });
+    const matching = cli(['review', '--policy', policy, '--pod', 'examples/sandbox-pod.yaml', '--namespace-labels', 'tier=agents']);
+    const other = cli(['review', '--policy', policy, '--pod', 'examples/sandbox-pod.yaml', '--namespace-labels', 'tier=web']);
+    expect(matching.json.response.patchType).toBe('JSONPatch');
+    expect(other.json.response).toEqual({ uid: other.json.response.uid, allowed: true });
+  });
+
+  it('exits 2 with every policy error on stderr', () => {
+    const policy = file('bad-policy.yaml', {
+      apiVersion: 'sandbox-storage.io/v1alpha1',
+      kind: 'SandboxStoragePolicy',
+      metadata: { name: 'bad' },
+      spec: { mode: 'shared', workspace: { size: 'big' } },
+    });
+    const { code, stdout, stderr } = cli(['review', '--policy', policy, '--pod', 'examples/sandbox-pod.yaml']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('spec.shared.claimName: Required value: shared mode mounts an existing PVC');
+  });
+
+  it.each([
+    [['review'], 'give exactly one of --pod FILE or --review FILE'],
+    [['review', '--pod', 'missing.yaml'], 'cannot read missing.yaml'],
+    [['review', '--pod', 'examples/shared-policy.yaml'], 'is not a Pod manifest (kind: Pod)'],
+    [['review', '--pod', 'examples/sandbox-pod.yaml', '--output', 'yaml'], '--output must be review or pod, got yaml'],
+    [['review', '--pod', 'examples/sandbox-pod.yaml', '--bogus'], "Unknown option '--bogus'"],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+  ])('exits 2 on bad input: %j', (args, message) => {
+    const { code, stderr } = cli(args);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+  });
+
+  it('exits 2 for an AdmissionReview that is not one', () => {
+    const review = file('not-a-review.json', JSON.stringify({ kind: 'Pod' }));
+    const { code, stderr, json } = cli(['review', '--review', review]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('error: expected kind AdmissionReview');
+    expect(json.response.status.code).toBe(400);
+  });
+
+  it('prints usage with --help', () => {
+    const { code, stdout } = cli(['review', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: sandbox-storage review/);
+  });
+});
