@@ -1,12 +1,12 @@
 // The planning core: pod + policies + request → mutated pod, warnings, denials and the PVCs to ensure. No I/O.
 import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { isDeepStrictEqual } from 'node:util';
 import { describeSelector } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 import { readIdentity } from './identity.ts';
 import type { PlanRequest, PodPlan } from './plan-types.ts';
 import { buildSeedContainer, seedContainerName } from './seed-container.ts';
 import { selectPolicy } from './select-policy.ts';
+import { containsAll } from './subset.ts';
 import { ownershipLabels, storageLayout } from './storage-layout.ts';
 
 function findSandboxContainer(pod: V1Pod, policy: Policy): { container?: V1Container; denial?: string } {
@@ -23,13 +23,13 @@ function findSandboxContainer(pod: V1Pod, policy: Policy): { container?: V1Conta
   };
 }
 
-/** Inserts `item` into `list`, or replaces the element of the same name when it differs. */
+/** Inserts `item` into `list`, or replaces the element of the same name when it lacks something `item` sets. */
 function upsertByName<T extends { name: string }>(list: T[], item: T, insertAtStart = false): void {
   const index = list.findIndex((existing) => existing.name === item.name);
   if (index < 0) {
     if (insertAtStart) list.unshift(item);
     else list.push(item);
-  } else if (!isDeepStrictEqual(list[index], item)) {
+  } else if (!containsAll(list[index], item)) {
     list[index] = item;
   }
 }
@@ -60,7 +60,7 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
 
   const volumes: V1Volume[] = mutated.spec.volumes ?? [];
   const existingVolume = volumes.find((volume) => volume.name === layout.volume.name);
-  if (existingVolume && !isDeepStrictEqual(existingVolume, layout.volume)) {
+  if (existingVolume && !containsAll(existingVolume, layout.volume)) {
     plan.denials.push(
       `the pod already has a volume named "${layout.volume.name}" that differs from the one policy "${policy.name}" injects; rename it`,
     );
@@ -86,7 +86,7 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
   for (const desired of keptMounts) {
     const index = mounts.findIndex((mount) => mount.mountPath === desired.mountPath);
     if (index < 0) mounts.push(desired);
-    else if (!isDeepStrictEqual(mounts[index], desired)) mounts[index] = desired;
+    else if (!containsAll(mounts[index], desired)) mounts[index] = desired;
   }
   sandbox.volumeMounts = mounts;
 

@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 kube_version="$(awk '$1=="k8s.io/kubernetes" && $2 ~ /^v/ {print $2}' "$here/go.mod")"
 etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3" {print $2}' "$here/go.mod")"
-sum_key="$(sha256sum "$here/go.mod" "$here/go.sum" "$here/etcd/main.go" "$here/tools.go" "$0" | sha256sum | cut -c1-12)"
+sum_key="$(cat "$here/go.mod" "$here/go.sum" "$here/etcd/main.go" "$here/tools.go" "$here/build.sh" | sha256sum | cut -c1-12)"
 cache_root="${SANDBOX_STORAGE_CONTROLPLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sandbox-storage-webhook/controlplane}"
 bin_dir="$cache_root/kube-$kube_version-etcd-$etcd_version-$sum_key"
 binaries=(etcd kube-apiserver kube-controller-manager kubectl)

@@ -231,6 +231,14 @@ describe('idempotency, generateName, unknown fields', () => {
     expect(second.response.warnings).toBeUndefined();
   });
 
+  it('accepts its own output after the API server defaulted it and in-tree plugins added mounts', () => {
+    const once = applied(sandboxPod(), review(sandboxPod()).patch) as { spec: { initContainers: Array<Record<string, any>> } };
+    const seed = once.spec.initContainers[0]!;
+    Object.assign(seed, { terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' });
+    seed.volumeMounts.push({ name: 'kube-api-access-x', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true });
+    expect(review(once).patch).toEqual([]);
+  });
+
   it('stays correct when another webhook added a container between passes (reinvocation)', () => {
     const once = applied(sandboxPod(), review(sandboxPod()).patch) as { spec: { containers: unknown[] } };
     once.spec.containers.push({ name: 'sidecar', image: 'sidecar:1' });

@@ -1,0 +1,96 @@
+// Runs the webhook server on 127.0.0.1 with a throwaway certificate and registers it with a test control plane,
+// using the webhook settings that deploy/ ships (only clientConfig differs: a local URL and our CA).
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import type { AdmissionOutcome, AdmissionSources } from '../../src/admission/admission-review.ts';
+import { staticNamespaceLabels } from '../../src/k8s/namespace-labels.ts';
+import type { Policy } from '../../src/policy/types.ts';
+import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
+import { writeServingCertificate, type ServingCertificate } from './tls.ts';
+import { waitFor } from './wait.ts';
+
+const shippedConfiguration = new URL('../../deploy/manifests/mutating-webhook.yaml', import.meta.url);
+
+export interface RunningWebhook {
+  server: WebhookServer;
+  tls: ServingCertificate;
+  url: string;
+  /** Every admission the server answered, in order. */
+  outcomes: AdmissionOutcome[];
+  setPolicies(policies: Policy[]): void;
+  stop(): Promise<void>;
+}
+
+export async function startTestWebhook(policies: Policy[], logger: Logger = pino({ level: 'silent' })): Promise<RunningWebhook> {
+  const tls = await writeServingCertificate();
+  const outcomes: AdmissionOutcome[] = [];
+  let sources: AdmissionSources = { policies, namespaceLabels: staticNamespaceLabels(undefined) };
+  const server = await startWebhookServer({
+    tls: { certFile: tls.certFile, keyFile: tls.keyFile },
+    host: '127.0.0.1',
+    port: 0,
+    sources: () => sources,
+    logger,
+    observe: (outcome) => outcomes.push(outcome),
+  });
+  return {
+    server,
+    tls,
+    url: `https://127.0.0.1:${server.address.port}`,
+    outcomes,
+    setPolicies(next) {
+      sources = { ...sources, policies: next };
+    },
+    async stop() {
+      await server.stop();
+      await tls.remove();
+    },
+  };
+}
+
+/** The shipped MutatingWebhookConfiguration, pointed at a local URL. */
+export function shippedMutatingWebhook(
+  name: string,
+  url: string,
+  caPem: string,
+): k8s.V1MutatingWebhookConfiguration {
+  const configuration = parseYaml(readFileSync(shippedConfiguration, 'utf8')) as k8s.V1MutatingWebhookConfiguration;
+  configuration.metadata = { ...configuration.metadata, name };
+  for (const webhook of configuration.webhooks ?? []) {
+    webhook.clientConfig = { url: `${url}${webhook.clientConfig.service?.path ?? '/'}`, caBundle: Buffer.from(caPem).toString('base64') };
+  }
+  return configuration;
+}
+
+export async function registerMutatingWebhook(
+  kubeConfig: k8s.KubeConfig,
+  configuration: k8s.V1MutatingWebhookConfiguration,
+): Promise<() => Promise<void>> {
+  const admission = kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api);
+  await admission.createMutatingWebhookConfiguration({ body: configuration });
+  const name = configuration.metadata?.name as string;
+  return async () => {
+    await admission.deleteMutatingWebhookConfiguration({ name }).catch((error: unknown) => {
+      if (!(error instanceof k8s.ApiException && error.code === 404)) throw error;
+    });
+  };
+}
+
+/**
+ * The API server picks up webhook configurations asynchronously: wait until a dry-run create of `probe` comes back
+ * changed by the webhook, so the first real request of a test is already intercepted.
+ */
+export async function waitUntilWebhookActive(
+  kubeConfig: k8s.KubeConfig,
+  namespace: string,
+  probe: k8s.V1Pod,
+  isMutated: (pod: k8s.V1Pod) => boolean,
+): Promise<void> {
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  await waitFor(
+    async () => isMutated(await core.createNamespacedPod({ namespace, body: structuredClone(probe), dryRun: 'All' })),
+    { description: 'the API server to call the registered webhook', timeoutMs: 60_000, intervalMs: 200 },
+  );
+}
