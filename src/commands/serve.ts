@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { usesNamespaceSelector } from '../admission/select-policy.ts';
-import { loadKubeConfig } from '../k8s/kube-config.ts';
+import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
 import { namespaceLabelLookup, staticNamespaceLabels } from '../k8s/namespace-labels.ts';
 import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
 import { loadPolicyFile } from '../policy/load.ts';
@@ -108,6 +108,11 @@ export async function runServe(args: string[]): Promise<number> {
   const config = await parseServeConfig(args);
   const policies = await loadPolicies(config.policyFiles);
   const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
+  if (usesNamespaceSelector(policies) && kubeConfigSource(config.kubeconfig) === undefined) {
+    throw new UsageError(
+      'a policy has a namespaceSelector, which needs namespace labels from the cluster: run in-cluster, or give --kubeconfig or $KUBECONFIG',
+    );
+  }
   const namespaceLabels = usesNamespaceSelector(policies)
     ? namespaceLabelLookup(loadKubeConfig(config.kubeconfig), logger)
     : staticNamespaceLabels(undefined);

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -46,6 +47,25 @@ describe('serve configuration', () => {
 });
 
 describe('sandbox-storage serve (process)', () => {
+  it('refuses to start when a policy needs namespace labels but there are no cluster credentials', () => {
+    const policy = join(tls.directory, 'ns-policy.yaml');
+    writeFileSync(
+      policy,
+      'apiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: p}\nspec: {namespaceSelector: {matchLabels: {a: b}}}\n',
+    );
+    const env = { ...process.env, HOME: tls.directory };
+    delete env.KUBECONFIG;
+    delete env.KUBERNETES_SERVICE_HOST;
+    const result = spawnSync(
+      process.execPath,
+      [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--port', '0', '--policy', policy],
+      { cwd: root, env, encoding: 'utf8' },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('a policy has a namespaceSelector, which needs namespace labels from the cluster');
+  });
+
+
   it('logs JSON, becomes ready, and exits 0 on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
