@@ -2,6 +2,8 @@
 // so both give the same answer. Every outcome, bad input included, is a well-formed AdmissionReview.
 import jsonPatch from 'fast-json-patch';
 import type { Policy } from '../policy/types.ts';
+import type { ClaimLabels } from './isolation/governed-volumes.ts';
+import type { PodValidation } from './isolation/validate-pod.ts';
 import { planPod } from './plan-pod.ts';
 import { needsNamespaceLabels } from './select-policy.ts';
 import type { PodPlan, RequesterInfo } from './plan-types.ts';
@@ -49,6 +51,8 @@ export interface AdmissionOutcome {
   review: AdmissionReviewResponse;
   request?: AdmissionRequest;
   plan?: PodPlan;
+  /** The validating webhook's decision (POST /validate). */
+  validation?: PodValidation;
   /** 'skipped' = not ours to judge (fast path); 'mutated' / 'unchanged' / 'denied' / 'error'. */
   result: 'skipped' | 'mutated' | 'unchanged' | 'denied' | 'error';
 }
@@ -57,9 +61,11 @@ export interface AdmissionContext {
   policies: readonly Policy[];
   /** Namespace labels for policies with a namespaceSelector; undefined when not known. */
   namespaceLabels?: Record<string, string>;
+  /** Labels of the PVCs the Pod references, for the validating webhook's ownership checks; empty when not known. */
+  claimLabels?: ClaimLabels;
 }
 
-function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
+export function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
   return { apiVersion: admissionApiVersion, kind: 'AdmissionReview', response: { uid, ...response } };
 }
 
@@ -88,7 +94,7 @@ export function readAdmissionRequest(body: unknown): { request?: AdmissionReques
   return { request: request as unknown as AdmissionRequest };
 }
 
-function isPodRequest(request: AdmissionRequest): boolean {
+export function isPodRequest(request: AdmissionRequest): boolean {
   const kind = request.kind;
   return (kind?.group ?? '') === '' && kind?.kind === 'Pod' && (request.subResource ?? '') === '';
 }
@@ -148,6 +154,8 @@ export interface AdmissionSources {
   policies: readonly Policy[];
   /** Looks up a namespace's labels; only called when some policy has a namespaceSelector. */
   namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+  /** Looks up the labels of these PVCs in a namespace (missing ones left out); absent without cluster access. */
+  claimLabels?(namespace: string, claimNames: string[]): Promise<ClaimLabels>;
 }
 
 /** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */

@@ -4,15 +4,24 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import jsonPatch from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
-import { admissionApiVersion, reviewAdmission, type AdmissionOutcome } from '../admission/admission-review.ts';
+import {
+  admissionApiVersion,
+  reviewAdmission,
+  type AdmissionOutcome,
+  type AdmissionReviewResponse,
+  type AdmissionSources,
+} from '../admission/admission-review.ts';
+import { combineDecisions, reviewValidation } from '../admission/validation-review.ts';
 import { staticNamespaceLabels } from '../k8s/namespace-labels.ts';
 import { loadPolicies } from './serve.ts';
 import { UsageError } from './usage-error.ts';
 
 export const reviewUsage = `Usage: sandbox-storage review [--policy FILE]... (--pod FILE | --review FILE) [options]
 
-Prints the AdmissionReview the webhook would answer for a Pod (wrapped as a CREATE request) or for a whole
-AdmissionReview. Files may be JSON or YAML; '-' reads standard input.
+Prints the decision the API server would reach for a Pod (wrapped as a CREATE request) or for a whole
+AdmissionReview (any operation, e.g. an UPDATE of pods/ephemeralcontainers with oldObject): the mutating
+webhook, then the validating webhook on the mutated Pod, as one AdmissionReview. Files may be JSON or YAML;
+'-' reads standard input.
 
 Options:
   --policy FILE              SandboxStoragePolicy YAML (repeatable; default: the embedded default policy)
@@ -25,7 +34,7 @@ Options:
   --dry-run                  mark the request as a dry run
   --output review|pod        print the AdmissionReview (default) or the mutated Pod
 
-Exit status: 0 allowed, 1 denied, 2 bad input or policy.
+Exit status: 0 allowed, 1 denied (by either webhook), 2 bad input or policy.
 `;
 
 async function readInput(file: string): Promise<unknown> {
@@ -116,6 +125,28 @@ export function mutatedPod(outcome: AdmissionOutcome): unknown {
   return jsonPatch.applyPatch(original, operations, true, true).newDocument;
 }
 
+/** The request the validating webhook receives: the same one, carrying the Pod after mutation. */
+function validationBody(body: unknown, outcome: AdmissionOutcome): unknown {
+  const request = (body as { request?: Record<string, unknown> }).request;
+  if (!outcome.request || typeof request !== 'object' || request === null) return body;
+  return { ...(body as object), request: { ...request, object: mutatedPod(outcome) } };
+}
+
+export interface AdmissionDecision {
+  mutation: AdmissionOutcome;
+  /** Absent when the mutating webhook already refused. */
+  validation?: AdmissionOutcome;
+  /** The one answer both webhooks add up to. */
+  decided: AdmissionReviewResponse;
+}
+
+/** Mutating webhook, then the validating webhook on the mutated Pod, exactly like the API server chains them. */
+export async function decideAdmission(body: unknown, sources: AdmissionSources): Promise<AdmissionDecision> {
+  const mutation = await reviewAdmission(body, sources);
+  const validation = mutation.review.response.allowed ? await reviewValidation(validationBody(body, mutation), sources) : undefined;
+  return { mutation, ...(validation ? { validation } : {}), decided: combineDecisions(mutation, validation) };
+}
+
 export async function runReview(args: string[], write: (text: string) => void, writeError: (text: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -158,19 +189,24 @@ export async function runReview(args: string[], write: (text: string) => void, w
     body = overrideReview(await readInput(values.review as string), options, given);
   }
 
-  const outcome = await reviewAdmission(body, { policies, namespaceLabels: staticNamespaceLabels(namespaceLabels) });
-  const answer = outcome.review.response;
-  if (outcome.result === 'error') {
-    writeError(`error: ${answer.status?.message ?? 'invalid AdmissionReview'}\n`);
-    if (values.output === 'review') write(`${JSON.stringify(outcome.review, null, 2)}\n`);
+  const { mutation: outcome, validation, decided } = await decideAdmission(body, {
+    policies,
+    namespaceLabels: staticNamespaceLabels(namespaceLabels),
+  });
+  const answer = decided.response;
+  const failed = outcome.result === 'error' ? outcome : validation?.result === 'error' ? validation : undefined;
+  if (failed) {
+    writeError(`error: ${failed.review.response.status?.message ?? 'invalid AdmissionReview'}\n`);
+    if (values.output === 'review') write(`${JSON.stringify(failed.review, null, 2)}\n`);
     return 2;
   }
   for (const warning of answer.warnings ?? []) writeError(`warning: ${warning}\n`);
-  if (!answer.allowed) writeError(`denied: ${answer.status?.message ?? ''}\n`);
+  if (!outcome.review.response.allowed) writeError(`denied: ${answer.status?.message ?? ''}\n`);
+  else if (!answer.allowed) writeError(`denied by the validating webhook: ${answer.status?.message ?? ''}\n`);
   if (values.output === 'pod') {
     if (answer.allowed) write(`${JSON.stringify(mutatedPod(outcome), null, 2)}\n`);
   } else {
-    write(`${JSON.stringify(outcome.review, null, 2)}\n`);
+    write(`${JSON.stringify(decided, null, 2)}\n`);
   }
   return answer.allowed ? 0 : 1;
 }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { usesNamespaceSelector } from '../admission/select-policy.ts';
 import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
+import { claimLabelLookup } from '../k8s/claim-labels.ts';
 import { namespaceLabelLookup, staticNamespaceLabels } from '../k8s/namespace-labels.ts';
 import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
 import { loadPolicyFile } from '../policy/load.ts';
@@ -13,7 +14,8 @@ import { UsageError } from './usage-error.ts';
 
 export const serveUsage = `Usage: sandbox-storage serve --tls-cert-file FILE --tls-key-file FILE [options]
 
-Serves the mutating admission webhook (POST /mutate) over HTTPS, plus /healthz and /readyz.
+Serves the mutating (POST /mutate) and validating (POST /validate) admission webhooks over HTTPS, plus /healthz
+and /readyz.
 
 Options:
   --tls-cert-file FILE   serving certificate (PEM); reloaded when it changes
@@ -21,7 +23,7 @@ Options:
   --policy FILE          SandboxStoragePolicy YAML (repeatable; default: the embedded default policy)
   --host ADDRESS         address to listen on (default 0.0.0.0)
   --port PORT            port to listen on (default 8443; 0 picks a free port)
-  --kubeconfig FILE      cluster credentials for namespace labels (default: in-cluster, then $KUBECONFIG)
+  --kubeconfig FILE      cluster credentials for namespace and PVC labels (default: in-cluster, then $KUBECONFIG)
   --max-body-bytes N     largest accepted request (default 3145728)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
 `;
@@ -116,7 +118,11 @@ export async function runServe(args: string[]): Promise<number> {
   const namespaceLabels = usesNamespaceSelector(policies)
     ? namespaceLabelLookup(loadKubeConfig(config.kubeconfig), logger)
     : staticNamespaceLabels(undefined);
-  const sources = { policies, namespaceLabels };
+  // With cluster access, /validate also confirms PVC ownership labels; without, it decides by claim names alone.
+  const hasCluster = kubeConfigSource(config.kubeconfig) !== undefined;
+  const claimLabels = hasCluster ? claimLabelLookup(loadKubeConfig(config.kubeconfig), logger) : undefined;
+  if (!hasCluster) logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, not by their ownership labels');
+  const sources = { policies, namespaceLabels, ...(claimLabels ? { claimLabels } : {}) };
   const server = await startWebhookServer({
     tls: { certFile: config.certFile, keyFile: config.keyFile },
     host: config.host,

@@ -27,5 +27,9 @@ export function defaultPolicySpec(): PolicySpec {
       mounts: [{ subPath: 'users/{user}/threads/{thread}/user-data', mountPath: '/sandbox', readOnly: false }],
     },
     seed: { enabled: true, path: '/sandbox', sentinel: '.sandbox-storage-seeded' },
+    isolation: {
+      exemptions: { users: [], groups: [] },
+      requesters: { enforce: false, trustedUsers: [], trustedGroups: [], usernameTransform: { stripPrefix: '' } },
+    },
   };
 }

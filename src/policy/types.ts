@@ -56,6 +56,22 @@ export interface PolicySpec {
     path: string;
     sentinel: string;
   };
+  /** Who may go around the storage scope, and who may create sandboxes for which user ids. */
+  isolation: IsolationSpec;
+}
+
+export interface IsolationSpec {
+  /** Requesters (userInfo) exempt from the storage-scope rules, e.g. the component that manages the shared volume. */
+  exemptions: { users: string[]; groups: string[] };
+  requesters: {
+    /** When true, a sandbox Pod's user id must be the requester's own (after usernameTransform), unless trusted. */
+    enforce: boolean;
+    /** Requesters that may create sandbox Pods for any user id, e.g. the platform's spawner service accounts. */
+    trustedUsers: string[];
+    trustedGroups: string[];
+    /** How a requester's username becomes the user id it may use. */
+    usernameTransform: { stripPrefix: string };
+  };
 }
 
 /** A policy as written: every spec field optional, defaults filled in by resolvePolicy. */

@@ -45,6 +45,19 @@ const specShape: Shape = {
       },
     },
     seed: { fields: { enabled: 'boolean', path: 'string', sentinel: 'string' } },
+    isolation: {
+      fields: {
+        exemptions: { fields: { users: { items: 'string' }, groups: { items: 'string' } } },
+        requesters: {
+          fields: {
+            enforce: 'boolean',
+            trustedUsers: { items: 'string' },
+            trustedGroups: { items: 'string' },
+            usernameTransform: { fields: { stripPrefix: 'string' } },
+          },
+        },
+      },
+    },
   },
 };
 
@@ -242,9 +255,29 @@ function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
       );
     }
   }
+  checkIsolation(spec, errors);
   const sentinel = spec.seed.sentinel;
   if (sentinel === '' || sentinel === '.' || sentinel === '..' || /[/\0]/.test(sentinel) || sentinel.length > 255) {
     errors.invalid('spec.seed.sentinel', sentinel, "must be a plain file name (no '/', not '.' or '..')");
+  }
+}
+
+function checkIsolation(spec: PolicySpec, errors: FieldErrorList): void {
+  const { exemptions, requesters } = spec.isolation;
+  const lists: Array<[string, string[]]> = [
+    ['spec.isolation.exemptions.users', exemptions.users],
+    ['spec.isolation.exemptions.groups', exemptions.groups],
+    ['spec.isolation.requesters.trustedUsers', requesters.trustedUsers],
+    ['spec.isolation.requesters.trustedGroups', requesters.trustedGroups],
+  ];
+  for (const [field, names] of lists) {
+    names.forEach((name, index) => {
+      if (name === '') errors.invalid(`${field}[${index}]`, name, 'must not be empty');
+    });
+  }
+  const trusted = requesters.trustedUsers.length + requesters.trustedGroups.length > 0;
+  if (!requesters.enforce && (trusted || requesters.usernameTransform.stripPrefix !== '')) {
+    errors.invalid('spec.isolation.requesters.enforce', false, 'must be true when trusted requesters or a usernameTransform are set');
   }
 }
 

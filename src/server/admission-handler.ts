@@ -1,4 +1,4 @@
-// POST /mutate: one AdmissionReview in, one out, always HTTP 200, logged with who asked for what.
+// POST /mutate and /validate: one AdmissionReview in, one out, always HTTP 200, logged with who asked for what.
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { reviewAdmission, type AdmissionOutcome, type AdmissionSources } from '../admission/admission-review.ts';
@@ -15,14 +15,17 @@ function podName(outcome: AdmissionOutcome): string | undefined {
   return metadata?.name ?? (metadata?.generateName ? `${metadata.generateName}*` : undefined);
 }
 
+export type AdmissionReviewer = (body: unknown, sources: AdmissionSources) => Promise<AdmissionOutcome>;
+
 export function admissionHandler(
   sources: () => AdmissionSources,
   logger: Logger,
   observe: AdmissionObserver = () => undefined,
+  review: AdmissionReviewer = reviewAdmission,
 ) {
   return async (request: Request, response: Response): Promise<void> => {
     const started = process.hrtime.bigint();
-    const outcome = await reviewAdmission(request.body, sources());
+    const outcome = await review(request.body, sources());
     const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     response.status(200).json(outcome.review);
     observe(outcome, durationSeconds);
@@ -36,7 +39,9 @@ export function admissionHandler(
       name: podName(outcome),
       user: outcome.request?.userInfo?.username,
       dryRun: outcome.request?.dryRun === true,
-      policy: outcome.plan?.policyName,
+      webhook: request.path,
+      subResource: outcome.request?.subResource || undefined,
+      policy: outcome.plan?.policyName ?? outcome.validation?.policyName,
       result: outcome.result,
       claims: outcome.plan?.claims.map((claim) => claim.name),
       warnings: answer.warnings,

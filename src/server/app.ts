@@ -2,6 +2,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { errorReview, type AdmissionSources } from '../admission/admission-review.ts';
+import { reviewValidation } from '../admission/validation-review.ts';
 import { admissionHandler, type AdmissionObserver } from './admission-handler.ts';
 
 export interface AppOptions {
@@ -41,12 +42,9 @@ export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const admission = [
-    requireJson,
-    express.json({ limit: options.maxBodyBytes, type: () => true }),
-    admissionHandler(options.sources, options.logger, options.observe),
-  ];
-  app.post('/mutate', ...admission);
+  const readBody = [requireJson, express.json({ limit: options.maxBodyBytes, type: () => true })];
+  app.post('/mutate', ...readBody, admissionHandler(options.sources, options.logger, options.observe));
+  app.post('/validate', ...readBody, admissionHandler(options.sources, options.logger, options.observe, reviewValidation));
   app.get('/healthz', (_request, response) => {
     response.type('text/plain').send('ok');
   });

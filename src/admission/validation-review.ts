@@ -1,0 +1,102 @@
+// The validating webhook (POST /validate): every Pod CREATE, Pod UPDATE and `pods/ephemeralcontainers` UPDATE in a
+// governed namespace, judged by the isolation rules. Same envelope and error handling as the mutating webhook.
+import {
+  answer,
+  errorReview,
+  readAdmissionRequest,
+  type AdmissionContext,
+  type AdmissionOutcome,
+  type AdmissionRequest,
+  type AdmissionReviewResponse,
+  type AdmissionSources,
+} from './admission-review.ts';
+import { referencedClaimNames } from './isolation/governed-volumes.ts';
+import { governingPolicies, validatePod } from './isolation/validate-pod.ts';
+import { usesNamespaceSelector } from './select-policy.ts';
+
+const judgedSubResources = ['', 'ephemeralcontainers'];
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Pod requests this webhook judges; anything else (other kinds, status updates, deletes) passes. */
+function isJudgedPodRequest(request: AdmissionRequest): boolean {
+  const kind = isObject(request.kind) ? request.kind : {};
+  const subResource = typeof request.subResource === 'string' ? request.subResource : '';
+  return (kind.group ?? '') === '' && kind.kind === 'Pod' && judgedSubResources.includes(subResource) &&
+    (request.operation === 'CREATE' || request.operation === 'UPDATE');
+}
+
+export function reviewPodValidation(request: AdmissionRequest, context: AdmissionContext): AdmissionOutcome {
+  const uid = request.uid;
+  if (!isJudgedPodRequest(request)) return { request, result: 'skipped', review: answer(uid, { allowed: true }) };
+  if (!isObject(request.object)) {
+    return { request, result: 'error', review: errorReview(uid, 400, 'AdmissionReview request has no Pod object') };
+  }
+  if (request.operation === 'UPDATE' && !isObject(request.oldObject)) {
+    return { request, result: 'error', review: errorReview(uid, 400, 'an UPDATE AdmissionReview needs the Pod as it was (oldObject)') };
+  }
+  const userInfo = isObject(request.userInfo) ? request.userInfo : {};
+  const validation = validatePod(
+    {
+      operation: request.operation as string,
+      subResource: typeof request.subResource === 'string' ? request.subResource : '',
+      object: request.object,
+      oldObject: request.oldObject,
+      namespaceLabels: context.namespaceLabels,
+      userInfo,
+      claimLabels: context.claimLabels ?? {},
+    },
+    context.policies,
+  );
+  if (!validation.governed) return { request, validation, result: 'skipped', review: answer(uid, { allowed: true }) };
+  const auditAnnotations = validation.policyName ? { auditAnnotations: { policy: validation.policyName } } : {};
+  if (validation.denials.length === 0) {
+    return { request, validation, result: 'unchanged', review: answer(uid, { allowed: true, ...auditAnnotations }) };
+  }
+  return {
+    request,
+    validation,
+    result: 'denied',
+    review: answer(uid, {
+      allowed: false,
+      status: { code: 403, reason: 'Forbidden', message: `sandbox-storage: ${validation.denials.join('; ')}` },
+      ...auditAnnotations,
+    }),
+  };
+}
+
+/** Envelope check, cluster look-ups the decision needs, decision; every failure is still an AdmissionReview. */
+export async function reviewValidation(body: unknown, sources: AdmissionSources): Promise<AdmissionOutcome> {
+  const { request, error } = readAdmissionRequest(body);
+  if (!request) return { result: 'error', review: error as AdmissionReviewResponse };
+  try {
+    if (!isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
+    const namespace = typeof request.namespace === 'string' ? request.namespace : '';
+    const namespaceLabels =
+      namespace !== '' && usesNamespaceSelector(sources.policies) ? await sources.namespaceLabels(namespace) : undefined;
+    const governed = governingPolicies(sources.policies, namespaceLabels).length > 0;
+    const claims = governed ? referencedClaimNames((request.object as { spec?: { volumes?: unknown } } | undefined)?.spec?.volumes) : [];
+    const claimLabels =
+      sources.claimLabels && namespace !== '' && claims.length > 0 ? await sources.claimLabels(namespace, claims) : {};
+    return reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimLabels });
+  } catch (thrown) {
+    return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
+  }
+}
+
+/** The whole admission decision the API server reaches: mutating webhook, then validating webhook on its result. */
+export function combineDecisions(
+  mutation: AdmissionOutcome,
+  validation: AdmissionOutcome | undefined,
+): AdmissionReviewResponse {
+  const mutating = mutation.review.response;
+  if (!validation || !mutating.allowed) return mutation.review;
+  const validating = validation.review.response;
+  const warnings = [...(mutating.warnings ?? []), ...(validating.warnings ?? [])];
+  const combined = { ...mutating, ...(warnings.length > 0 ? { warnings } : {}) };
+  if (validating.allowed) return { ...mutation.review, response: combined };
+  const { patch: _patch, patchType: _patchType, ...refused } = combined;
+  return { ...mutation.review, response: { ...refused, allowed: false, ...(validating.status ? { status: validating.status } : {}) } };
+}
