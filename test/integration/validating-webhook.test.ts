@@ -1,0 +1,267 @@
+// Every way around the storage isolation, attempted through a real kube-apiserver by impersonated requesters with
+// RBAC to create and debug Pods: refused by the shipped validating webhook. The legitimate paths stay open. Each
+// AdmissionReview the API server sent is then replayed through `review`, which must reach the same decision.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdmissionRequest } from '../../src/admission/admission-review.ts';
+import { volumeNames } from '../../src/admission/storage-layout.ts';
+import { runReview } from '../../src/commands/review.ts';
+import { workspaceClaimName } from '../../src/naming/identity-names.ts';
+import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
+import {
+  grantPodAccess,
+  impersonating,
+  registerValidatingWebhook,
+  shippedValidatingWebhook,
+  startIsolationWebhook,
+  waitUntilValidatingWebhookActive,
+  type Requester,
+} from '../harness/isolation.ts';
+import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive, type RunningWebhook } from '../harness/webhook.ts';
+import { examplePolicy, podMounting, podWith, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
+
+const platformGroup = 'system:serviceaccounts:platform';
+const as = {
+  alice: { username: 'alice', group: 'tenants' },
+  bob: { username: 'bob', group: 'tenants' },
+  spawner: { username: 'system:serviceaccount:platform:spawner', group: platformGroup },
+  gateway: { username: 'system:serviceaccount:platform:gateway', group: platformGroup },
+} satisfies Record<string, Requester>;
+
+let controlPlane: ControlPlane;
+let webhook: RunningWebhook;
+let namespace: string;
+let workDir: string;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+function core(requester: Requester): k8s.CoreV1Api {
+  return impersonating(controlPlane.kubeConfig, requester).makeApiClient(k8s.CoreV1Api);
+}
+
+async function create(requester: Requester, pod: unknown): Promise<k8s.V1Pod> {
+  return core(requester).createNamespacedPod({ namespace, body: pod as k8s.V1Pod });
+}
+
+async function refusal(attempt: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await attempt;
+  } catch (error) {
+    if (error instanceof k8s.ApiException) {
+      const status = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+      return { code: error.code, message: status.message as string };
+    }
+    throw error;
+  }
+  throw new Error('expected the API server to refuse the request');
+}
+
+/** Replays the last AdmissionReview the validating webhook got through `review`; returns its exit code and stderr. */
+async function replayThroughReview(policyFile: string): Promise<{ code: number; stderr: string; request: AdmissionRequest }> {
+  const outcome = webhook.outcomes.filter((candidate) => candidate.validation !== undefined).at(-1);
+  const request = outcome?.request as AdmissionRequest;
+  const file = join(workDir, `${request.uid}.json`);
+  await writeFile(file, JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request }));
+  let stderr = '';
+  const code = await runReview(['--policy', policyFile, '--review', file], () => undefined, (text) => {
+    stderr += text;
+  });
+  return { code, stderr, request };
+}
+
+const sharedPolicyFile = 'examples/policies/shared.yaml';
+const workspacePolicyFile = 'examples/policies/workspace.yaml';
+
+/** Asserts the API server refused with `rule`, and that `review` replaying the same request refuses the same way. */
+async function expectDenied(attempt: Promise<unknown>, rule: RegExp, policyFile = sharedPolicyFile): Promise<string> {
+  const refused = await refusal(attempt);
+  expect(refused.code).toBe(403);
+  expect(refused.message).toContain('admission webhook "validate.sandbox-storage.io" denied the request');
+  expect(refused.message).toMatch(rule);
+  const replay = await replayThroughReview(policyFile);
+  expect(replay.code).toBe(1);
+  expect(replay.stderr).toMatch(rule);
+  return refused.message;
+}
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'isolation-'));
+  cleanups.push(() => rm(workDir, { recursive: true, force: true }));
+  controlPlane = await startControlPlane({ controllerManager: true });
+  cleanups.push(() => controlPlane.stop());
+  namespace = await createTestNamespace(controlPlane, 'isolation');
+  webhook = await startIsolationWebhook([examplePolicy('shared')], controlPlane.kubeConfig);
+  cleanups.unshift(() => webhook.stop());
+  cleanups.unshift(
+    await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
+  );
+  cleanups.unshift(
+    await registerValidatingWebhook(controlPlane.kubeConfig, shippedValidatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
+  );
+  await grantPodAccess(controlPlane.kubeConfig, namespace, [
+    { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice' },
+    { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'bob' },
+    { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: platformGroup },
+  ]);
+  await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, podWith({ labels: sandboxLabels('admin') }) as k8s.V1Pod, (created) =>
+    (created.spec?.volumes ?? []).some((volume) => volume.name === volumeNames.shared),
+  );
+  await waitUntilValidatingWebhookActive(controlPlane.kubeConfig, namespace, podMounting({}, sharedVolume(), {}) as k8s.V1Pod);
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+});
+
+describe('shared claim: escapes are refused by the API server', () => {
+  it('a pod without the opt-in label mounting the shared PVC root', async () => {
+    await expectDenied(create(as.alice, podMounting({ app: 'x' }, sharedVolume('innocent-name'), {})), /shared PVC "sandbox-data" is mounted at its root \[rule SharedVolumeRoot/);
+  });
+
+  it("an extra container of one's own sandbox mounting another user's subPath", async () => {
+    const pod = podMounting(sandboxLabels('alice'), sharedVolume(), { subPath: 'users/bob/threads/t1/user-data' });
+    await expectDenied(create(as.alice, pod), /container "sidekick" mounts volume "data" at \/data: subPath "users\/bob\/threads\/t1\/user-data" .*\[rule SharedSubPathScope/);
+  });
+
+  it('a subPath that climbs out of its own directory with .. (the API server refuses it before validating webhooks)', async () => {
+    const pod = podMounting(sandboxLabels('alice'), sharedVolume(), { subPath: 'users/alice/threads/t1/user-data/../../../../bob/skills' });
+    const refused = await refusal(create(as.alice, pod));
+    expect(refused.code).toBe(422);
+    expect(refused.message).toContain("must not contain '..'");
+  });
+
+  it('a subPath below its own directory (a symlink planted there could point anywhere in the volume)', async () => {
+    const pod = podMounting(sandboxLabels('alice'), sharedVolume(), { subPath: 'users/alice/threads/t1/user-data/link-to-bob' });
+    await expectDenied(create(as.alice, pod), /is below the directory of user "alice" .*\[rule SharedSubPathScope/);
+  });
+
+  it('a subPathExpr', async () => {
+    const pod = podMounting(sandboxLabels('alice'), sharedVolume(), { subPathExpr: 'users/$(OTHER_USER)' });
+    await expectDenied(create(as.alice, pod), /rule SharedSubPathExpr/);
+  });
+
+  it('a sandbox for another user id (requester binding)', async () => {
+    await expectDenied(create(as.bob, podWith({ labels: sandboxLabels('alice') })), /requester "bob" may only use user id "bob", not "alice" \[rule RequesterBinding/);
+  });
+});
+
+describe('legitimate paths are allowed', () => {
+  it('a tenant creates its own sandbox and gets its own directories', async () => {
+    const created = await create(as.alice, podWith({ labels: sandboxLabels('alice') }));
+    const mounts = created.spec?.containers[0]?.volumeMounts?.filter((mount) => mount.name === volumeNames.shared);
+    expect(mounts?.map((mount) => mount.subPath)).toEqual(['users/alice/threads/t1/user-data', 'users/alice/skills']);
+    const validation = webhook.outcomes.filter((outcome) => outcome.validation !== undefined).at(-1);
+    expect(validation?.result).toBe('unchanged');
+    expect(validation?.request?.userInfo?.username).toBe('alice');
+  });
+
+  it('the trusted spawner creates a sandbox for any user', async () => {
+    const created = await create(as.spawner, podWith({ labels: sandboxLabels('Carol_C', 'T.9') }));
+    expect(created.spec?.initContainers?.[0]?.volumeMounts?.[0]?.subPath).toBe('users/_carol___c/threads/_t.9/user-data');
+  });
+
+  it('the exempt gateway mounts the root of the shared PVC', async () => {
+    const created = await create(as.gateway, podMounting({ app: 'gateway' }, sharedVolume(), {}));
+    expect(created.metadata?.uid).toBeTruthy();
+  });
+});
+
+describe('ephemeral containers (kubectl debug) through pods/ephemeralcontainers', () => {
+  async function debug(requester: Requester, podName: string, container: k8s.V1EphemeralContainer): Promise<k8s.V1Pod> {
+    const client = core(requester);
+    const current = await client.readNamespacedPodEphemeralcontainers({ name: podName, namespace });
+    current.spec!.ephemeralContainers = [...(current.spec!.ephemeralContainers ?? []), container];
+    return client.replaceNamespacedPodEphemeralcontainers({ name: podName, namespace, body: current });
+  }
+
+  it("mounting the shared volume into one's own sandbox is refused (ephemeral containers cannot set a subPath, so it is always the root)", async () => {
+    const sandbox = await create(as.alice, podWith({ name: 'alice-debug', labels: sandboxLabels('alice') }));
+    const name = sandbox.metadata!.name!;
+    await expectDenied(
+      debug(as.alice, name, { name: 'dbg-root', image: 'busybox', volumeMounts: [{ name: volumeNames.shared, mountPath: '/all' }] }),
+      /ephemeral container "dbg-root" mounts volume "sandbox-storage-shared" at \/all: shared PVC "sandbox-data" is mounted at its root/,
+    );
+    expect(webhook.outcomes.filter((outcome) => outcome.validation !== undefined).at(-1)?.request?.subResource).toBe('ephemeralcontainers');
+    const withSubPath = await refusal(
+      debug(as.alice, name, {
+        name: 'dbg-own',
+        image: 'busybox',
+        volumeMounts: [{ name: volumeNames.shared, mountPath: '/mine', subPath: 'users/alice/threads/t1/user-data' }],
+      }),
+    );
+    expect(withSubPath.code).toBe(422);
+    expect(withSubPath.message).toContain('cannot be set for an Ephemeral Container');
+    // The legitimate `kubectl debug --target`: the owner reaches its own sandbox container and its own mounts.
+    const allowed = await debug(as.alice, name, { name: 'dbg', image: 'busybox', targetContainerName: 'main' });
+    expect(allowed.spec?.ephemeralContainers?.map((container) => container.name)).toEqual(['dbg']);
+  });
+
+  it("another tenant debugging alice's sandbox is refused, with or without mounts", async () => {
+    await expectDenied(
+      debug(as.bob, 'alice-debug', { name: 'dbg-bob', image: 'busybox', targetContainerName: 'main' }),
+      /requester "bob" may only use user id "bob", not "alice" \[rule RequesterBinding/,
+    );
+  });
+
+  it("a tenant targeting the gateway's container (reaching its root mount through /proc) is refused", async () => {
+    const gateway = await create(as.gateway, podMounting({ app: 'gateway' }, sharedVolume(), {}));
+    await expectDenied(
+      debug(as.alice, gateway.metadata!.name!, { name: 'peek', image: 'busybox', targetContainerName: 'sidekick' }),
+      /ephemeral container "peek" would reach .* \[rule DebugReachesForeignMount\]/,
+    );
+  });
+});
+
+describe('identity labels are immutable', () => {
+  it('relabelling a sandbox to another user is refused; an unrelated label change is not', async () => {
+    const sandbox = await create(as.alice, podWith({ labels: sandboxLabels('alice') }));
+    const client = core(as.alice);
+    const name = sandbox.metadata!.name!;
+    const relabelled = structuredClone(sandbox);
+    relabelled.metadata!.labels!['sandbox-storage.io/user'] = 'bob';
+    await expectDenied(
+      client.replaceNamespacedPod({ name, namespace, body: relabelled }),
+      /label sandbox-storage.io\/user cannot change on a pod governed by policy "shared" \("alice" → "bob"\) \[rule IdentityLabelsImmutable\]/,
+    );
+    const current = await client.readNamespacedPod({ name, namespace });
+    current.metadata!.labels!.team = 'blue';
+    const updated = await client.replaceNamespacedPod({ name, namespace, body: current });
+    expect(updated.metadata?.labels?.team).toBe('blue');
+  });
+});
+
+describe('workspace claims', () => {
+  beforeAll(() => webhook.setPolicies([examplePolicy('workspace')]));
+  afterAll(() => webhook.setPolicies([examplePolicy('shared')]));
+
+  it("naming another identity's workspace PVC is refused", async () => {
+    const bobs = workspaceClaimName('sandbox-', { scope: 'thread', user: 'bob', thread: 't1' });
+    const pod = podMounting(sandboxLabels('alice'), { name: 'stolen', persistentVolumeClaim: { claimName: bobs } }, {});
+    await expectDenied(create(as.alice, pod), new RegExp(`PVC "${bobs}" is not the workspace of user "alice" \\[rule ForeignWorkspaceClaim`), workspacePolicyFile);
+  });
+
+  it('a PVC whose ownership labels name another identity is refused whatever its name (looked up in the cluster)', async () => {
+    const admin = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    await admin.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: {
+        metadata: { name: 'bobs-files', labels: { 'sandbox-storage.io/policy': 'workspace', 'sandbox-storage.io/user': 'bob', 'sandbox-storage.io/thread': 't1' } },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+    const pod = podMounting(sandboxLabels('alice'), { name: 'w', persistentVolumeClaim: { claimName: 'bobs-files' } }, {});
+    const refused = await refusal(create(as.alice, pod));
+    expect(refused.code).toBe(403);
+    expect(refused.message).toMatch(/PVC "bobs-files" belongs to user "bob" by its labels, not to user "alice" \[rule ForeignClaimOwner/);
+    const own = await create(as.bob, podMounting(sandboxLabels('bob'), { name: 'w', persistentVolumeClaim: { claimName: 'bobs-files' } }, {}));
+    expect(own.metadata?.uid).toBeTruthy();
+  });
+
+  it('the own workspace, injected by the mutating webhook, passes', async () => {
+    const created = await create(as.alice, podWith({ labels: sandboxLabels('alice') }));
+    const claim = workspaceClaimName('sandbox-', { scope: 'thread', user: 'alice', thread: 't1' });
+    expect(created.spec?.volumes).toContainEqual({ name: volumeNames.workspace, persistentVolumeClaim: { claimName: claim } });
+  });
+});
