@@ -6,6 +6,7 @@ import jsonPatch from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
 import {
   admissionApiVersion,
+  errorReview,
   reviewAdmission,
   type AdmissionOutcome,
   type AdmissionReviewResponse,
@@ -128,7 +129,7 @@ export function mutatedPod(outcome: AdmissionOutcome): unknown {
 /** The request the validating webhook receives: the same one, carrying the Pod after mutation. */
 function validationBody(body: unknown, outcome: AdmissionOutcome): unknown {
   const request = (body as { request?: Record<string, unknown> }).request;
-  if (!outcome.request || typeof request !== 'object' || request === null) return body;
+  if (!outcome.review.response.patch || typeof request !== 'object' || request === null) return body;
   return { ...(body as object), request: { ...request, object: mutatedPod(outcome) } };
 }
 
@@ -143,7 +144,15 @@ export interface AdmissionDecision {
 /** Mutating webhook, then the validating webhook on the mutated Pod, exactly like the API server chains them. */
 export async function decideAdmission(body: unknown, sources: AdmissionSources): Promise<AdmissionDecision> {
   const mutation = await reviewAdmission(body, sources);
-  const validation = mutation.review.response.allowed ? await reviewValidation(validationBody(body, mutation), sources) : undefined;
+  let validation: AdmissionOutcome | undefined;
+  if (mutation.review.response.allowed) {
+    try {
+      validation = await reviewValidation(validationBody(body, mutation), sources);
+    } catch (thrown) {
+      const uid = mutation.review.response.uid;
+      validation = { result: 'error', review: errorReview(uid, 500, `cannot apply the mutating webhook's patch: ${(thrown as Error).message}`) };
+    }
+  }
   return { mutation, ...(validation ? { validation } : {}), decided: combineDecisions(mutation, validation) };
 }
 

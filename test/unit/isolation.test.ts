@@ -220,3 +220,36 @@ describe('subPath normalisation', () => {
     expect(normaliseSubPath('a\0b').problem).toBe('contains a NUL character');
   });
 });
+
+describe('spec.isolation in policies', () => {
+  it('is validated with every error at once', async () => {
+    const { validatePolicyDocument } = await import('../../src/policy/validate.ts');
+    const result = validatePolicyDocument({
+      apiVersion: 'sandbox-storage.io/v1alpha1',
+      kind: 'SandboxStoragePolicy',
+      metadata: { name: 'bad' },
+      spec: {
+        isolation: {
+          exemptions: { users: [''], groups: 'platform', roles: [] },
+          requesters: { trustedGroups: ['platform'], usernameTransform: { stripPrefix: 5 } },
+        },
+      },
+    });
+    expect(result.errors.map((error) => `${error.field}: ${error.message.split(':')[0]}`)).toEqual([
+      'spec.isolation.exemptions.groups: Invalid value',
+      'spec.isolation.exemptions.roles: Unknown field',
+      'spec.isolation.requesters.usernameTransform.stripPrefix: Invalid value',
+      'spec.isolation.exemptions.users[0]: Invalid value',
+      'spec.isolation.requesters.enforce: Invalid value',
+    ]);
+  });
+
+  it('the shipped examples resolve to the documented isolation settings', () => {
+    expect(shared.spec.isolation).toEqual({
+      exemptions: { users: ['system:serviceaccount:platform:gateway'], groups: [] },
+      requesters: { enforce: true, trustedUsers: [], trustedGroups: ['system:serviceaccounts:platform'], usernameTransform: { stripPrefix: '' } },
+    });
+    expect(workspace.spec.isolation.requesters.enforce).toBe(false);
+    expect(shared.spec.namespaceSelector).toEqual({});
+  });
+});
