@@ -4,6 +4,7 @@ import jsonPatch from 'fast-json-patch';
 import type { Policy } from '../policy/types.ts';
 import type { ClaimLabels } from './isolation/governed-volumes.ts';
 import type { PodValidation } from './isolation/validate-pod.ts';
+import type { NamespaceLabelLookup } from './namespace-labels.ts';
 import { planPod } from './plan-pod.ts';
 import { needsNamespaceLabels } from './select-policy.ts';
 import type { PodPlan, RequesterInfo } from './plan-types.ts';
@@ -152,8 +153,8 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
 
 export interface AdmissionSources {
   policies: readonly Policy[];
-  /** Looks up a namespace's labels; only called when some policy has a namespaceSelector. */
-  namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+  /** Only called when a policy that selects the Pod also has a namespaceSelector (any policy, for /validate). */
+  namespaceLabels: NamespaceLabelLookup;
   /** Looks up the labels of these PVCs in a namespace (missing ones left out); absent without cluster access. */
   claimLabels?(namespace: string, claimNames: string[]): Promise<ClaimLabels>;
 }

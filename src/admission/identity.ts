@@ -12,7 +12,7 @@ export interface SandboxIdentity {
 export function policyNeedsThread(policy: Policy): boolean {
   const { spec } = policy;
   if (spec.mode === 'workspace') return spec.workspace.scope === 'thread';
-  return spec.shared.mounts.some((mount) => parseSubPathTemplate(mount.subPath).parsed.variables.has('thread'));
+  return spec.shared.mounts.some((mount) => parseSubPathTemplate(mount.subPath).variables.has('thread'));
 }
 
 function checkIdentityLabel(

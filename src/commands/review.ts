@@ -12,9 +12,9 @@ import {
   type AdmissionReviewResponse,
   type AdmissionSources,
 } from '../admission/admission-review.ts';
+import { staticNamespaceLabels } from '../admission/namespace-labels.ts';
 import { combineDecisions, reviewValidation } from '../admission/validation-review.ts';
-import { staticNamespaceLabels } from '../k8s/namespace-labels.ts';
-import { loadPolicies } from './serve.ts';
+import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
 import { UsageError } from './usage-error.ts';
 
 export const reviewUsage = `Usage: sandbox-storage review [--policy FILE]... (--pod FILE | --review FILE) [options]
@@ -178,7 +178,7 @@ export async function runReview(args: string[], write: (text: string) => void, w
   if (values.output !== 'review' && values.output !== 'pod') problems.push(`--output must be review or pod, got ${values.output}`);
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
 
-  const policies = await loadPolicies(values.policy ?? []);
+  const policies = await loadPoliciesOrDefault(values.policy ?? []);
   const namespaceLabels = values['namespace-labels'] !== undefined ? parseLabelList(values['namespace-labels']) : undefined;
   const options: ReviewInputOptions = {
     user: values.user,

@@ -3,7 +3,7 @@
 import { reviewAdmission, type AdmissionSources } from '../../src/admission/admission-review.ts';
 import { reviewValidation } from '../../src/admission/validation-review.ts';
 import { mutatedPod } from '../../src/commands/review.ts';
-import { staticNamespaceLabels } from '../../src/k8s/namespace-labels.ts';
+import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { admissionReviewFor } from '../fixtures/pods.ts';
 import { examplePolicy, podWith, requesters, sandboxLabels } from '../fixtures/isolation.ts';
 

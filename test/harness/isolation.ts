@@ -6,7 +6,7 @@ import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { AdmissionOutcome, AdmissionSources } from '../../src/admission/admission-review.ts';
 import { claimLabelLookup } from '../../src/k8s/claim-labels.ts';
-import { staticNamespaceLabels } from '../../src/k8s/namespace-labels.ts';
+import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { startWebhookServer } from '../../src/server/webhook-server.ts';
 import type { RunningWebhook } from './webhook.ts';

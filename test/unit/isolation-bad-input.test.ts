@@ -8,7 +8,7 @@ import { reviewAdmission, type AdmissionReviewResponse, type AdmissionSources } 
 import { normaliseSubPath, isWithin } from '../../src/admission/isolation/subpath-scope.ts';
 import { reviewValidation } from '../../src/admission/validation-review.ts';
 import { decideAdmission, mutatedPod } from '../../src/commands/review.ts';
-import { staticNamespaceLabels } from '../../src/k8s/namespace-labels.ts';
+import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { directoryNameForId, workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { dns1123SubdomainError, labelValueError } from '../../src/naming/kubernetes-names.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';

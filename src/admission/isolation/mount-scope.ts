@@ -28,7 +28,7 @@ export interface ScopeEntry {
 export function sharedScope(owner: PodIdentity | undefined, claimName: string): ScopeEntry[] {
   if (!owner || owner.policy.spec.mode !== 'shared' || owner.policy.spec.shared.claimName !== claimName) return [];
   return owner.policy.spec.shared.mounts.map((mount) => ({
-    path: renderSubPath(parseSubPathTemplate(mount.subPath).parsed, owner.identity),
+    path: renderSubPath(parseSubPathTemplate(mount.subPath), owner.identity),
     readOnly: mount.readOnly,
   }));
 }
