@@ -157,6 +157,8 @@ export interface AdmissionSources {
   namespaceLabels: NamespaceLabelLookup;
   /** Looks up the labels of these PVCs in a namespace (missing ones left out); absent without cluster access. */
   claimLabels?(namespace: string, claimNames: string[]): Promise<ClaimLabels>;
+  /** Reads a Pod (undefined when it does not exist), for CONNECT requests; absent without cluster access. */
+  pod?(namespace: string, name: string): Promise<unknown>;
 }
 
 /** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */

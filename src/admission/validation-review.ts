@@ -11,13 +11,20 @@ import {
   type AdmissionSources,
 } from './admission-review.ts';
 import { referencedClaimNames } from './isolation/governed-volumes.ts';
-import { governingPolicies, validatePod } from './isolation/validate-pod.ts';
+import { connectSubResources, governingPolicies, validatePod } from './isolation/validate-pod.ts';
 import { usesNamespaceSelector } from './select-policy.ts';
 
 const judgedSubResources = ['', 'ephemeralcontainers'];
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** exec, attach and portforward on a Pod: the request names the Pod and carries only the connect options. */
+function isConnectRequest(request: AdmissionRequest): boolean {
+  const resource = isObject(request.resource) ? request.resource : {};
+  return request.operation === 'CONNECT' && (resource.group ?? '') === '' && resource.resource === 'pods' &&
+    typeof request.subResource === 'string' && connectSubResources.includes(request.subResource);
 }
 
 /** Pod requests this webhook judges; anything else (other kinds, status updates, deletes) passes. */
@@ -28,8 +35,57 @@ function isJudgedPodRequest(request: AdmissionRequest): boolean {
     (request.operation === 'CREATE' || request.operation === 'UPDATE');
 }
 
-export function reviewPodValidation(request: AdmissionRequest, context: AdmissionContext): AdmissionOutcome {
+/** The Pod a CONNECT request goes to, as read from the cluster: undefined when it was not (or could not be) read. */
+export interface ConnectContext {
+  connectedPod?: unknown;
+}
+
+function reviewConnect(request: AdmissionRequest, context: AdmissionContext & ConnectContext): AdmissionOutcome {
   const uid = request.uid;
+  if (governingPolicies(context.policies, context.namespaceLabels).length === 0) {
+    return { request, result: 'skipped', review: answer(uid, { allowed: true }) };
+  }
+  if (!isObject(context.connectedPod)) {
+    // No Pod to judge (no cluster access, or it does not exist): RBAC alone decides, as without this webhook.
+    const warning = `sandbox-storage: ${request.subResource} not checked: the webhook could not read the pod`;
+    return { request, result: 'skipped', review: answer(uid, { allowed: true, warnings: [warning] }) };
+  }
+  return decided(request, validatePod(
+    {
+      operation: 'CONNECT',
+      subResource: request.subResource as string,
+      object: context.connectedPod,
+      connectOptions: request.object,
+      namespaceLabels: context.namespaceLabels,
+      userInfo: isObject(request.userInfo) ? request.userInfo : {},
+      claimLabels: context.claimLabels ?? {},
+    },
+    context.policies,
+  ));
+}
+
+function decided(request: AdmissionRequest, validation: ReturnType<typeof validatePod>): AdmissionOutcome {
+  const uid = request.uid;
+  if (!validation.governed) return { request, validation, result: 'skipped', review: answer(uid, { allowed: true }) };
+  const auditAnnotations = validation.policyName ? { auditAnnotations: { policy: validation.policyName } } : {};
+  if (validation.denials.length === 0) {
+    return { request, validation, result: 'unchanged', review: answer(uid, { allowed: true, ...auditAnnotations }) };
+  }
+  return {
+    request,
+    validation,
+    result: 'denied',
+    review: answer(uid, {
+      allowed: false,
+      status: { code: 403, reason: 'Forbidden', message: `sandbox-storage: ${validation.denials.join('; ')}` },
+      ...auditAnnotations,
+    }),
+  };
+}
+
+export function reviewPodValidation(request: AdmissionRequest, context: AdmissionContext & ConnectContext): AdmissionOutcome {
+  const uid = request.uid;
+  if (isConnectRequest(request)) return reviewConnect(request, context);
   if (!isJudgedPodRequest(request)) return { request, result: 'skipped', review: answer(uid, { allowed: true }) };
   if (!isObject(request.object)) {
     return { request, result: 'error', review: errorReview(uid, 400, 'AdmissionReview request has no Pod object') };
@@ -50,21 +106,7 @@ export function reviewPodValidation(request: AdmissionRequest, context: Admissio
     },
     context.policies,
   );
-  if (!validation.governed) return { request, validation, result: 'skipped', review: answer(uid, { allowed: true }) };
-  const auditAnnotations = validation.policyName ? { auditAnnotations: { policy: validation.policyName } } : {};
-  if (validation.denials.length === 0) {
-    return { request, validation, result: 'unchanged', review: answer(uid, { allowed: true, ...auditAnnotations }) };
-  }
-  return {
-    request,
-    validation,
-    result: 'denied',
-    review: answer(uid, {
-      allowed: false,
-      status: { code: 403, reason: 'Forbidden', message: `sandbox-storage: ${validation.denials.join('; ')}` },
-      ...auditAnnotations,
-    }),
-  };
+  return decided(request, validation);
 }
 
 /** Envelope check, cluster look-ups the decision needs, decision; every failure is still an AdmissionReview. */
@@ -72,15 +114,20 @@ export async function reviewValidation(body: unknown, sources: AdmissionSources)
   const { request, error } = readAdmissionRequest(body);
   if (!request) return { result: 'error', review: error as AdmissionReviewResponse };
   try {
-    if (!isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
+    const connect = isConnectRequest(request);
+    if (!connect && !isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
     const namespace = typeof request.namespace === 'string' ? request.namespace : '';
     const namespaceLabels =
       namespace !== '' && usesNamespaceSelector(sources.policies) ? await sources.namespaceLabels(namespace) : undefined;
     const governed = governingPolicies(sources.policies, namespaceLabels).length > 0;
-    const claims = governed ? referencedClaimNames((request.object as { spec?: { volumes?: unknown } } | undefined)?.spec?.volumes) : [];
+    const name = typeof request.name === 'string' ? request.name : '';
+    const connectedPod =
+      connect && governed && sources.pod && namespace !== '' && name !== '' ? await sources.pod(namespace, name) : undefined;
+    const pod = connect ? connectedPod : request.object;
+    const claims = governed ? referencedClaimNames((pod as { spec?: { volumes?: unknown } } | undefined)?.spec?.volumes) : [];
     const claimLabels =
       sources.claimLabels && namespace !== '' && claims.length > 0 ? await sources.claimLabels(namespace, claims) : {};
-    return reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimLabels });
+    return reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimLabels, connectedPod });
   } catch (thrown) {
     return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
   }

@@ -6,6 +6,7 @@ import { usesNamespaceSelector } from '../admission/select-policy.ts';
 import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
 import { staticNamespaceLabels } from '../admission/namespace-labels.ts';
 import { claimLabelLookup } from '../k8s/claim-labels.ts';
+import { podLookup } from '../k8s/pod-lookup.ts';
 import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
 import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
 import { startWebhookServer } from '../server/webhook-server.ts';
@@ -104,9 +105,15 @@ export async function runServe(args: string[]): Promise<number> {
     : staticNamespaceLabels(undefined);
   // With cluster access, /validate also confirms PVC ownership labels; without, it decides by claim names alone.
   const hasCluster = kubeConfigSource(config.kubeconfig) !== undefined;
-  const claimLabels = hasCluster ? claimLabelLookup(loadKubeConfig(config.kubeconfig), logger) : undefined;
-  if (!hasCluster) logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, not by their ownership labels');
-  const sources = { policies, namespaceLabels, ...(claimLabels ? { claimLabels } : {}) };
+  const cluster = hasCluster ? loadKubeConfig(config.kubeconfig) : undefined;
+  if (!cluster) {
+    logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
+  }
+  const sources = {
+    policies,
+    namespaceLabels,
+    ...(cluster ? { claimLabels: claimLabelLookup(cluster, logger), pod: podLookup(cluster, logger) } : {}),
+  };
   const server = await startWebhookServer({
     tls: { certFile: config.certFile, keyFile: config.keyFile },
     host: config.host,

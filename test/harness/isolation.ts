@@ -6,6 +6,7 @@ import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { AdmissionOutcome, AdmissionSources } from '../../src/admission/admission-review.ts';
 import { claimLabelLookup } from '../../src/k8s/claim-labels.ts';
+import { podLookup } from '../../src/k8s/pod-lookup.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { startWebhookServer } from '../../src/server/webhook-server.ts';
@@ -15,7 +16,7 @@ import { waitFor } from './wait.ts';
 
 const shippedConfiguration = new URL('../../deploy/manifests/validating-webhook.yaml', import.meta.url);
 
-/** Like startTestWebhook, plus the cluster look-up of PVC ownership labels that `serve` enables with credentials. */
+/** Like startTestWebhook, plus the cluster look-ups (PVC ownership labels, Pods for exec) `serve` enables with credentials. */
 export async function startIsolationWebhook(policies: Policy[], kubeConfig: k8s.KubeConfig): Promise<RunningWebhook> {
   const tls = await writeServingCertificate();
   const outcomes: AdmissionOutcome[] = [];
@@ -24,6 +25,7 @@ export async function startIsolationWebhook(policies: Policy[], kubeConfig: k8s.
     policies,
     namespaceLabels: staticNamespaceLabels(undefined),
     claimLabels: claimLabelLookup(kubeConfig, logger),
+    pod: podLookup(kubeConfig, logger),
   };
   const server = await startWebhookServer({
     tls: { certFile: tls.certFile, keyFile: tls.keyFile },
@@ -112,6 +114,7 @@ export async function grantPodAccess(
       rules: [
         { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'update', 'patch', 'delete'] },
         { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'update', 'patch'] },
+        { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['get', 'create'] },
       ],
     },
   });

@@ -214,6 +214,41 @@ describe('ephemeral containers (kubectl debug) through pods/ephemeralcontainers'
   });
 });
 
+describe('kubectl exec (CONNECT pods/exec)', () => {
+  async function exec(requester: Requester, podName: string, container?: string) {
+    const args = ['exec', `--as=${requester.username}`, `--as-group=${requester.group}`, '-n', namespace, podName];
+    if (container) args.push('-c', container);
+    return controlPlane.kubectl([...args, '--', 'true']);
+  }
+
+  it("another tenant's exec into alice's sandbox is refused", async () => {
+    const sandbox = await create(as.alice, podWith({ labels: sandboxLabels('alice') }));
+    const result = await exec(as.bob, sandbox.metadata!.name!, 'main');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('admission webhook "validate.sandbox-storage.io" denied the request');
+    expect(result.stderr).toMatch(/requester "bob" may only use user id "bob", not "alice" \[rule RequesterBinding/);
+    const outcome = webhook.outcomes.filter((candidate) => candidate.validation !== undefined).at(-1);
+    expect(outcome?.request?.operation).toBe('CONNECT');
+    expect(outcome?.request?.subResource).toBe('exec');
+  });
+
+  it("the owner's exec passes the webhook (and then fails only because no node runs the pod)", async () => {
+    const sandbox = await create(as.alice, podWith({ labels: sandboxLabels('alice') }));
+    const before = webhook.outcomes.length;
+    const result = await exec(as.alice, sandbox.metadata!.name!, 'main');
+    expect(result.stderr).not.toContain('denied the request');
+    expect(result.stderr).toMatch(/does not have a host assigned/);
+    const outcome = webhook.outcomes.slice(before).find((candidate) => candidate.request?.subResource === 'exec');
+    expect(outcome?.result).toBe('unchanged');
+  });
+
+  it("a tenant's exec into the gateway's container, which mounts the shared root, is refused", async () => {
+    const gateway = await create(as.gateway, podMounting({ app: 'gateway' }, sharedVolume(), {}));
+    const result = await exec(as.alice, gateway.metadata!.name!, 'sidekick');
+    expect(result.stderr).toMatch(/exec into container "sidekick" would reach what container "sidekick" mounts volume "data" at \/data: shared PVC "sandbox-data" is mounted at its root .*\[rule ConnectReachesForeignMount\]/);
+  });
+});
+
 describe('identity labels are immutable', () => {
   it('relabelling a sandbox to another user is refused; an unrelated label change is not', async () => {
     const sandbox = await create(as.alice, podWith({ labels: sandboxLabels('alice') }));

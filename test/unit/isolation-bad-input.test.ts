@@ -77,6 +77,8 @@ const corpus: Array<[string, unknown]> = [
   ['deeply nested field', () => request({ object: { ...podWith({ labels: sandboxLabels('alice') }), extra: nested(20000) } })],
   ['deeply nested ephemeral container', () => request({ operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: {}, object: podWithSpec({ containers: [], ephemeralContainers: [nested(20000)] }) })],
   ['huge: 3000 containers mounting the shared claim', request({ object: podWithSpec({ volumes: [sharedVolume()], containers: Array.from({ length: 3000 }, (_, index) => ({ name: `c${index}`, volumeMounts: [{ name: 'data', mountPath: '/d', subPath: `users/u${index}` }] })) }) })],
+  ['CONNECT exec with junk options', request({ operation: 'CONNECT', resource: { resource: 'pods' }, subResource: 'exec', name: 'x', object: 'ls' })],
+  ['CONNECT with a resource of the wrong type', request({ operation: 'CONNECT', resource: 'pods', subResource: 'exec' })],
   ['huge label value', request({ object: podWithSpec({ containers: [{ name: 'c' }] }, { ...sandboxLabels('alice'), 'sandbox-storage.io/user': 'a'.repeat(1_000_000) }) })],
   ['prototype keys', JSON.parse('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"p","kind":{"kind":"Pod"},"operation":"CREATE","object":{"metadata":{"labels":{"__proto__":{"sandbox-storage.io/inject":"true"}}},"spec":{"containers":[{"name":"c","volumeMounts":[{"name":"__proto__"}]}],"volumes":[{"name":"__proto__","persistentVolumeClaim":{"claimName":"sandbox-data"}}]}}}}')],
 ];

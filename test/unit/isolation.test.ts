@@ -247,3 +247,42 @@ describe('spec.isolation in policies', () => {
     expect(shared.spec.namespaceSelector).toEqual({});
   });
 });
+
+describe('CONNECT: exec, attach, portforward', () => {
+  const connect = (subResource: string, pod: unknown, userInfo: object, options: object = {}, podSource = true) =>
+    reviewValidation(
+      admissionReviewFor(options, {
+        operation: 'CONNECT',
+        kind: { group: '', version: 'v1', kind: 'PodExecOptions' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        subResource,
+        name: 'target',
+        userInfo,
+      }),
+      { policies: [shared], namespaceLabels: staticNamespaceLabels(undefined), ...(podSource ? { pod: async () => pod } : {}) },
+    );
+  const sandbox = podWith({ name: 'target', labels: sandboxLabels('alice') });
+
+  it.each(['exec', 'attach', 'portforward'])("%s into another tenant's sandbox is refused; the owner's passes", async (subResource) => {
+    const refused = await connect(subResource, sandbox, requesters.bob, { container: 'main' });
+    expect(refused.review.response.status?.message).toMatch(/rule RequesterBinding/);
+    expect((await connect(subResource, sandbox, requesters.alice, { container: 'main' })).review.response.allowed).toBe(true);
+  });
+
+  it('exec without a container name reaches every container; with shareProcessNamespace, a named one does too', async () => {
+    const gateway = podMounting({ app: 'gateway' }, sharedVolume(), {});
+    expect((await connect('exec', gateway, requesters.alice, {})).review.response.status?.message).toMatch(/exec into the pod would reach .*rule ConnectReachesForeignMount/);
+    expect((await connect('exec', gateway, requesters.alice, { container: 'main' })).review.response.allowed).toBe(true);
+    const shared = structuredClone(gateway) as { spec: Record<string, unknown> };
+    shared.spec.shareProcessNamespace = true;
+    expect((await connect('exec', shared, requesters.alice, { container: 'main' })).review.response.allowed).toBe(false);
+    expect((await connect('portforward', gateway, requesters.alice)).review.response.allowed).toBe(true);
+    expect((await connect('exec', gateway, requesters.gateway, {})).review.response.allowed).toBe(true);
+  });
+
+  it('without a pod to judge it allows with a warning (RBAC alone decides)', async () => {
+    const outcome = await connect('exec', undefined, requesters.bob, {}, false);
+    expect(outcome.review.response.allowed).toBe(true);
+    expect(outcome.review.response.warnings).toEqual(['sandbox-storage: exec not checked: the webhook could not read the pod']);
+  });
+});

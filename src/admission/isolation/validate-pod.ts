@@ -20,7 +20,12 @@ export interface PodValidationInput {
   namespaceLabels?: Record<string, string>;
   userInfo: RequesterInfo;
   claimLabels: ClaimLabels;
+  /** For CONNECT (exec, attach, portforward): the request's options (PodExecOptions...); `object` is then the Pod. */
+  connectOptions?: unknown;
 }
+
+/** Pod subresources a CONNECT request reaches a running sandbox through. */
+export const connectSubResources = ['exec', 'attach', 'portforward'];
 
 export interface PodValidation {
   /** False when no policy governs the namespace, or the request is not one this webhook judges. */
@@ -108,9 +113,44 @@ function reachableMountDenials(
   return denials;
 }
 
+/**
+ * exec and attach reach a container's files (and, with a shared process namespace, every container's); portforward
+ * reaches its ports. The requester must be the sandbox's owner (or trusted) and entitled to every governed mount.
+ */
+function validateConnect(input: PodValidationInput, governing: readonly Policy[]): PodValidation {
+  const { policy, owner } = podIdentity(input.object, governing, input.namespaceLabels);
+  const result: PodValidation = { governed: true, denials: [], ...(policy ? { policyName: policy.name } : {}) };
+  if (owner) {
+    const binding = requesterBindingDenial(owner.policy, owner.identity.user, input.userInfo);
+    if (binding) result.denials.push(binding);
+  }
+  if (input.subResource === 'portforward') return result;
+  const spec = podSpec(input.object);
+  const all = [...list(spec.initContainers), ...list(spec.containers), ...list(spec.ephemeralContainers)].filter(isObject);
+  const options = isObject(input.connectOptions) ? input.connectOptions : {};
+  const named = typeof options.container === 'string' && options.container !== '' ? options.container : undefined;
+  const reachable = spec.shareProcessNamespace === true || named === undefined ? all : all.filter((container) => container.name === named);
+  const governed = governedVolumes(spec.volumes, governing, input.claimLabels);
+  const isExempt = (volume: { policy: Policy }) => matchRequester(volume.policy.spec.isolation.exemptions, input.userInfo) !== undefined;
+  const problems = mountScopeDenials(
+    reachable.map((container) => ({ role: 'container', container })),
+    governed,
+    owner,
+    isExempt,
+  );
+  const into = named === undefined ? 'the pod' : `container ${JSON.stringify(named)}`;
+  for (const problem of problems) {
+    result.denials.push(`${input.subResource} into ${into} would reach what ${problem} [rule ConnectReachesForeignMount]`);
+  }
+  return result;
+}
+
 export function validatePod(input: PodValidationInput, policies: readonly Policy[]): PodValidation {
   const governing = governingPolicies(policies, input.namespaceLabels);
   if (governing.length === 0) return { governed: false, denials: [] };
+  if (input.operation === 'CONNECT') {
+    return connectSubResources.includes(input.subResource) ? validateConnect(input, governing) : { governed: false, denials: [] };
+  }
   const isCreate = input.operation === 'CREATE' && input.subResource === '';
   const isDebug = input.operation === 'UPDATE' && input.subResource === 'ephemeralcontainers';
   const isUpdate = input.operation === 'UPDATE' && input.subResource === '';
