@@ -1,5 +1,7 @@
 // Policies as SandboxStoragePolicy objects: the webhook follows creates, edits and deletes without a restart, and
 // audit mode admits what enforce mode denies, with a warning the Pod's author sees.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,5 +116,41 @@ describe('policies from the cluster, live', () => {
     await objects.deleteClusterCustomObject({ ...target, name: 'team' });
     await waitFor(async () => !injected(await dryRun(pod())), { description: 'the deletion to apply', timeoutMs: 30_000 });
     expect(policies.current()).toEqual([]);
+  });
+});
+
+describe('looking at the cluster from the command line', () => {
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [`${root}src/cli.ts`, ...args, '--kubeconfig', controlPlane.kubeconfigPath], { encoding: 'utf8' });
+
+  it('lists policies in precedence order and reviews a Pod against exactly the installed policies', async () => {
+    const policy = (name: string, spec: unknown) => ({ apiVersion: `${policyGroup}/${policyVersion}`, kind: 'SandboxStoragePolicy', metadata: { name }, spec });
+    await objects.createClusterCustomObject({ ...target, body: policy('general', {}) });
+    await objects.createClusterCustomObject({
+      ...target,
+      body: policy('ml-team', { namespaceSelector: { matchLabels: { team: 'ml' } }, mode: 'shared', shared: { claimName: 'ml-data' } }),
+    });
+    try {
+      const listed = cli(['policies']);
+      expect(listed.status).toBe(0);
+      const lines = listed.stdout.trim().split('\n').map((line) => line.split(/\s+/));
+      expect(lines.map((columns) => columns.slice(0, 4))).toEqual([
+        ['NAME', 'MODE', 'ENFORCEMENT', 'STORAGE'],
+        ['ml-team', 'shared', 'enforce', 'pvc/ml-data'],
+        ['general', 'workspace', 'enforce', 'thread/2Gi/(default'],
+      ]);
+
+      const mlNamespace = await createTestNamespace(controlPlane, 'ml', { team: 'ml' });
+      const podFile = `${tls.directory}/pod.json`;
+      writeFileSync(podFile, JSON.stringify(pod()));
+      const inMl = cli(['review', '--from-cluster', '--pod', podFile, '--namespace', mlNamespace, '--output', 'pod']);
+      expect(inMl.status).toBe(0);
+      expect(JSON.parse(inMl.stdout).spec.volumes).toEqual([{ name: 'sandbox-storage-shared', persistentVolumeClaim: { claimName: 'ml-data' } }]);
+      const elsewhere = cli(['review', '--from-cluster', '--pod', podFile, '--namespace', namespace, '--output', 'pod']);
+      expect(JSON.parse(elsewhere.stdout).metadata.annotations).toEqual({ 'sandbox-storage.io/policy': 'general' });
+    } finally {
+      await objects.deleteClusterCustomObject({ ...target, name: 'general' });
+      await objects.deleteClusterCustomObject({ ...target, name: 'ml-team' });
+    }
   });
 });
