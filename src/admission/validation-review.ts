@@ -71,6 +71,10 @@ function decided(request: AdmissionRequest, validation: ReturnType<typeof valida
   if (validation.denials.length === 0) {
     return { request, validation, result: 'unchanged', review: answer(uid, { allowed: true, ...auditAnnotations }) };
   }
+  if (validation.auditOnly) {
+    const warnings = validation.denials.map((denial) => `sandbox-storage: audit mode, would deny: ${denial}`);
+    return { request, validation, result: 'audited', review: answer(uid, { allowed: true, warnings, ...auditAnnotations }) };
+  }
   return {
     request,
     validation,

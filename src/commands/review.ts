@@ -12,8 +12,9 @@ import {
   type AdmissionReviewResponse,
   type AdmissionSources,
 } from '../admission/admission-review.ts';
-import { staticNamespaceLabels } from '../admission/namespace-labels.ts';
+import { staticNamespaceLabels, type NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 import { combineDecisions, reviewValidation } from '../admission/validation-review.ts';
+import type { Policy } from '../policy/types.ts';
 import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -34,6 +35,8 @@ Options:
   --namespace-labels K=V,..  labels of that namespace, for policies with a namespaceSelector
   --dry-run                  mark the request as a dry run
   --output review|pod        print the AdmissionReview (default) or the mutated Pod
+  --from-cluster             use the SandboxStoragePolicies installed in the cluster, and its namespace labels
+  --kubeconfig FILE          cluster credentials for --from-cluster (default: $KUBECONFIG, ~/.kube/config)
 
 Exit status: 0 allowed, 1 denied (by either webhook), 2 bad input or policy.
 `;
@@ -118,6 +121,40 @@ function overrideReview(review: unknown, options: ReviewInputOptions, given: Set
   return review;
 }
 
+/** The policies installed in the cluster and its namespace labels: "what would happen to this Pod there?" */
+async function clusterSources(
+  kubeconfig: string | undefined,
+  givenLabels: NamespaceLabelLookup | undefined,
+  writeError: (text: string) => void,
+): Promise<Pick<AdmissionSources, 'namespaceLabels' | 'claimLabels' | 'pod'> & { policies: Policy[] }> {
+  const [{ loadKubeConfig }, { listClusterPolicies }, { namespaceLabelLookup }, { claimLabelLookup }, { podLookup }, { default: pino }] =
+    await Promise.all([
+      import('../k8s/kube-config.ts'),
+      import('../k8s/cluster-policies.ts'),
+      import('../k8s/namespace-labels.ts'),
+      import('../k8s/claim-labels.ts'),
+      import('../k8s/pod-lookup.ts'),
+      import('pino'),
+    ]);
+  const config = loadKubeConfig(kubeconfig);
+  let installed;
+  try {
+    installed = await listClusterPolicies(config);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  for (const entry of installed) {
+    if (entry.error) writeError(`warning: policy ${entry.name} is invalid and ignored:\n${entry.error}\n`);
+  }
+  return {
+    policies: installed.flatMap((entry) => (entry.policy ? [entry.policy] : [])),
+    namespaceLabels: givenLabels ?? namespaceLabelLookup(config, pino({ level: 'silent' })),
+    // The validating webhook's cluster look-ups too, so the decision is the one the cluster would reach.
+    claimLabels: claimLabelLookup(config, pino({ level: 'silent' })),
+    pod: podLookup(config, pino({ level: 'silent' })),
+  };
+}
+
 export function mutatedPod(outcome: AdmissionOutcome): unknown {
   const answer = outcome.review.response;
   const original = structuredClone(outcome.request?.object);
@@ -169,6 +206,8 @@ export async function runReview(args: string[], write: (text: string) => void, w
       'namespace-labels': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       output: { type: 'string', default: 'review' },
+      'from-cluster': { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -176,10 +215,13 @@ export async function runReview(args: string[], write: (text: string) => void, w
   const problems: string[] = [];
   if ((values.pod === undefined) === (values.review === undefined)) problems.push('give exactly one of --pod FILE or --review FILE');
   if (values.output !== 'review' && values.output !== 'pod') problems.push(`--output must be review or pod, got ${values.output}`);
+  if (values['from-cluster'] && (values.policy ?? []).length > 0) problems.push('give either --policy files or --from-cluster, not both');
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
 
-  const policies = await loadPoliciesOrDefault(values.policy ?? []);
-  const namespaceLabels = values['namespace-labels'] !== undefined ? parseLabelList(values['namespace-labels']) : undefined;
+  const givenLabels = values['namespace-labels'] !== undefined ? staticNamespaceLabels(parseLabelList(values['namespace-labels'])) : undefined;
+  const { policies, namespaceLabels, ...lookups } = values['from-cluster']
+    ? await clusterSources(values.kubeconfig, givenLabels, writeError)
+    : { policies: await loadPoliciesOrDefault(values.policy ?? []), namespaceLabels: givenLabels ?? staticNamespaceLabels(undefined) };
   const options: ReviewInputOptions = {
     user: values.user,
     groups: values.groups?.split(',').filter((group) => group.length > 0),
@@ -198,10 +240,7 @@ export async function runReview(args: string[], write: (text: string) => void, w
     body = overrideReview(await readInput(values.review as string), options, given);
   }
 
-  const { mutation: outcome, validation, decided } = await decideAdmission(body, {
-    policies,
-    namespaceLabels: staticNamespaceLabels(namespaceLabels),
-  });
+  const { mutation: outcome, validation, decided } = await decideAdmission(body, { policies, namespaceLabels, ...lookups });
   const answer = decided.response;
   const failed = outcome.result === 'error' ? outcome : validation?.result === 'error' ? validation : undefined;
   if (failed) {

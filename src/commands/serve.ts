@@ -4,11 +4,16 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { usesNamespaceSelector } from '../admission/select-policy.ts';
 import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
-import { staticNamespaceLabels } from '../admission/namespace-labels.ts';
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 import { claimLabelLookup } from '../k8s/claim-labels.ts';
 import { podLookup } from '../k8s/pod-lookup.ts';
 import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
-import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
+import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
+import { watchClusterPolicies } from '../policy/sources/cluster-source.ts';
+import { watchPolicyFiles } from '../policy/sources/file-source.ts';
+import { staticPolicySet, type PolicySet } from '../policy/sources/policy-set.ts';
 import { startWebhookServer } from '../server/webhook-server.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -20,7 +25,9 @@ and /readyz.
 Options:
   --tls-cert-file FILE   serving certificate (PEM); reloaded when it changes
   --tls-key-file FILE    its private key (PEM)
-  --policy FILE          SandboxStoragePolicy YAML (repeatable; default: the embedded default policy)
+  --policy FILE          SandboxStoragePolicy YAML, reloaded when it changes (repeatable)
+  --cluster-policies     use the SandboxStoragePolicy objects of the cluster, kept current by a watch
+                         (without --policy or --cluster-policies: the embedded default policy)
   --host ADDRESS         address to listen on (default 0.0.0.0)
   --port PORT            port to listen on (default 8443; 0 picks a free port)
   --kubeconfig FILE      cluster credentials for namespace and PVC labels (default: in-cluster, then $KUBECONFIG)
@@ -34,6 +41,7 @@ export interface ServeConfig {
   policyFiles: string[];
   host: string;
   port: number;
+  clusterPolicies: boolean;
   kubeconfig?: string;
   maxBodyBytes: number;
   logLevel: string;
@@ -49,6 +57,7 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
       'tls-cert-file': { type: 'string' },
       'tls-key-file': { type: 'string' },
       policy: { type: 'string', multiple: true },
+      'cluster-policies': { type: 'boolean', default: false },
       host: { type: 'string', default: '0.0.0.0' },
       port: { type: 'string', default: '8443' },
       kubeconfig: { type: 'string' },
@@ -78,11 +87,15 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
     if (file === undefined) problems.push(`${flag} is required`);
     else if (!(await access(file).then(() => true, () => false))) problems.push(`${flag}: cannot read ${file}`);
   }
+  if (values['cluster-policies'] && (values.policy ?? []).length > 0) {
+    problems.push('give either --policy files or --cluster-policies, not both');
+  }
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return {
     certFile: values['tls-cert-file'] as string,
     keyFile: values['tls-key-file'] as string,
     policyFiles: values.policy ?? [],
+    clusterPolicies: values['cluster-policies'],
     host: values.host,
     port,
     kubeconfig: values.kubeconfig,
@@ -91,42 +104,60 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   };
 }
 
+async function openPolicySet(config: ServeConfig, logger: Logger, kubeConfig: () => k8s.KubeConfig): Promise<PolicySet> {
+  if (config.clusterPolicies) return watchClusterPolicies(kubeConfig(), logger);
+  if (config.policyFiles.length > 0) return watchPolicyFiles(config.policyFiles, logger);
+  return staticPolicySet(embeddedDefaultPolicies());
+}
+
 export async function runServe(args: string[]): Promise<number> {
   const config = await parseServeConfig(args);
-  const policies = await loadPoliciesOrDefault(config.policyFiles);
   const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
-  if (usesNamespaceSelector(policies) && kubeConfigSource(config.kubeconfig) === undefined) {
+  const hasCluster = kubeConfigSource(config.kubeconfig) !== undefined;
+  if (config.clusterPolicies && !hasCluster) {
+    throw new UsageError('--cluster-policies needs cluster access: run in-cluster, or give --kubeconfig or $KUBECONFIG');
+  }
+  let kubeConfig: k8s.KubeConfig | undefined;
+  const cluster = () => (kubeConfig ??= loadKubeConfig(config.kubeconfig));
+  let policySet: PolicySet;
+  try {
+    policySet = await openPolicySet(config, logger, cluster);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (usesNamespaceSelector(policySet.current()) && !hasCluster) {
+    await policySet.stop();
     throw new UsageError(
       'a policy has a namespaceSelector, which needs namespace labels from the cluster: run in-cluster, or give --kubeconfig or $KUBECONFIG',
     );
   }
-  const namespaceLabels = usesNamespaceSelector(policies)
-    ? namespaceLabelLookup(loadKubeConfig(config.kubeconfig), logger)
-    : staticNamespaceLabels(undefined);
-  // With cluster access, /validate also confirms PVC ownership labels; without, it decides by claim names alone.
-  const hasCluster = kubeConfigSource(config.kubeconfig) !== undefined;
-  const cluster = hasCluster ? loadKubeConfig(config.kubeconfig) : undefined;
-  if (!cluster) {
+  // A policy reloaded later may bring a namespaceSelector; without credentials such Pods fail closed.
+  const namespaceLabels: NamespaceLabelLookup = hasCluster
+    ? namespaceLabelLookup(cluster(), logger)
+    : async () => {
+        throw new Error('a policy has a namespaceSelector, but this server has no cluster credentials');
+      };
+  // With cluster access, /validate also confirms PVC ownership labels and judges exec/attach/portforward.
+  if (!hasCluster) {
     logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
   }
-  const sources = {
-    policies,
-    namespaceLabels,
-    ...(cluster ? { claimLabels: claimLabelLookup(cluster, logger), pod: podLookup(cluster, logger) } : {}),
-  };
+  const lookups = hasCluster ? { claimLabels: claimLabelLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
   const server = await startWebhookServer({
     tls: { certFile: config.certFile, keyFile: config.keyFile },
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
-    sources: () => sources,
+    sources: () => ({ policies: policySet.current(), namespaceLabels, ...lookups }),
+    isReady: () => policySet.ready(),
     logger,
   });
-  logger.info({ policies: policies.map((policy) => policy.name) }, 'policies loaded');
+  const logPolicies = () => logger.info({ policies: policySet.current().map((policy) => policy.name) }, 'policies loaded');
+  logPolicies();
+  policySet.onChange(logPolicies);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
-      void server.stop().then(resolve);
+      void server.stop().then(() => policySet.stop()).then(resolve);
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

@@ -66,6 +66,8 @@ export interface PolicySpec {
   container: string;
   /** workspace: a PVC per identity. shared: subPaths of one pre-existing ReadWriteMany PVC. */
   mode: 'workspace' | 'shared';
+  /** enforce: Pods that break the policy are denied. audit: they are admitted unchanged and the would-be denial is reported (admission warning, log, metric), to roll a policy out safely. */
+  enforcement: 'enforce' | 'audit';
   /** Workspace mode: one PVC per (user, thread), or per user. */
   workspace: {
     /** thread: one PVC per (user, thread). user: one PVC per user. */

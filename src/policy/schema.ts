@@ -278,6 +278,13 @@ export const policySpecSchema: SchemaNode = {
       default: 'workspace',
       enum: ['workspace', 'shared'],
     },
+    enforcement: {
+      type: 'string',
+      description:
+        'enforce: Pods that break the policy are denied. audit: they are admitted unchanged and the would-be denial is reported (admission warning, log, metric), to roll a policy out safely.',
+      default: 'enforce',
+      enum: ['enforce', 'audit'],
+    },
     workspace: {
       type: 'object',
       description: 'Workspace mode: one PVC per (user, thread), or per user.',

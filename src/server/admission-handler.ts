@@ -49,6 +49,7 @@ export function admissionHandler(
     };
     if (outcome.result === 'error') logger.error({ ...fields, status: answer.status }, 'admission request failed');
     else if (outcome.result === 'denied') logger.info({ ...fields, reason: answer.status?.message }, 'pod denied');
+    else if (outcome.result === 'audited') logger.warn(fields, 'pod admitted in audit mode although the policy would deny it');
     else logger.info(fields, outcome.result === 'mutated' ? 'pod mutated' : 'pod admitted unchanged');
   };
 }

@@ -12,6 +12,8 @@ export interface WebhookServerOptions {
   host: string;
   port: number;
   sources: () => AdmissionSources;
+  /** Extra readiness condition, e.g. policies loaded. */
+  isReady?: () => boolean;
   logger: Logger;
   /** Largest accepted AdmissionReview; the API server's own request limit is 3 MiB. */
   maxBodyBytes?: number;
@@ -38,7 +40,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const app = createApp({
     sources: options.sources,
     logger,
-    isReady: () => listening && !stopping,
+    isReady: () => listening && !stopping && (options.isReady?.() ?? true),
     maxBodyBytes: options.maxBodyBytes ?? 3 * 1024 * 1024,
     observe: options.observe,
   });

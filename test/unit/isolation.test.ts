@@ -286,3 +286,22 @@ describe('CONNECT: exec, attach, portforward', () => {
     expect(outcome.review.response.warnings).toEqual(['sandbox-storage: exec not checked: the webhook could not read the pod']);
   });
 });
+
+describe('audit mode', () => {
+  it('when every governing policy audits, escapes are admitted with a warning; one enforcing policy enforces', async () => {
+    const audit = policyFrom({ ...structuredClone(shared.spec), enforcement: 'audit' }, 'shared-audit');
+    const pod = podMounting({ app: 'x' }, sharedVolume(), {});
+    const audited = await reviewValidation(admissionReviewFor(pod, { userInfo: requesters.alice }), {
+      policies: [audit],
+      namespaceLabels: staticNamespaceLabels(undefined),
+    });
+    expect(audited.result).toBe('audited');
+    expect(audited.review.response.allowed).toBe(true);
+    expect(audited.review.response.warnings?.[0]).toMatch(/^sandbox-storage: audit mode, would deny: container "sidekick" .*rule SharedVolumeRoot/);
+    const enforced = await reviewValidation(admissionReviewFor(pod, { userInfo: requesters.alice }), {
+      policies: [audit, workspace],
+      namespaceLabels: staticNamespaceLabels(undefined),
+    });
+    expect(enforced.review.response.allowed).toBe(false);
+  });
+});

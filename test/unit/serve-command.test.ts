@@ -31,12 +31,19 @@ describe('serve configuration', () => {
     );
   });
 
+  it('refuses policy files and cluster policies together', async () => {
+    await expect(
+      parseServeConfig(['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--policy', tls.certFile, '--cluster-policies']),
+    ).rejects.toThrow('give either --policy files or --cluster-policies, not both');
+  });
+
   it('fills documented defaults', async () => {
     const config = await parseServeConfig(['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile]);
     expect(config).toEqual({
       certFile: tls.certFile,
       keyFile: tls.keyFile,
       policyFiles: [],
+      clusterPolicies: false,
       host: '0.0.0.0',
       port: 8443,
       kubeconfig: undefined,

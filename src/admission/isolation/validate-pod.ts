@@ -33,6 +33,8 @@ export interface PodValidation {
   /** The policy that selected the Pod as a sandbox, if any. */
   policyName?: string;
   denials: string[];
+  /** True when every policy governing the namespace is in audit mode: denials are reported, not enforced. */
+  auditOnly?: boolean;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -148,6 +150,13 @@ function validateConnect(input: PodValidationInput, governing: readonly Policy[]
 export function validatePod(input: PodValidationInput, policies: readonly Policy[]): PodValidation {
   const governing = governingPolicies(policies, input.namespaceLabels);
   if (governing.length === 0) return { governed: false, denials: [] };
+  const validation = judge(input, governing);
+  // One enforcing policy is enough to enforce: isolation must not depend on which policy a volume belongs to.
+  if (governing.every((policy) => policy.spec.enforcement === 'audit')) validation.auditOnly = true;
+  return validation;
+}
+
+function judge(input: PodValidationInput, governing: readonly Policy[]): PodValidation {
   if (input.operation === 'CONNECT') {
     return connectSubResources.includes(input.subResource) ? validateConnect(input, governing) : { governed: false, denials: [] };
   }
