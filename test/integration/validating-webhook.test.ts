@@ -92,7 +92,11 @@ beforeAll(async () => {
   controlPlane = await startControlPlane({ controllerManager: true });
   cleanups.push(() => controlPlane.stop());
   namespace = await createTestNamespace(controlPlane, 'isolation');
-  webhook = await startIsolationWebhook([examplePolicy('shared')], controlPlane.kubeConfig);
+  // The webhook's own look-ups run as its service account, with exactly the shipped read-only RBAC.
+  const rbac = await controlPlane.kubectl(['apply', '-f', 'deploy/manifests/webhook-lookups-rbac.yaml']);
+  expect(rbac.code, rbac.stderr).toBe(0);
+  const webhookIdentity = { username: 'system:serviceaccount:sandbox-storage-system:sandbox-storage-webhook', group: 'system:serviceaccounts' };
+  webhook = await startIsolationWebhook([examplePolicy('shared')], impersonating(controlPlane.kubeConfig, webhookIdentity));
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
     await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
