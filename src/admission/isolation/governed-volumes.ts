@@ -2,6 +2,7 @@
 // claims whose ownership labels name an identity, and inline ephemeral volumes cloned from any of those.
 import type { Policy } from '../../policy/types.ts';
 import { ownershipLabels } from '../storage-layout.ts';
+import { isObject } from './plain-json.ts';
 
 export type GovernedKind = 'shared' | 'workspace' | 'owned-claim' | 'clone';
 
@@ -23,10 +24,6 @@ const workspaceNameRest = /^[-a-z0-9]*-[a-z2-7]{20}$/;
 /** True when `claimName` has the shape workspaceClaimName gives under `prefix`: prefix, hint, 20-char hash. */
 export function looksLikeWorkspaceClaim(prefix: string, claimName: string): boolean {
   return claimName.startsWith(prefix) && workspaceNameRest.test(claimName.slice(prefix.length));
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function classifyClaim(

@@ -6,6 +6,7 @@ import type { Policy } from '../../policy/types.ts';
 import type { SandboxIdentity } from '../identity.ts';
 import type { GovernedVolume } from './governed-volumes.ts';
 import { isWithin, normaliseSubPath } from './subpath-scope.ts';
+import { isObject } from './plain-json.ts';
 
 export interface ContainerToCheck {
   /** "container", "init container" or "ephemeral container". */
@@ -31,10 +32,6 @@ export function sharedScope(owner: PodIdentity | undefined, claimName: string): 
     path: renderSubPath(parseSubPathTemplate(mount.subPath), owner.identity),
     readOnly: mount.readOnly,
   }));
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function ownsByLabels(volume: GovernedVolume, owner: PodIdentity | undefined): boolean {

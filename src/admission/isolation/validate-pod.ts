@@ -5,9 +5,11 @@ import { readIdentity } from '../identity.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { selectPolicy } from '../select-policy.ts';
 import { matchRequester } from './exemptions.ts';
-import { governedVolumes, type ClaimLabels } from './governed-volumes.ts';
+import { governedVolumes, type ClaimLabels, type GovernedVolume } from './governed-volumes.ts';
 import { identityLabelChanges } from './identity-immutability.ts';
 import { mountScopeDenials, type ContainerToCheck, type PodIdentity } from './mount-scope.ts';
+import { isObject, list, podLabels, podSpec } from './plain-json.ts';
+import { reachDenials, reachedByConnect, reachedByDebug } from './process-reach.ts';
 import { requesterBindingDenial } from './requester-binding.ts';
 
 export interface PodValidationInput {
@@ -37,27 +39,6 @@ export interface PodValidation {
   auditOnly?: boolean;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Only string-valued labels count; anything else in a malformed object is ignored, never trusted. */
-export function podLabels(pod: unknown): Record<string, string> {
-  const metadata = isObject(pod) && isObject(pod.metadata) ? pod.metadata : {};
-  const labels = isObject(metadata.labels) ? metadata.labels : {};
-  const result: Record<string, string> = {};
-  for (const [key, value] of Object.entries(labels)) if (typeof value === 'string') result[key] = value;
-  return result;
-}
-
-function podSpec(pod: unknown): Record<string, unknown> {
-  return isObject(pod) && isObject(pod.spec) ? pod.spec : {};
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
 /** Policies whose namespaceSelector takes in the request's namespace (unknown labels: only selector-less ones). */
 export function governingPolicies(policies: readonly Policy[], namespaceLabels: Record<string, string> | undefined): Policy[] {
   return policies.filter((policy) => {
@@ -84,41 +65,11 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/**
- * An ephemeral container that targets a container (or joins a shared process namespace) can read that container's
- * files through /proc/PID/root, so the requester must be entitled to every governed mount it can reach that way.
- */
-function reachableMountDenials(
-  added: readonly ContainerToCheck[],
-  spec: Record<string, unknown>,
-  governed: ReturnType<typeof governedVolumes>,
-  owner: PodIdentity | undefined,
-  isExempt: (volume: { policy: Policy }) => boolean,
-): string[] {
-  const denials: string[] = [];
-  const others = [...list(spec.initContainers), ...list(spec.containers)].filter(isObject);
-  for (const { container } of added) {
-    if (!isObject(container)) continue;
-    const target = typeof container.targetContainerName === 'string' ? container.targetContainerName : '';
-    const reachable = spec.shareProcessNamespace === true ? others : others.filter((other) => target !== '' && other.name === target);
-    const problems = mountScopeDenials(
-      reachable.map((other) => ({ role: 'container', container: other })),
-      governed,
-      owner,
-      isExempt,
-    );
-    const name = JSON.stringify(typeof container.name === 'string' ? container.name : '');
-    for (const problem of problems) {
-      denials.push(`ephemeral container ${name} would reach through the shared process namespace what ${problem} [rule DebugReachesForeignMount]`);
-    }
-  }
-  return denials;
+function exemptionCheck(userInfo: RequesterInfo): (volume: GovernedVolume) => boolean {
+  return (volume) => matchRequester(volume.policy.spec.isolation.exemptions, userInfo) !== undefined;
 }
 
-/**
- * exec and attach reach a container's files (and, with a shared process namespace, every container's); portforward
- * reaches its ports. The requester must be the sandbox's owner (or trusted) and entitled to every governed mount.
- */
+/** exec and attach reach a container's files, portforward its ports: for the sandbox's owner or trusted requesters. */
 function validateConnect(input: PodValidationInput, governing: readonly Policy[]): PodValidation {
   const { policy, owner } = podIdentity(input.object, governing, input.namespaceLabels);
   const result: PodValidation = { governed: true, denials: [], ...(policy ? { policyName: policy.name } : {}) };
@@ -128,22 +79,15 @@ function validateConnect(input: PodValidationInput, governing: readonly Policy[]
   }
   if (input.subResource === 'portforward') return result;
   const spec = podSpec(input.object);
-  const all = [...list(spec.initContainers), ...list(spec.containers), ...list(spec.ephemeralContainers)].filter(isObject);
   const options = isObject(input.connectOptions) ? input.connectOptions : {};
   const named = typeof options.container === 'string' && options.container !== '' ? options.container : undefined;
-  const reachable = spec.shareProcessNamespace === true || named === undefined ? all : all.filter((container) => container.name === named);
-  const governed = governedVolumes(spec.volumes, governing, input.claimLabels);
-  const isExempt = (volume: { policy: Policy }) => matchRequester(volume.policy.spec.isolation.exemptions, input.userInfo) !== undefined;
-  const problems = mountScopeDenials(
-    reachable.map((container) => ({ role: 'container', container })),
-    governed,
-    owner,
-    isExempt,
-  );
   const into = named === undefined ? 'the pod' : `container ${JSON.stringify(named)}`;
-  for (const problem of problems) {
-    result.denials.push(`${input.subResource} into ${into} would reach what ${problem} [rule ConnectReachesForeignMount]`);
-  }
+  const governed = governedVolumes(spec.volumes, governing, input.claimLabels);
+  result.denials.push(
+    ...reachDenials(reachedByConnect(spec, named), governed, owner, exemptionCheck(input.userInfo), (problem) =>
+      `${input.subResource} into ${into} would reach what ${problem} [rule ConnectReachesForeignMount]`,
+    ),
+  );
   return result;
 }
 
@@ -192,9 +136,17 @@ function judge(input: PodValidationInput, governing: readonly Policy[]): PodVali
       .map((container) => ({ role: 'ephemeral container', container }));
   }
   const governed = governedVolumes(spec.volumes, governing, input.claimLabels);
-  const isExempt = (volume: { policy: Policy }) => matchRequester(volume.policy.spec.isolation.exemptions, input.userInfo) !== undefined;
+  const isExempt = exemptionCheck(input.userInfo);
   result.denials.push(...mountScopeDenials(containers, governed, owner, isExempt));
-  if (isDebug) result.denials.push(...reachableMountDenials(containers, spec, governed, owner, isExempt));
+  for (const { container } of isDebug ? containers : []) {
+    if (!isObject(container)) continue;
+    const name = JSON.stringify(typeof container.name === 'string' ? container.name : '');
+    result.denials.push(
+      ...reachDenials(reachedByDebug(spec, container), governed, owner, isExempt, (problem) =>
+        `ephemeral container ${name} would reach through the shared process namespace what ${problem} [rule DebugReachesForeignMount]`,
+      ),
+    );
+  }
   for (const volume of isCreate ? governed.values() : []) {
     if (volume.kind === 'clone' && !isExempt(volume)) {
       result.denials.push(
