@@ -86,6 +86,13 @@ async function expectDenied(attempt: Promise<unknown>, rule: RegExp, policyFile 
   return refused.message;
 }
 
+/** The last validating review the API server sent, replayed through `review`, is allowed too. */
+async function expectReviewAllows(policyFile = sharedPolicyFile): Promise<void> {
+  const replay = await replayThroughReview(policyFile);
+  expect(replay.stderr).not.toContain('denied');
+  expect(replay.code).toBe(0);
+}
+
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'isolation-'));
   cleanups.push(() => rm(workDir, { recursive: true, force: true }));
@@ -159,16 +166,19 @@ describe('legitimate paths are allowed', () => {
     const validation = webhook.outcomes.filter((outcome) => outcome.validation !== undefined).at(-1);
     expect(validation?.result).toBe('unchanged');
     expect(validation?.request?.userInfo?.username).toBe('alice');
+    await expectReviewAllows();
   });
 
   it('the trusted spawner creates a sandbox for any user', async () => {
     const created = await create(as.spawner, podWith({ labels: sandboxLabels('Carol_C', 'T.9') }));
     expect(created.spec?.initContainers?.[0]?.volumeMounts?.[0]?.subPath).toBe('users/_carol___c/threads/_t.9/user-data');
+    await expectReviewAllows();
   });
 
   it('the exempt gateway mounts the root of the shared PVC', async () => {
     const created = await create(as.gateway, podMounting({ app: 'gateway' }, sharedVolume(), {}));
     expect(created.metadata?.uid).toBeTruthy();
+    await expectReviewAllows();
   });
 });
 
