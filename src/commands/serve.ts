@@ -1,4 +1,5 @@
 // `sandbox-storage serve`: the HTTPS admission webhook.
+import { X509Certificate } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -12,6 +13,9 @@ import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
 import { watchClusterPolicies } from '../policy/sources/cluster-source.ts';
 import { watchPolicyFiles } from '../policy/sources/file-source.ts';
 import { staticPolicySet, type PolicySet } from '../policy/sources/policy-set.ts';
+import { admissionMetrics } from '../metrics/admission-metrics.ts';
+import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { createMetricsRegistry } from '../metrics/registry.ts';
 import { startWebhookServer } from '../server/webhook-server.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -29,6 +33,8 @@ Options:
   --port PORT            port to listen on (default 8443; 0 picks a free port)
   --kubeconfig FILE      cluster credentials for namespace labels (default: in-cluster, then $KUBECONFIG)
   --max-body-bytes N     largest accepted request (default 3145728)
+  --metrics-host ADDRESS address of the plain-HTTP /metrics endpoint (default 0.0.0.0)
+  --metrics-port PORT    its port (default 9090; 0 picks a free port; none turns it off)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
 `;
 
@@ -41,6 +47,9 @@ export interface ServeConfig {
   clusterPolicies: boolean;
   kubeconfig?: string;
   maxBodyBytes: number;
+  metricsHost: string;
+  /** undefined: no metrics endpoint. */
+  metricsPort?: number;
   logLevel: string;
 }
 
@@ -59,6 +68,8 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
       port: { type: 'string', default: '8443' },
       kubeconfig: { type: 'string' },
       'max-body-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
+      'metrics-host': { type: 'string', default: '0.0.0.0' },
+      'metrics-port': { type: 'string', default: '9090' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -67,6 +78,10 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   const problems: string[] = [];
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`--port must be 0..65535, got ${values.port}`);
+  const metricsPort = values['metrics-port'] === 'none' ? undefined : Number(values['metrics-port']);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+    problems.push(`--metrics-port must be 0..65535 or none, got ${values['metrics-port']}`);
+  }
   const maxBodyBytes = Number(values['max-body-bytes']);
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) {
     problems.push(`--max-body-bytes must be an integer of at least 1024, got ${values['max-body-bytes']}`);
@@ -97,6 +112,8 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
     port,
     kubeconfig: values.kubeconfig,
     maxBodyBytes,
+    metricsHost: values['metrics-host'],
+    ...(metricsPort === undefined ? {} : { metricsPort }),
     logLevel: values['log-level'],
   };
 }
@@ -134,6 +151,12 @@ export async function runServe(args: string[]): Promise<number> {
     : async () => {
         throw new Error('a policy has a namespaceSelector, but this server has no cluster credentials');
       };
+  const registry = createMetricsRegistry();
+  const metrics = admissionMetrics(registry);
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
+  metrics.setPolicies(policySet.states());
+  policySet.onChange(() => metrics.setPolicies(policySet.states()));
   const server = await startWebhookServer({
     tls: { certFile: config.certFile, keyFile: config.keyFile },
     host: config.host,
@@ -142,6 +165,8 @@ export async function runServe(args: string[]): Promise<number> {
     sources: () => ({ policies: policySet.current(), namespaceLabels }),
     isReady: () => policySet.ready(),
     logger,
+    observe: (webhook, outcome, seconds) => metrics.observe(webhook, outcome, seconds),
+    onCertificate: (pem) => metrics.setCertificateExpiry(new Date(new X509Certificate(pem).validTo)),
   });
   const logPolicies = () => logger.info({ policies: policySet.current().map((policy) => policy.name) }, 'policies loaded');
   logPolicies();
@@ -149,7 +174,10 @@ export async function runServe(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
-      void server.stop().then(() => policySet.stop()).then(resolve);
+      void server
+        .stop()
+        .then(() => Promise.all([policySet.stop(), metricsServer?.stop()]))
+        .then(() => resolve());
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
