@@ -9,6 +9,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
+import { writePolicyStatus } from '../k8s/policy-status-writer.ts';
 import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
 import { watchClusterPolicies } from '../policy/sources/cluster-source.ts';
 import { watchPolicyFiles } from '../policy/sources/file-source.ts';
@@ -28,6 +29,7 @@ Options:
   --tls-key-file FILE    its private key (PEM)
   --policy FILE          SandboxStoragePolicy YAML, reloaded when it changes (repeatable)
   --cluster-policies     use the SandboxStoragePolicy objects of the cluster, kept current by a watch
+  --write-policy-status  with --cluster-policies: write each policy's status (Ready/Invalid conditions)
                          (without --policy or --cluster-policies: the embedded default policy)
   --host ADDRESS         address to listen on (default 0.0.0.0)
   --port PORT            port to listen on (default 8443; 0 picks a free port)
@@ -45,6 +47,7 @@ export interface ServeConfig {
   host: string;
   port: number;
   clusterPolicies: boolean;
+  writePolicyStatus: boolean;
   kubeconfig?: string;
   maxBodyBytes: number;
   metricsHost: string;
@@ -64,6 +67,7 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
       'tls-key-file': { type: 'string' },
       policy: { type: 'string', multiple: true },
       'cluster-policies': { type: 'boolean', default: false },
+      'write-policy-status': { type: 'boolean', default: false },
       host: { type: 'string', default: '0.0.0.0' },
       port: { type: 'string', default: '8443' },
       kubeconfig: { type: 'string' },
@@ -102,12 +106,14 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   if (values['cluster-policies'] && (values.policy ?? []).length > 0) {
     problems.push('give either --policy files or --cluster-policies, not both');
   }
+  if (values['write-policy-status'] && !values['cluster-policies']) problems.push('--write-policy-status needs --cluster-policies');
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return {
     certFile: values['tls-cert-file'] as string,
     keyFile: values['tls-key-file'] as string,
     policyFiles: values.policy ?? [],
     clusterPolicies: values['cluster-policies'],
+    writePolicyStatus: values['write-policy-status'],
     host: values.host,
     port,
     kubeconfig: values.kubeconfig,
@@ -168,12 +174,15 @@ export async function runServe(args: string[]): Promise<number> {
     observe: (webhook, outcome, seconds) => metrics.observe(webhook, outcome, seconds),
     onCertificate: (pem) => metrics.setCertificateExpiry(new Date(new X509Certificate(pem).validTo)),
   });
+  // Every replica computes the same status from the same watch, so concurrent writers agree.
+  const statusWriter = config.writePolicyStatus ? writePolicyStatus(cluster(), policySet, () => true, logger) : undefined;
   const logPolicies = () => logger.info({ policies: policySet.current().map((policy) => policy.name) }, 'policies loaded');
   logPolicies();
   policySet.onChange(logPolicies);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
+      statusWriter?.stop();
       void server
         .stop()
         .then(() => Promise.all([policySet.stop(), metricsServer?.stop()]))

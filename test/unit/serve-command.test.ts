@@ -47,6 +47,7 @@ describe('serve configuration', () => {
       keyFile: tls.keyFile,
       policyFiles: [],
       clusterPolicies: false,
+      writePolicyStatus: false,
       host: '0.0.0.0',
       port: 8443,
       kubeconfig: undefined,
