@@ -1,4 +1,5 @@
 // `sandbox-storage serve`: the HTTPS admission webhook.
+import { X509Certificate } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -10,10 +11,14 @@ import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 import { claimLabelLookup } from '../k8s/claim-labels.ts';
 import { podLookup } from '../k8s/pod-lookup.ts';
 import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
+import { writePolicyStatus } from '../k8s/policy-status-writer.ts';
 import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
 import { watchClusterPolicies } from '../policy/sources/cluster-source.ts';
 import { watchPolicyFiles } from '../policy/sources/file-source.ts';
 import { staticPolicySet, type PolicySet } from '../policy/sources/policy-set.ts';
+import { admissionMetrics } from '../metrics/admission-metrics.ts';
+import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { createMetricsRegistry } from '../metrics/registry.ts';
 import { startWebhookServer } from '../server/webhook-server.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -27,11 +32,14 @@ Options:
   --tls-key-file FILE    its private key (PEM)
   --policy FILE          SandboxStoragePolicy YAML, reloaded when it changes (repeatable)
   --cluster-policies     use the SandboxStoragePolicy objects of the cluster, kept current by a watch
+  --write-policy-status  with --cluster-policies: write each policy's status (Ready/Invalid conditions)
                          (without --policy or --cluster-policies: the embedded default policy)
   --host ADDRESS         address to listen on (default 0.0.0.0)
   --port PORT            port to listen on (default 8443; 0 picks a free port)
   --kubeconfig FILE      cluster credentials for namespace and PVC labels (default: in-cluster, then $KUBECONFIG)
   --max-body-bytes N     largest accepted request (default 3145728)
+  --metrics-host ADDRESS address of the plain-HTTP /metrics endpoint (default 0.0.0.0)
+  --metrics-port PORT    its port (default 9090; 0 picks a free port; none turns it off)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
 `;
 
@@ -42,8 +50,12 @@ export interface ServeConfig {
   host: string;
   port: number;
   clusterPolicies: boolean;
+  writePolicyStatus: boolean;
   kubeconfig?: string;
   maxBodyBytes: number;
+  metricsHost: string;
+  /** undefined: no metrics endpoint. */
+  metricsPort?: number;
   logLevel: string;
 }
 
@@ -58,10 +70,13 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
       'tls-key-file': { type: 'string' },
       policy: { type: 'string', multiple: true },
       'cluster-policies': { type: 'boolean', default: false },
+      'write-policy-status': { type: 'boolean', default: false },
       host: { type: 'string', default: '0.0.0.0' },
       port: { type: 'string', default: '8443' },
       kubeconfig: { type: 'string' },
       'max-body-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
+      'metrics-host': { type: 'string', default: '0.0.0.0' },
+      'metrics-port': { type: 'string', default: '9090' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -70,6 +85,10 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   const problems: string[] = [];
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`--port must be 0..65535, got ${values.port}`);
+  const metricsPort = values['metrics-port'] === 'none' ? undefined : Number(values['metrics-port']);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+    problems.push(`--metrics-port must be 0..65535 or none, got ${values['metrics-port']}`);
+  }
   const maxBodyBytes = Number(values['max-body-bytes']);
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) {
     problems.push(`--max-body-bytes must be an integer of at least 1024, got ${values['max-body-bytes']}`);
@@ -90,16 +109,20 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   if (values['cluster-policies'] && (values.policy ?? []).length > 0) {
     problems.push('give either --policy files or --cluster-policies, not both');
   }
+  if (values['write-policy-status'] && !values['cluster-policies']) problems.push('--write-policy-status needs --cluster-policies');
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return {
     certFile: values['tls-cert-file'] as string,
     keyFile: values['tls-key-file'] as string,
     policyFiles: values.policy ?? [],
     clusterPolicies: values['cluster-policies'],
+    writePolicyStatus: values['write-policy-status'],
     host: values.host,
     port,
     kubeconfig: values.kubeconfig,
     maxBodyBytes,
+    metricsHost: values['metrics-host'],
+    ...(metricsPort === undefined ? {} : { metricsPort }),
     logLevel: values['log-level'],
   };
 }
@@ -142,6 +165,12 @@ export async function runServe(args: string[]): Promise<number> {
     logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
   }
   const lookups = hasCluster ? { claimLabels: claimLabelLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
+  const registry = createMetricsRegistry();
+  const metrics = admissionMetrics(registry);
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
+  metrics.setPolicies(policySet.states());
+  policySet.onChange(() => metrics.setPolicies(policySet.states()));
   const server = await startWebhookServer({
     tls: { certFile: config.certFile, keyFile: config.keyFile },
     host: config.host,
@@ -150,14 +179,22 @@ export async function runServe(args: string[]): Promise<number> {
     sources: () => ({ policies: policySet.current(), namespaceLabels, ...lookups }),
     isReady: () => policySet.ready(),
     logger,
+    observe: (webhook, outcome, seconds) => metrics.observe(webhook, outcome, seconds),
+    onCertificate: (pem) => metrics.setCertificateExpiry(new Date(new X509Certificate(pem).validTo)),
   });
+  // Every replica computes the same status from the same watch, so concurrent writers agree.
+  const statusWriter = config.writePolicyStatus ? writePolicyStatus(cluster(), policySet, () => true, logger) : undefined;
   const logPolicies = () => logger.info({ policies: policySet.current().map((policy) => policy.name) }, 'policies loaded');
   logPolicies();
   policySet.onChange(logPolicies);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
-      void server.stop().then(() => policySet.stop()).then(resolve);
+      statusWriter?.stop();
+      void server
+        .stop()
+        .then(() => Promise.all([policySet.stop(), metricsServer?.stop()]))
+        .then(() => resolve());
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

@@ -3,8 +3,9 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { reviewAdmission, type AdmissionOutcome, type AdmissionSources } from '../admission/admission-review.ts';
 
+/** Called after each answer, e.g. to record metrics. `webhook` is the endpoint's name (`mutate`). */
 export interface AdmissionObserver {
-  (outcome: AdmissionOutcome, durationSeconds: number): void;
+  (webhook: 'mutate' | 'validate', outcome: AdmissionOutcome, durationSeconds: number): void;
 }
 
 function podName(outcome: AdmissionOutcome): string | undefined {
@@ -18,6 +19,7 @@ function podName(outcome: AdmissionOutcome): string | undefined {
 export type AdmissionReviewer = (body: unknown, sources: AdmissionSources) => Promise<AdmissionOutcome>;
 
 export function admissionHandler(
+  webhook: 'mutate' | 'validate',
   sources: () => AdmissionSources,
   logger: Logger,
   observe: AdmissionObserver = () => undefined,
@@ -28,7 +30,7 @@ export function admissionHandler(
     const outcome = await review(request.body, sources());
     const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     response.status(200).json(outcome.review);
-    observe(outcome, durationSeconds);
+    observe(webhook, outcome, durationSeconds);
     if (outcome.result === 'skipped') return; // the fast path stays quiet
     const answer = outcome.review.response;
     const fields = {

@@ -43,8 +43,8 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   const readBody = [requireJson, express.json({ limit: options.maxBodyBytes, type: () => true })];
-  app.post('/mutate', ...readBody, admissionHandler(options.sources, options.logger, options.observe));
-  app.post('/validate', ...readBody, admissionHandler(options.sources, options.logger, options.observe, reviewValidation));
+  app.post('/mutate', ...readBody, admissionHandler('mutate', options.sources, options.logger, options.observe));
+  app.post('/validate', ...readBody, admissionHandler('validate', options.sources, options.logger, options.observe, reviewValidation));
   app.get('/healthz', (_request, response) => {
     response.type('text/plain').send('ok');
   });

@@ -20,6 +20,8 @@ export interface WebhookServerOptions {
   observe?: AdmissionObserver;
   /** How long in-flight requests may take to finish on shutdown. */
   shutdownGraceMs?: number;
+  /** Called with each certificate served (at start and after every reload). */
+  onCertificate?: (certificatePem: string) => void;
 }
 
 export interface WebhookServer {
@@ -35,6 +37,7 @@ const headersTimeoutMs = 125_000;
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const logger = options.logger;
   const material = await readTlsMaterial(options.tls);
+  options.onCertificate?.(material.cert);
   let listening = false;
   let stopping = false;
   const app = createApp({
@@ -57,6 +60,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
   const watcher = watchTlsMaterial(options.tls, material, logger, (next) => {
     server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+    options.onCertificate?.(next.cert);
   });
 
   await new Promise<void>((resolve, reject) => {

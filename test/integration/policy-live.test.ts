@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { crdPath } from '../../scripts/policy-artifacts.ts';
 import { policyGroup, policyNames, policyVersion } from '../../src/policy/schema.ts';
+import { writePolicyStatus } from '../../src/k8s/policy-status-writer.ts';
 import { watchClusterPolicies } from '../../src/policy/sources/cluster-source.ts';
+import type { PolicyStatus } from '../../src/policy/types.ts';
 import type { PolicySet } from '../../src/policy/sources/policy-set.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
@@ -116,6 +118,42 @@ describe('policies from the cluster, live', () => {
     await objects.deleteClusterCustomObject({ ...target, name: 'team' });
     await waitFor(async () => !injected(await dryRun(pod())), { description: 'the deletion to apply', timeoutMs: 30_000 });
     expect(policies.current()).toEqual([]);
+  });
+});
+
+describe('policy status', () => {
+  it('shows Ready, and names overlapping policies with who wins', async () => {
+    const writer = writePolicyStatus(controlPlane.kubeConfig, policies, () => true, pino({ level: 'silent' }), 1_000);
+    const policy = (name: string, spec: unknown) => ({ apiVersion: `${policyGroup}/${policyVersion}`, kind: 'SandboxStoragePolicy', metadata: { name }, spec });
+    const readyOf = async (name: string) => {
+      const object = (await objects.getClusterCustomObjectStatus({ ...target, name })) as { metadata: { generation: number }; status?: PolicyStatus };
+      const ready = object.status?.conditions?.find((condition) => condition.type === 'Ready');
+      return object.status?.observedGeneration === object.metadata.generation ? ready : undefined;
+    };
+    try {
+      await objects.createClusterCustomObject({ ...target, body: policy('alpha', {}) });
+      const alone = await waitFor(() => readyOf('alpha'), { description: 'alpha to get a status', timeoutMs: 30_000 });
+      expect([alone.status, alone.reason, alone.message]).toEqual(['True', 'Serving', 'serving generation 1']);
+
+      await objects.createClusterCustomObject({ ...target, body: policy('beta', { podSelector: { matchLabels: { 'sandbox-storage.io/inject': 'true', gpu: 'yes' } } }) });
+      await objects.createClusterCustomObject({ ...target, body: policy('gamma', { podSelector: { matchLabels: { 'sandbox-storage.io/inject': 'false' } } }) });
+      const overlapped = await waitFor(async () => ((await readyOf('alpha'))?.reason === 'ServingWithOverlap' ? readyOf('alpha') : undefined), {
+        description: 'alpha to report its overlap with beta',
+        timeoutMs: 30_000,
+      });
+      expect(overlapped?.message).toBe('serving generation 1; can select the same Pods as: beta (beta wins)');
+      const beta = await waitFor(() => readyOf('beta'), { description: 'beta to get a status', timeoutMs: 30_000 });
+      expect(beta.message).toBe('serving generation 1; can select the same Pods as: alpha (this policy wins)');
+      const gamma = await waitFor(() => readyOf('gamma'), { description: 'gamma to get a status', timeoutMs: 30_000 });
+      expect(gamma.reason).toBe('Serving');
+
+      const listed = await controlPlane.kubectl(['get', 'ssp', 'gamma', '--no-headers']);
+      expect(listed.stdout.split(/\s+/).slice(0, 2)).toEqual(['gamma', 'workspace']);
+      expect(listed.stdout).toContain('True');
+    } finally {
+      writer.stop();
+      for (const name of ['alpha', 'beta', 'gamma']) await objects.deleteClusterCustomObject({ ...target, name }).catch(() => undefined);
+    }
   });
 });
 

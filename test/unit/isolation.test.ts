@@ -68,6 +68,12 @@ describe('shared claim', () => {
     expect(await denial([shared], pod, requesters.alice)).toMatch(/outside the directories of a pod without a sandbox identity \(allowed: none\)/);
   });
 
+  it('names the rule of each denial for metrics', async () => {
+    const pod = podMounting({}, sharedVolume(), { subPathExpr: 'x' });
+    const { validation } = await decide([shared], pod, requesters.alice);
+    expect(validation?.validation?.denialReasons).toEqual(['SharedSubPathExpr']);
+  });
+
   it('the exempt gateway may mount the root; the spawner, trusted only as a requester, may not', async () => {
     const pod = podMounting({ app: 'gateway' }, sharedVolume(), {});
     expect((await decide([shared], pod, requesters.gateway)).decided.response.allowed).toBe(true);

@@ -37,6 +37,8 @@ export interface PodValidation {
   denials: string[];
   /** True when every policy governing the namespace is in audit mode: denials are reported, not enforced. */
   auditOnly?: boolean;
+  /** The rule of each denial (CamelCase, e.g. SharedSubPathScope), for metrics. */
+  denialReasons?: string[];
 }
 
 /** Policies whose namespaceSelector takes in the request's namespace (unknown labels: only selector-less ones). */
@@ -95,6 +97,10 @@ export function validatePod(input: PodValidationInput, policies: readonly Policy
   const governing = governingPolicies(policies, input.namespaceLabels);
   if (governing.length === 0) return { governed: false, denials: [] };
   const validation = judge(input, governing);
+  if (validation.denials.length > 0) {
+    // Denials without a rule tag come from reading the identity labels.
+    validation.denialReasons = validation.denials.map((denial) => /\[rule (\w+)/.exec(denial)?.[1] ?? 'InvalidIdentity');
+  }
   // One enforcing policy is enough to enforce: isolation must not depend on which policy a volume belongs to.
   if (governing.every((policy) => policy.spec.enforcement === 'audit')) validation.auditOnly = true;
   return validation;
