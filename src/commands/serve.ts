@@ -36,7 +36,8 @@ Options:
                          (without --policy or --cluster-policies: the embedded default policy)
   --host ADDRESS         address to listen on (default 0.0.0.0)
   --port PORT            port to listen on (default 8443; 0 picks a free port)
-  --kubeconfig FILE      cluster credentials for namespace and PVC labels (default: in-cluster, then $KUBECONFIG)
+  --kubeconfig FILE      cluster credentials: namespace and PVC labels, Pods for exec checks (default: in-cluster,
+                         then $KUBECONFIG)
   --max-body-bytes N     largest accepted request (default 3145728)
   --metrics-host ADDRESS address of the plain-HTTP /metrics endpoint (default 0.0.0.0)
   --metrics-port PORT    its port (default 9090; 0 picks a free port; none turns it off)

@@ -41,7 +41,7 @@ export function admissionHandler(
       name: podName(outcome),
       user: outcome.request?.userInfo?.username,
       dryRun: outcome.request?.dryRun === true,
-      webhook: request.path,
+      webhook,
       subResource: outcome.request?.subResource || undefined,
       policy: outcome.plan?.policyName ?? outcome.validation?.policyName,
       result: outcome.result,
