@@ -357,18 +357,25 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
       }
       if (nw[1] == "o") { skipped++; note(p, "skipped (special file)"); continue }
       if (!present[parent]) { skipped++; note(p, "skipped (its directory was deleted or replaced)"); continue }
+      if (parent in within) {
+        # Inside a directory that is added whole: staged with it, and renamed into place together.
+        print "within\\t" nw[1] "\\t" nw[2] "\\t" p; added++
+        if (nw[1] == "d") { present[p] = 1; within[p] = 1 }
+        if (nw[1] == "f") bytes += nw[3]
+        continue
+      }
       if (hascur && same(cur[p], new[p])) { unchanged++; if (cu[1] == "d") present[p] = 1; continue }
       if (isowned(p)) {
         if (hascur && (cu[1] != nw[1] || nw[1] != "d")) { print "replace\\t" nw[1] "\\t" nw[2] "\\t" p }
         else if (hascur) { print "chmod\\td\\t" nw[2] "\\t" p }
         else print "add\\t" nw[1] "\\t" nw[2] "\\t" p
         if (hascur) updated++; else added++
-        if (nw[1] == "d") present[p] = 1
+        if (nw[1] == "d") { present[p] = 1; if (!hascur || cu[1] != "d") within[p] = 1 }
         if (nw[1] == "f") bytes += nw[3]
         continue
       }
       if (!hasold) {
-        if (!hascur) { print "add\\t" nw[1] "\\t" nw[2] "\\t" p; added++; if (nw[1] == "d") present[p] = 1; if (nw[1] == "f") bytes += nw[3] }
+        if (!hascur) { print "add\\t" nw[1] "\\t" nw[2] "\\t" p; added++; if (nw[1] == "d") { present[p] = 1; within[p] = 1 }; if (nw[1] == "f") bytes += nw[3] }
         else { kept++; note(p, "kept (the volume already has its own version)"); if (cu[1] == "d") present[p] = 1 }
         continue
       }
@@ -376,7 +383,8 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
       if (same(cur[p], old[p]) && !(cu[1] == "d" && nw[1] != "d")) {
         if (cu[1] == "d" && nw[1] == "d") print "chmod\\td\\t" nw[2] "\\t" p
         else print "replace\\t" nw[1] "\\t" nw[2] "\\t" p
-        updated++; if (nw[1] == "d") present[p] = 1; if (nw[1] == "f") bytes += nw[3]
+        updated++; if (nw[1] == "f") bytes += nw[3]
+        if (nw[1] == "d") { present[p] = 1; if (cu[1] != "d") within[p] = 1 }
         continue
       }
       kept++; note(p, "kept (changed by the user)")
@@ -386,17 +394,28 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
   }' "$work/old" "$work/current" "$work/new" >"$work/actions"
 read -r added updated kept skipped unchanged removed bytes <"$work/counts"
 
-# Stage what is copied (files and symlinks) with tar, in batches; then move each into place with one rename.
-awk -F "$tab" '($1 == "add" || $1 == "replace") && ($2 == "f" || $2 == "l") { print "./" substr($0, length($1 $2 $3) + 4) }' \\
+# Stage everything that is copied in a scratch directory on the volume: files and symlinks with tar (in batches),
+# directories that are new as a whole with their final mode and owner. Then each top-most staged entry is moved
+# into place with one rename, so a crash never leaves a half-written file or a directory with the wrong mode.
+awk -F "$tab" '$1 != "chmod" && $1 != "remove" && ($2 == "f" || $2 == "l") { print "./" substr($0, length($1 $2 $3) + 4) }' \\
   "$work/actions" >"$work/copy"
+awk -F "$tab" '$1 != "chmod" && $1 != "remove" && $2 == "d"' "$work/actions" >"$work/dirs"
 mkdir "$work/stage"
 if [ -s "$work/copy" ]; then
   (cd "$src" && tr '\\n' '\\0' <"$work/copy" | xargs -0 sh -c '
       tar -cf "$0" "$@" || exit 1
       (umask 0 && exec tar -C "\${0%/*}/stage" -xpf "$0") || exit 1
       rm -f "$0"' "$work/batch.tar") || fail "staging the changed files of $src failed; nothing is marked as merged, the next start retries"
-  if [ "$chown_tree" = true ]; then chown -R -h "$owner" "$work/stage" || fail "cannot chown the staged files to $owner"; fi
 fi
+while IFS="$tab" read -r action kind mode path; do
+  mkdir -p "$work/stage/$path" || fail "cannot stage directory $path"
+done <"$work/dirs"
+# Modes deepest first, so that a read-only directory is still writable while its children are set.
+awk '{ line[NR] = $0 } END { for (i = NR; i > 0; i--) print line[i] }' "$work/dirs" >"$work/dirs.reversed"
+while IFS="$tab" read -r action kind mode path; do
+  chmod "$mode" "$work/stage/$path" || fail "cannot set the mode of staged directory $path"
+done <"$work/dirs.reversed"
+if [ "$chown_tree" = true ]; then chown -R -h "$owner" "$work/stage" || fail "cannot chown the staged files to $owner"; fi
 # The journal keeps what an interrupted earlier attempt had already removed for replacing.
 if [ ! -s "$work/journal" ]; then printf 'image=%s\\n' "$image" >"$work/journal"; fi
 cat "$work/journal" >"$pending.tmp"
@@ -414,14 +433,9 @@ while IFS="$tab" read -r action kind mode path; do
       fi
       ;;
   esac
-  case "$action:$kind" in
-    remove:*) ;;
-    chmod:*) chmod "$mode" "$dest" || fail "cannot chmod $dest" ;;
-    add:d|replace:d)
-      mkdir "$dest" || fail "cannot create $dest"
-      chmod "$mode" "$dest" || fail "cannot chmod $dest"
-      if [ "$chown_tree" = true ]; then chown "$owner" "$dest"; fi
-      ;;
+  case "$action" in
+    remove|within) ;;
+    chmod) chmod "$mode" "$dest" || fail "cannot chmod $dest" ;;
     *) mv -f "$work/stage/$path" "$dest" || fail "cannot move $path into place" ;;
   esac
 done <"$work/actions"
