@@ -26,6 +26,15 @@ export function defaultPolicySpec(): PolicySpec {
       claimName: '',
       mounts: [{ subPath: 'users/{user}/threads/{thread}/user-data', mountPath: '/sandbox', readOnly: false }],
     },
-    seed: { enabled: true, path: '/sandbox', sentinel: '.sandbox-storage-seeded' },
+    seed: {
+      enabled: true,
+      path: '/sandbox',
+      sentinel: '.sandbox-storage-seeded',
+      reseed: 'merge',
+      imageOwnedPaths: [],
+      source: 'shell',
+      seederImage: '',
+      runAs: 'auto',
+    },
   };
 }

@@ -18,6 +18,12 @@ export type StorageMode = 'workspace' | 'shared';
 export type WorkspaceScope = 'thread' | 'user';
 export type AccessMode = 'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadWriteMany' | 'ReadOnlyMany';
 export type VolumeMode = 'Filesystem' | 'Block';
+/** What an image change does to a volume seeded before: merge the image's changes in, or leave the volume alone. */
+export type SeedReseed = 'merge' | 'never';
+/** Where the seeder runs: in the sandbox image's own shell, or in the seeder image with the sandbox image mounted. */
+export type SeedSource = 'shell' | 'imageVolume';
+/** Who the seed init container runs as: root (to chown), the sandbox's own user, or chosen per Pod Security level. */
+export type SeedRunAs = 'auto' | 'root' | 'sandboxUser';
 
 export interface SharedMount {
   /** Template with {user} and {thread}, rendered with the injective directory encoding of each id. */
@@ -55,6 +61,13 @@ export interface PolicySpec {
     /** Directory of the sandbox image copied into the volume on first use; also the mount path that is seeded. */
     path: string;
     sentinel: string;
+    reseed: SeedReseed;
+    /** Paths relative to `path` that belong to the image: replaced on every image change, even if the user edited them. */
+    imageOwnedPaths: string[];
+    source: SeedSource;
+    /** Image with sh, tar and the usual tools (the project's image) that seeds when `source` is `imageVolume`. */
+    seederImage: string;
+    runAs: SeedRunAs;
   };
 }
 

@@ -9,6 +9,7 @@ import {
 import { parseSubPathTemplate } from '../naming/subpath-template.ts';
 import { defaultPolicySpec } from './defaults.ts';
 import { FieldErrorList, type FieldError } from './field-errors.ts';
+import { checkSeedOptions } from './validate-seed.ts';
 import { policyApiVersion, policyKind, type LabelSelector, type Policy, type PolicySpec } from './types.ts';
 
 type Shape = 'string' | 'boolean' | 'stringMap' | { fields: Record<string, Shape> } | { items: Shape };
@@ -44,7 +45,18 @@ const specShape: Shape = {
         mounts: { items: { fields: { subPath: 'string', mountPath: 'string', readOnly: 'boolean' } } },
       },
     },
-    seed: { fields: { enabled: 'boolean', path: 'string', sentinel: 'string' } },
+    seed: {
+      fields: {
+        enabled: 'boolean',
+        path: 'string',
+        sentinel: 'string',
+        reseed: 'string',
+        imageOwnedPaths: { items: 'string' },
+        source: 'string',
+        seederImage: 'string',
+        runAs: 'string',
+      },
+    },
   },
 };
 
@@ -246,6 +258,7 @@ function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
   if (sentinel === '' || sentinel === '.' || sentinel === '..' || /[/\0]/.test(sentinel) || sentinel.length > 255) {
     errors.invalid('spec.seed.sentinel', sentinel, "must be a plain file name (no '/', not '.' or '..')");
   }
+  checkSeedOptions(spec.seed, errors);
 }
 
 export interface PolicyValidationResult {
