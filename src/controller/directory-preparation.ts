@@ -30,7 +30,7 @@ export interface PreparationPlan {
 export function preparationPlan(policy: Policy, identity: SandboxIdentity): PreparationPlan {
   if (policy.spec.mode === 'workspace') return { prefix: '', directories: [] };
   const rendered = policy.spec.shared.mounts.map((mount) => {
-    const { parsed } = parseSubPathTemplate(mount.subPath);
+    const parsed = parseSubPathTemplate(mount.subPath);
     const userSegment = parsed.segments.findIndex((segment) => segment.includes('{user}'));
     const segments = renderSubPath(parsed, identity).split('/');
     return { prefix: segments.slice(0, userSegment + 1).join('/'), below: segments.slice(userSegment + 1).join('/') };
