@@ -16,9 +16,10 @@
 //   C differs from O: kept as the user left it. C missing: skipped, never resurrected (also everything below a
 //   directory the user deleted). Not in N any more: left in place. Paths under SEED_IMAGE_OWNED are the image's:
 //   always replaced, and removed when the image drops them. SEED_RESEED=never: a recorded volume is never touched.
-// - Crash safety of a merge: changed files and symlinks are staged with tar inside the volume, then each is moved
-//   into place with one rename; the few steps that must remove before replacing (a directory in the way, a type
-//   change) are journaled in $SEED_SENTINEL.pending first, so that a rerun reads them as untouched, not deleted.
+// - Crash safety of a merge: changed files and symlinks, and whole new directories with their final mode and owner,
+//   are staged with tar inside the volume, then each top-most staged entry is moved into place with one rename.
+//   The few steps that must remove before replacing (a directory in the way, a type change) are journaled in
+//   $SEED_SENTINEL.pending first, so that a rerun reads them as untouched, not deleted.
 //   The record is written last (temp file + rename), so a rerun after kill -9 redoes the same merge.
 // - Never following user symlinks: the volume's state is read with stat of each path (not following the last
 //   component), and a path below anything that is not a real directory counts as absent-and-blocked.
