@@ -55,6 +55,7 @@ function median(values: Sample[], key: keyof Sample): number {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'seed-bench-'));
+console.log(`working directory: ${tmpdir()} (set TMPDIR to measure another filesystem)`);
 const shells = seedShells().filter((shell) => shell.available);
 try {
   const imageA = join(root, 'a', 'sandbox');
@@ -95,7 +96,7 @@ try {
       const ratio = (value: number, base: number) => (key === 'noop' ? '' : `${(value / base).toFixed(1)}x`);
       rows.push([label(shell), step, wall.toFixed(0), ratio(wall, median(samples.tar!, 'wallMs')), cpu.toFixed(0), ratio(cpu, median(samples.tar!, 'cpuMs'))]);
     };
-    row('tar | tar (baseline)', 'tar');
+    row('tar -c \\| tar -x (baseline)', 'tar');
     row('first seed (copy + manifest)', 'first');
     row('restart, same image', 'noop');
     row(`upgrade merge (${mergeSummary})`, 'merge');
