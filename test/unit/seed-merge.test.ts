@@ -153,6 +153,8 @@ const treeA: Tree = {
   'skills/skill.md': { file: 'skill v1\n' },
   'skills/old.md': { file: 'dropped in v2\n' },
   '.tool-version': { file: '1\n' },
+  'dir-mode': { dir: 0o755 },
+  'dir-user-mode': { dir: 0o755 },
 };
 const treeB: Tree = {
   'unchanged.txt': { file: 'same in both\n' },
@@ -183,6 +185,8 @@ const treeB: Tree = {
   'skills/skill.md': { file: 'skill v2\n' },
   'skills/new.md': { file: 'new skill\n' },
   '.tool-version': { file: '2\n' },
+  'dir-mode': { dir: 0o750 },
+  'dir-user-mode': { dir: 0o750 },
 };
 
 /** What the user does between the first seed and the upgrade. */
@@ -195,6 +199,7 @@ function userChanges(target: string, root: string): void {
   writeFileSync(join(target, 'conflict.txt'), 'my own file\n');
   writeFileSync(join(target, 'skills', 'skill.md'), 'edited skill\n');
   writeFileSync(join(target, 'user-notes.md'), 'notes\n');
+  chmodSync(join(target, 'dir-user-mode'), 0o700);
   // A symlink where the image will add a directory: the merge must not write through it.
   mkdirSync(join(root, 'outside'));
   symlinkSync(join(root, 'outside'), join(target, 'blocked'));
@@ -208,6 +213,8 @@ const expectedAfterMerge: Record<string, string> = {
   blocked: 'link -> ', // filled in per run: the user's symlink, untouched
   'changed.txt': 'file 0644 v2\n', // image-changed, untouched by the user: updated
   'conflict.txt': 'file 0644 my own file\n', // image-added where the user has a file: kept
+  'dir-mode': 'dir 0750', // directory mode changed by the image, untouched by the user: updated
+  'dir-user-mode': 'dir 0700', // directory mode changed by the user: kept
   home: 'dir 0700',
   'home/.bashrc': 'file 0600 PS1=v2\n',
   'home/.profile': 'file 0600 profile\n',
@@ -281,8 +288,9 @@ for (const shell of shells) {
       expect(result.status, describeRun(result)).toBe(0);
       expect(read(s.target)).toEqual(expected(s.root));
       expect(readdirSync(join(s.root, 'outside'))).toEqual([]);
-      // updated: changed, run.sh, home/.bashrc, link, was-file (+ its new file counts as added), .tool-version, skills/skill.md
-      expect(seedSummary(result.stdout)).toMatchObject({ added: 5, updated: 7, kept: 5, skipped: 6 });
+      // updated: changed, run.sh, home/.bashrc, link, was-file (+ its new file counts as added), .tool-version, skills/skill.md,
+      // dir-mode; kept: modified, modified-only-by-user, conflict, blocked, removed, dir-user-mode
+      expect(seedSummary(result.stdout)).toMatchObject({ added: 5, updated: 8, kept: 6, skipped: 6 });
       expect(result.stdout).toContain('sandbox-storage seed: kept (changed by the user): modified.txt\n');
       expect(result.stdout).toContain('sandbox-storage seed: skipped (deleted by the user): deleted.txt\n');
       expect(result.stdout).toContain('sandbox-storage seed: skipped (its directory was deleted or replaced): dir-deleted/b.txt\n');
