@@ -405,15 +405,29 @@ for (const shell of shells) {
     });
 
     it('kill -9 during a first seed, then a rerun: the complete tree and record', () => {
-      const s = setup();
-      build(s.imageA, treeA);
-      for (let index = 0; index < 200; index += 1) writeFileSync(join(s.imageA, 'home', `file-${index}`), `${index}\n`.repeat(100));
-      const killed = runSeedScript(shell, s.env('a'), { wrapper: ['timeout', '-s', 'KILL', '0.05'] });
-      expect(killed.signal ?? killed.status, describeRun(killed)).not.toBe(0);
-      const rerun = runSeedScript(shell, s.env('a'));
-      expect(rerun.status, describeRun(rerun)).toBe(0);
-      expect(read(s.target)).toEqual(read(s.imageA));
-      expect(recordManifest(s.target)).toHaveLength(Object.keys(treeA).length + 200);
+      const populate = (image: string): void => {
+        build(image, treeA);
+        for (let index = 0; index < 200; index += 1) writeFileSync(join(image, 'home', `file-${index}`), `${index}\n`.repeat(100));
+      };
+      const reference = setup();
+      populate(reference.imageA);
+      const started = Date.now();
+      expect(runSeedScript(shell, reference.env('a')).status).toBe(0);
+      const duration = Math.max(Date.now() - started, 20);
+      let interrupted = 0;
+      for (const fraction of [0.2, 0.5, 0.8]) {
+        const s = setup();
+        populate(s.imageA);
+        const delay = ((duration * fraction) / 1000).toFixed(3);
+        const killed = runSeedScript(shell, s.env('a'), { wrapper: ['timeout', '-s', 'KILL', delay] });
+        if (killed.status !== 0) interrupted += 1;
+        const rerun = runSeedScript(shell, s.env('a'));
+        const context = `killed after ${delay}s\n${describeRun(killed)}\n${describeRun(rerun)}`;
+        expect(rerun.status, context).toBe(0);
+        expect(read(s.target), context).toEqual(read(s.imageA));
+        expect(recordManifest(s.target), context).toHaveLength(Object.keys(treeA).length + 200);
+      }
+      expect(interrupted).toBeGreaterThan(0);
     });
 
     describe.skipIf(!isRoot)('ownership', () => {
