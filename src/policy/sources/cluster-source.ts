@@ -7,7 +7,7 @@ import { formatFieldErrors } from '../field-errors.ts';
 import { policyGroup, policyNames, policyVersion } from '../schema.ts';
 import type { Policy } from '../types.ts';
 import { validatePolicyDocument } from '../validate.ts';
-import { PolicyHolder, type PolicyLoadState, type PolicySet } from './policy-set.ts';
+import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from './policy-set.ts';
 
 export interface PolicyObject extends k8s.KubernetesObject {
   spec?: unknown;
@@ -107,14 +107,12 @@ export async function watchClusterPolicies(
   synced = true;
   publish();
 
-  return {
-    current: () => holder.current(),
-    states: () => holder.states(),
-    ready: () => synced,
-    onChange: (listener) => holder.onChange(listener),
-    stop: async () => {
+  return policySetOf(
+    holder,
+    () => synced,
+    async () => {
       stopped = true;
       await informer.stop();
     },
-  };
+  );
 }

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadPolicyFile } from '../load.ts';
 import type { Policy } from '../types.ts';
-import { PolicyHolder, type PolicyLoadState, type PolicySet } from './policy-set.ts';
+import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from './policy-set.ts';
 
 interface FileState {
   policies: Policy[];
@@ -72,14 +72,12 @@ export async function watchPolicyFiles(files: string[], logger: Logger, settleMs
     );
   }
 
-  return {
-    current: () => holder.current(),
-    states: () => holder.states(),
-    ready: () => true,
-    onChange: (listener) => holder.onChange(listener),
-    stop: async () => {
+  return policySetOf(
+    holder,
+    () => true,
+    async () => {
       for (const watcher of watchers) watcher.close();
       for (const timer of pending.values()) clearTimeout(timer);
     },
-  };
+  );
 }

@@ -52,15 +52,20 @@ export class PolicyHolder {
   }
 }
 
+/** The PolicySet view of a holder, for sources to return. */
+export function policySetOf(holder: PolicyHolder, ready: () => boolean, stop: () => Promise<void>): PolicySet {
+  return {
+    current: () => holder.current(),
+    states: () => holder.states(),
+    ready,
+    onChange: (listener) => holder.onChange(listener),
+    stop,
+  };
+}
+
 /** A fixed set (the embedded default, tests). */
 export function staticPolicySet(policies: Policy[], origin = 'embedded'): PolicySet {
   const holder = new PolicyHolder();
   holder.replace(policies, policies.map((policy) => ({ name: policy.name, origin, ready: true })));
-  return {
-    current: () => holder.current(),
-    states: () => holder.states(),
-    ready: () => true,
-    onChange: (listener) => holder.onChange(listener),
-    stop: async () => undefined,
-  };
+  return policySetOf(holder, () => true, async () => undefined);
 }
