@@ -4,7 +4,7 @@ import { describeSelector } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 import { readIdentity } from './identity.ts';
 import type { PlanRequest, PodPlan } from './plan-types.ts';
-import { buildSeedContainer, seedContainerName } from './seed-container.ts';
+import { buildSeedInjection, seedContainerName } from './seed-container.ts';
 import { selectPolicy } from './select-policy.ts';
 import { containsAll } from './subset.ts';
 import { ownershipLabels, storageLayout } from './storage-layout.ts';
@@ -97,10 +97,21 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
 
   const seededMount = keptMounts.find((mount) => mount.mountPath === policy.spec.seed.path && !mount.readOnly);
   if (policy.spec.seed.enabled && seededMount) {
-    const initContainers = mutated.spec.initContainers ?? [];
-    // First, so that other init containers already see the seeded /sandbox.
-    upsertByName(initContainers, buildSeedContainer(policy, sandbox, mutated.spec.securityContext, seededMount), true);
-    mutated.spec.initContainers = initContainers;
+    const seed = buildSeedInjection(policy, {
+      sandbox,
+      podSecurityContext: mutated.spec.securityContext,
+      podAnnotations: mutated.metadata?.annotations,
+      namespaceLabels: request.namespaceLabels,
+      seededMount,
+    });
+    plan.warnings.push(...seed.warnings);
+    if (seed.volume) upsertByName(volumes, seed.volume);
+    if (seed.container) {
+      const initContainers = mutated.spec.initContainers ?? [];
+      // First, so that other init containers already see the seeded /sandbox.
+      upsertByName(initContainers, seed.container, true);
+      mutated.spec.initContainers = initContainers;
+    }
   } else if (policy.spec.seed.enabled) {
     plan.warnings.push(`sandbox-storage: ${policy.spec.seed.path} is not injected, so it is not seeded`);
   } else if ((mutated.spec.initContainers ?? []).some((container) => container.name === seedContainerName)) {

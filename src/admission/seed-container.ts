@@ -1,42 +1,111 @@
-// The init container that copies the image's original /sandbox into the volume on first use.
-import type { V1Container, V1EnvVar, V1PodSecurityContext, V1VolumeMount } from '@kubernetes/client-node';
+// The init container that seeds the volume from the sandbox image and merges later image versions into it.
+import type { V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Policy } from '../policy/types.ts';
 import { seedStagingPath } from '../policy/validate.ts';
 import { seedEnvironment, seedScript } from './seed-script.ts';
 
 export const seedContainerName = 'sandbox-storage-seed';
+/** The image volume (KEP-4639) holding the sandbox image read-only, for `spec.seed.source: imageVolume`. */
+export const seedImageVolumeName = 'sandbox-storage-seed-image';
+export const seedImageMountPath = '/sandbox-storage/seed-image';
+/** Pod annotation: "false" declares that the sandbox image has no /bin/sh, so the shell seeder cannot run in it. */
+export const imageHasShellAnnotation = 'sandbox-storage.io/image-has-shell';
+export const podSecurityEnforceLabel = 'pod-security.kubernetes.io/enforce';
 
-export function buildSeedContainer(
-  policy: Policy,
-  sandbox: V1Container,
-  podSecurityContext: V1PodSecurityContext | undefined,
-  seededMount: V1VolumeMount,
-): V1Container {
-  // Same image and the same identity as the sandbox, so what it copies belongs to the sandbox user, not root.
-  const runAsUser = sandbox.securityContext?.runAsUser ?? podSecurityContext?.runAsUser;
-  const runAsGroup = sandbox.securityContext?.runAsGroup ?? podSecurityContext?.runAsGroup ?? podSecurityContext?.fsGroup;
+/** Capabilities the root seeder keeps: all in the Pod Security baseline's allowed set. */
+export const rootSeederCapabilities = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID'];
+
+export interface SeedInjection {
+  container?: V1Container;
+  /** The image volume to add next to the container (imageVolume source only). */
+  volume?: V1Volume;
+  warnings: string[];
+}
+
+export interface SeedContext {
+  sandbox: V1Container;
+  podSecurityContext: V1PodSecurityContext | undefined;
+  podAnnotations: Record<string, string> | undefined;
+  /** Labels of the Pod's namespace, when the webhook can read them. */
+  namespaceLabels: Record<string, string> | undefined;
+  seededMount: V1VolumeMount;
+}
+
+/**
+ * Root only when it is useful (there is a sandbox uid/gid to chown to) and allowed: a namespace enforcing the
+ * `restricted` Pod Security level would reject the Pod. When the namespace labels are unknown, a Pod that
+ * declares runAsNonRoot is taken as written for a restricted namespace.
+ */
+export function seederRunsAsRoot(policy: Policy, context: SeedContext, owner: { uid?: number; gid?: number }): boolean {
+  const runAs = policy.spec.seed.runAs;
+  if (runAs !== 'auto') return runAs === 'root';
+  if (owner.uid === undefined && owner.gid === undefined) return false;
+  const enforced = context.namespaceLabels?.[podSecurityEnforceLabel];
+  if (context.namespaceLabels !== undefined) return enforced !== 'restricted';
+  const declaresNonRoot = context.sandbox.securityContext?.runAsNonRoot ?? context.podSecurityContext?.runAsNonRoot;
+  return declaresNonRoot !== true;
+}
+
+function rootSecurityContext(): V1SecurityContext {
+  return {
+    runAsUser: 0,
+    runAsGroup: 0,
+    runAsNonRoot: false,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'], add: [...rootSeederCapabilities] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+export function buildSeedInjection(policy: Policy, context: SeedContext): SeedInjection {
+  const { sandbox, podSecurityContext, seededMount } = context;
+  const seed = policy.spec.seed;
+  const warnings: string[] = [];
+  const imageVolume = seed.source === 'imageVolume';
+  if (!imageVolume && context.podAnnotations?.[imageHasShellAnnotation] === 'false') {
+    warnings.push(
+      `sandbox-storage: ${seed.path} is not seeded: the pod declares its image has no shell (${imageHasShellAnnotation}: "false") and policy "${policy.name}" seeds with the image's shell; set spec.seed.source: imageVolume to seed shell-less images`,
+    );
+    return { warnings };
+  }
+
+  const uid = sandbox.securityContext?.runAsUser ?? podSecurityContext?.runAsUser;
+  const gid = sandbox.securityContext?.runAsGroup ?? podSecurityContext?.runAsGroup ?? podSecurityContext?.fsGroup;
   const env: V1EnvVar[] = [
-    { name: seedEnvironment.source, value: policy.spec.seed.path },
+    { name: seedEnvironment.source, value: imageVolume ? `${seedImageMountPath}${seed.path}` : seed.path },
     { name: seedEnvironment.target, value: seedStagingPath },
-    { name: seedEnvironment.sentinel, value: policy.spec.seed.sentinel },
+    { name: seedEnvironment.sentinel, value: seed.sentinel },
     { name: seedEnvironment.image, value: sandbox.image ?? '' },
   ];
-  if (runAsUser !== undefined) env.push({ name: seedEnvironment.uid, value: String(runAsUser) });
-  if (runAsGroup !== undefined) env.push({ name: seedEnvironment.gid, value: String(runAsGroup) });
+  if (uid !== undefined) env.push({ name: seedEnvironment.uid, value: String(uid) });
+  if (gid !== undefined) env.push({ name: seedEnvironment.gid, value: String(gid) });
+  if (seed.reseed !== 'merge') env.push({ name: seedEnvironment.reseed, value: seed.reseed });
+  if (seed.imageOwnedPaths.length > 0) env.push({ name: seedEnvironment.imageOwned, value: seed.imageOwnedPaths.join('\n') });
 
   const stagingMount: V1VolumeMount = { name: seededMount.name, mountPath: seedStagingPath };
   if (seededMount.subPath !== undefined) stagingMount.subPath = seededMount.subPath;
 
   const container: V1Container = {
     name: seedContainerName,
-    image: sandbox.image,
+    image: imageVolume ? seed.seederImage : sandbox.image,
     command: ['/bin/sh', '-c', seedScript],
     env,
     volumeMounts: [stagingMount],
   };
-  if (sandbox.imagePullPolicy !== undefined) container.imagePullPolicy = sandbox.imagePullPolicy;
-  if (sandbox.securityContext !== undefined) container.securityContext = structuredClone(sandbox.securityContext);
+  if (!imageVolume && sandbox.imagePullPolicy !== undefined) container.imagePullPolicy = sandbox.imagePullPolicy;
+  // As root it chowns what it writes to the sandbox's uid/gid; otherwise it runs as the sandbox itself, so what it
+  // writes belongs to the sandbox user without any chown (and passes the same Pod Security checks as the sandbox).
+  if (seederRunsAsRoot(policy, context, { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) })) {
+    container.securityContext = rootSecurityContext();
+  } else if (sandbox.securityContext !== undefined) {
+    container.securityContext = structuredClone(sandbox.securityContext);
+  }
   // Copying the sandbox's resources never raises the Pod's effective request and satisfies quotas that demand limits.
   if (sandbox.resources !== undefined) container.resources = structuredClone(sandbox.resources);
-  return container;
+
+  if (!imageVolume) return { container, warnings };
+  container.volumeMounts?.push({ name: seedImageVolumeName, mountPath: seedImageMountPath, readOnly: true });
+  const volume: V1Volume = { name: seedImageVolumeName, image: { reference: sandbox.image ?? '' } };
+  if (sandbox.imagePullPolicy !== undefined && volume.image) volume.image.pullPolicy = sandbox.imagePullPolicy;
+  return { container, volume, warnings };
 }

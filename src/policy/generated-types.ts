@@ -100,6 +100,16 @@ export interface PolicySpec {
     path: string;
     /** File in the volume that marks a complete seed. */
     sentinel: string;
+    /** What an image change does to a volume seeded before: merge copies what the image added and updates what it changed that the user never touched; never leaves the volume alone. */
+    reseed: 'merge' | 'never';
+    /** Paths relative to seed.path that belong to the image: replaced on every image change even if the user edited them, and removed when the image drops them. */
+    imageOwnedPaths: Array<string>;
+    /** Where the seeder runs: shell runs it with the sandbox image's own sh and tar; imageVolume runs it in seederImage with the sandbox image mounted read-only as an image volume (KEP-4639), so images without a shell seed too. */
+    source: 'shell' | 'imageVolume';
+    /** Image with sh, tar and the usual tools (e.g. the sandbox-storage image) for source imageVolume. */
+    seederImage: string;
+    /** Who the seeder runs as: root (only the CHOWN, DAC_OVERRIDE, FOWNER and FSETID capabilities) chowns what it writes to the sandbox's runAsUser/runAsGroup; sandboxUser runs as the sandbox itself; auto picks root unless the namespace enforces the restricted Pod Security level (or, without namespace labels, the Pod declares runAsNonRoot). */
+    runAs: 'auto' | 'root' | 'sandboxUser';
   };
   /** Who may go around the storage scope (exemptions), and who may create sandbox Pods for which user ids (requesters). */
   isolation: IsolationSpec;

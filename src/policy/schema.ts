@@ -50,6 +50,8 @@ const absolutePathPattern = '^(/[^/]+)+$';
 const celString = (pattern: string): string => `'${pattern.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 /** Matches a '.' or '..' segment of an absolute path. */
 const dotSegment = '/[.]{1,2}(/|$)';
+/** Matches a '.' or '..' segment of a relative path. */
+const relativeDotSegment = '(^|/)[.]{1,2}(/|$)';
 
 function mountPathSchema(description: string, defaultValue?: string): SchemaNode {
   return {
@@ -377,7 +379,62 @@ export const policySpecSchema: SchemaNode = {
             { rule: "self != '.' && self != '..'", message: "must be a plain file name, not '.' or '..'", check: (self: string) => self !== '.' && self !== '..' },
           ],
         },
+        reseed: {
+          type: 'string',
+          description:
+            'What an image change does to a volume seeded before: merge copies what the image added and updates what it changed that the user never touched; never leaves the volume alone.',
+          default: 'merge',
+          enum: ['merge', 'never'],
+        },
+        imageOwnedPaths: {
+          type: 'array',
+          description:
+            'Paths relative to seed.path that belong to the image: replaced on every image change even if the user edited them, and removed when the image drops them.',
+          default: [],
+          maxItems: 64,
+          'x-kubernetes-list-type': 'set',
+          items: {
+            type: 'string',
+            pattern: '^[^/]+(/[^/]+)*$',
+            maxLength: 1024,
+            'x-kubernetes-validations': [
+              {
+                rule: `!self.matches(${celString(relativeDotSegment)})`,
+                message: "must be a normalised relative path: no '.' or '..' segments",
+                check: (self: string) => !new RegExp(relativeDotSegment).test(self),
+              },
+            ],
+          },
+        },
+        source: {
+          type: 'string',
+          description:
+            "Where the seeder runs: shell runs it with the sandbox image's own sh and tar; imageVolume runs it in seederImage with the sandbox image mounted read-only as an image volume (KEP-4639), so images without a shell seed too.",
+          default: 'shell',
+          enum: ['shell', 'imageVolume'],
+        },
+        seederImage: {
+          type: 'string',
+          description: 'Image with sh, tar and the usual tools (e.g. the sandbox-storage image) for source imageVolume.',
+          default: '',
+          maxLength: 512,
+        },
+        runAs: {
+          type: 'string',
+          description:
+            "Who the seeder runs as: root (only the CHOWN, DAC_OVERRIDE, FOWNER and FSETID capabilities) chowns what it writes to the sandbox's runAsUser/runAsGroup; sandboxUser runs as the sandbox itself; auto picks root unless the namespace enforces the restricted Pod Security level (or, without namespace labels, the Pod declares runAsNonRoot).",
+          default: 'auto',
+          enum: ['auto', 'root', 'sandboxUser'],
+        },
       },
+      'x-kubernetes-validations': [
+        {
+          rule: "self.source != 'imageVolume' || self.seederImage != ''",
+          message: 'source imageVolume runs the seeder in seederImage, which must be set',
+          fieldPath: '.seederImage',
+          check: (self: any) => self.source !== 'imageVolume' || self.seederImage !== '',
+        },
+      ],
     },
     isolation: isolationSchema,
   },

@@ -1,0 +1,474 @@
+// The seed record and image-upgrade merge, executed for real in temporary directories under dash with GNU tools and
+// under busybox: every file state on upgrade, restart no-ops, image-owned paths, kill -9 at random points, symlinks
+// the user put in the way, 0700 trees, and a non-root uid/gid.
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describeRun, runSeedScript, seedShells, seedSummary, type SeedRunOptions, type SeedShell } from '../harness/seed-runner.ts';
+
+const recordName = '.sandbox-storage-seeded';
+const isRoot = process.getuid?.() === 0;
+const shells = seedShells();
+afterAll(() => shells.forEach((shell) => shell.dispose()));
+
+const temporaryDirectories: string[] = [];
+afterEach(() => {
+  for (const directory of temporaryDirectories.splice(0)) {
+    spawnSync('chmod', ['-R', 'u+rwX', directory]);
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+interface Tree {
+  [path: string]: { file: string; mode?: number } | { dir: number } | { link: string };
+}
+
+function build(root: string, tree: Tree): void {
+  mkdirSync(root, { recursive: true });
+  for (const [path, entry] of Object.entries(tree)) {
+    const full = join(root, path);
+    if ('dir' in entry) mkdirSync(full, { recursive: true });
+    else if ('link' in entry) symlinkSync(entry.link, full);
+    else writeFileSync(full, entry.file);
+  }
+  // Modes last and deepest first, so that 0500 or 0700 directories do not stop the build.
+  for (const [path, entry] of Object.entries(tree).reverse()) {
+    if ('dir' in entry) chmodSync(join(root, path), entry.dir);
+    else if ('file' in entry) chmodSync(join(root, path), entry.mode ?? 0o644);
+  }
+}
+
+/** Every entry below root by relative path, never following symlinks: type, mode, content or link target. */
+function read(root: string, exclude: (path: string) => boolean = (path) => path.startsWith(recordName)): Record<string, string> {
+  const result: Record<string, string> = {};
+  const visit = (directory: string, prefix: string): void => {
+    for (const name of readdirSync(directory).sort()) {
+      const relative = prefix ? `${prefix}/${name}` : name;
+      if (exclude(relative)) continue;
+      const full = join(directory, name);
+      const stats = lstatSync(full);
+      const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
+      if (stats.isSymbolicLink()) result[relative] = `link -> ${readlinkSync(full)}`;
+      else if (stats.isDirectory()) {
+        result[relative] = `dir ${mode}`;
+        visit(full, relative);
+      } else result[relative] = `file ${mode} ${readFileSync(full, 'utf8')}`;
+    }
+  };
+  visit(root, '');
+  return result;
+}
+
+function owners(root: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const path of Object.keys(read(root, () => false))) {
+    const stats = lstatSync(join(root, path));
+    result[path] = `${stats.uid}:${stats.gid}`;
+  }
+  return result;
+}
+
+function recordHeader(target: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of readFileSync(join(target, recordName), 'utf8').split('\n')) {
+    if (line === '---') break;
+    const at = line.indexOf('=');
+    if (at > 0) fields[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return fields;
+}
+
+function recordManifest(target: string): string[] {
+  const text = readFileSync(join(target, recordName), 'utf8');
+  return text.slice(text.indexOf('\n---\n') + 5).split('\n').filter(Boolean).sort();
+}
+
+interface Setup {
+  root: string;
+  imageA: string;
+  imageB: string;
+  target: string;
+  env(image: 'a' | 'b', extra?: Record<string, string>): Record<string, string>;
+}
+
+function setup(): Setup {
+  const root = mkdtempSync(join(tmpdir(), 'seed-merge-'));
+  chmodSync(root, 0o755);
+  temporaryDirectories.push(root);
+  const imageA = join(root, 'image-a', 'sandbox');
+  const imageB = join(root, 'image-b', 'sandbox');
+  const target = join(root, 'volume');
+  mkdirSync(target);
+  return {
+    root,
+    imageA,
+    imageB,
+    target,
+    env: (image, extra = {}) => ({
+      SEED_SOURCE: image === 'a' ? imageA : imageB,
+      SEED_TARGET: target,
+      SEED_SENTINEL: recordName,
+      SEED_IMAGE: image === 'a' ? 'registry.example/sandbox:1' : 'registry.example/sandbox:2',
+      SEED_IMAGE_OWNED: 'skills\n.tool-version',
+      ...extra,
+    }),
+  };
+}
+
+// Image version 1 and version 2 of the same sandbox image.
+const treeA: Tree = {
+  'unchanged.txt': { file: 'same in both\n' },
+  'changed.txt': { file: 'v1\n' },
+  'modified.txt': { file: 'v1\n' },
+  'modified-only-by-user.txt': { file: 'v1\n' },
+  'deleted.txt': { file: 'v1\n' },
+  'deleted-unchanged.txt': { file: 'v1\n' },
+  'removed.txt': { file: 'gone in v2\n' },
+  'run.sh': { file: '#!/bin/sh\n', mode: 0o644 },
+  home: { dir: 0o700 },
+  'home/.bashrc': { file: 'PS1=v1\n', mode: 0o600 },
+  'home/.profile': { file: 'profile\n', mode: 0o600 },
+  'dir-deleted': { dir: 0o755 },
+  'dir-deleted/a.txt': { file: 'a\n' },
+  'was-file': { file: 'a file in v1\n' },
+  link: { link: 'changed.txt' },
+  'abs-link': { link: '/etc' },
+  'up-link': { link: '../../outside' },
+  skills: { dir: 0o755 },
+  'skills/skill.md': { file: 'skill v1\n' },
+  'skills/old.md': { file: 'dropped in v2\n' },
+  '.tool-version': { file: '1\n' },
+  'dir-mode': { dir: 0o755 },
+  'dir-user-mode': { dir: 0o755 },
+};
+const treeB: Tree = {
+  'unchanged.txt': { file: 'same in both\n' },
+  'changed.txt': { file: 'v2\n' },
+  'modified.txt': { file: 'v2\n' },
+  'modified-only-by-user.txt': { file: 'v1\n' },
+  'deleted.txt': { file: 'v2\n' },
+  'deleted-unchanged.txt': { file: 'v1\n' },
+  'run.sh': { file: '#!/bin/sh\n', mode: 0o755 },
+  home: { dir: 0o700 },
+  'home/.bashrc': { file: 'PS1=v2\n', mode: 0o600 },
+  'home/.profile': { file: 'profile\n', mode: 0o600 },
+  'dir-deleted': { dir: 0o755 },
+  'dir-deleted/a.txt': { file: 'a\n' },
+  'dir-deleted/b.txt': { file: 'new in v2\n' },
+  'was-file': { dir: 0o750 },
+  'was-file/inside.txt': { file: 'now a directory\n' },
+  link: { link: 'unchanged.txt' },
+  'abs-link': { link: '/etc' },
+  'up-link': { link: '../../outside' },
+  'added.txt': { file: 'added in v2\n' },
+  'new-dir': { dir: 0o750 },
+  'new-dir/nested.txt': { file: 'nested\n', mode: 0o640 },
+  'conflict.txt': { file: 'the image wants this\n' },
+  'blocked': { dir: 0o755 },
+  'blocked/file.txt': { file: 'must not land outside\n' },
+  skills: { dir: 0o755 },
+  'skills/skill.md': { file: 'skill v2\n' },
+  'skills/new.md': { file: 'new skill\n' },
+  '.tool-version': { file: '2\n' },
+  'dir-mode': { dir: 0o750 },
+  'dir-user-mode': { dir: 0o750 },
+};
+
+/** What the user does between the first seed and the upgrade. */
+function userChanges(target: string, root: string): void {
+  writeFileSync(join(target, 'modified.txt'), 'mine\n');
+  writeFileSync(join(target, 'modified-only-by-user.txt'), 'mine too\n');
+  rmSync(join(target, 'deleted.txt'));
+  rmSync(join(target, 'deleted-unchanged.txt'));
+  rmSync(join(target, 'dir-deleted'), { recursive: true });
+  writeFileSync(join(target, 'conflict.txt'), 'my own file\n');
+  writeFileSync(join(target, 'skills', 'skill.md'), 'edited skill\n');
+  writeFileSync(join(target, 'user-notes.md'), 'notes\n');
+  chmodSync(join(target, 'dir-user-mode'), 0o700);
+  // A symlink where the image will add a directory: the merge must not write through it.
+  mkdirSync(join(root, 'outside'));
+  symlinkSync(join(root, 'outside'), join(target, 'blocked'));
+}
+
+/** The volume after the upgrade merge. */
+const expectedAfterMerge: Record<string, string> = {
+  '.tool-version': 'file 0644 2\n', // image-owned: replaced
+  'abs-link': 'link -> /etc',
+  'added.txt': 'file 0644 added in v2\n', // image-added
+  blocked: 'link -> ', // filled in per run: the user's symlink, untouched
+  'changed.txt': 'file 0644 v2\n', // image-changed, untouched by the user: updated
+  'conflict.txt': 'file 0644 my own file\n', // image-added where the user has a file: kept
+  'dir-mode': 'dir 0750', // directory mode changed by the image, untouched by the user: updated
+  'dir-user-mode': 'dir 0700', // directory mode changed by the user: kept
+  home: 'dir 0700',
+  'home/.bashrc': 'file 0600 PS1=v2\n',
+  'home/.profile': 'file 0600 profile\n',
+  link: 'link -> unchanged.txt', // symlink retargeted by the image: updated
+  'modified-only-by-user.txt': 'file 0644 mine too\n',
+  'modified.txt': 'file 0644 mine\n', // user-modified: kept although the image changed it
+  'new-dir': 'dir 0750',
+  'new-dir/nested.txt': 'file 0640 nested\n',
+  'removed.txt': 'file 0644 gone in v2\n', // image-removed: left to the user
+  'run.sh': 'file 0755 #!/bin/sh\n', // mode changed by the image: updated
+  skills: 'dir 0755',
+  'skills/new.md': 'file 0644 new skill\n',
+  'skills/skill.md': 'file 0644 skill v2\n', // image-owned: replaced despite the user's edit
+  'unchanged.txt': 'file 0644 same in both\n',
+  'up-link': 'link -> ../../outside',
+  'user-notes.md': 'file 0644 notes\n',
+  'was-file': 'dir 0750', // type changed by the image, untouched by the user
+  'was-file/inside.txt': 'file 0644 now a directory\n',
+  // deleted.txt, deleted-unchanged.txt, dir-deleted/ (and its new b.txt): deleted by the user, never resurrected
+  // skills/old.md: image-owned and dropped by the image: removed
+};
+
+function expected(root: string): Record<string, string> {
+  return { ...expectedAfterMerge, blocked: `link -> ${join(root, 'outside')}` };
+}
+
+function prepareUpgrade(shell: SeedShell, options: SeedRunOptions = {}, extra: Record<string, string> = {}): Setup {
+  const s = setup();
+  build(s.imageA, treeA);
+  build(s.imageB, treeB);
+  const first = runSeedScript(shell, s.env('a', extra), options);
+  expect(first.status, describeRun(first)).toBe(0);
+  userChanges(s.target, s.root);
+  return s;
+}
+
+for (const shell of shells) {
+  describe.skipIf(!shell.available)(`seed record and upgrade merge under ${shell.label}`, () => {
+    it('first seed writes a record with the image and a manifest line per entry', () => {
+      const s = setup();
+      build(s.imageA, treeA);
+      const result = runSeedScript(shell, s.env('a'));
+      expect(result.status, describeRun(result)).toBe(0);
+      const size = Object.keys(treeA).length;
+      expect(seedSummary(result.stdout)).toMatchObject({ added: size, updated: 0, kept: 0, skipped: 0 });
+      expect(read(s.target)).toEqual(read(s.imageA));
+      expect(recordHeader(s.target)).toMatchObject({ image: 'registry.example/sandbox:1', source: s.imageA, hash: 'sha256sum', entries: String(size) });
+      const manifest = recordManifest(s.target);
+      expect(manifest).toHaveLength(size);
+      // type, mode, size, sha256 of the content (of the link target for symlinks), path
+      expect(manifest).toContain(`f\t600\t7\t${sha256('PS1=v1\n')}\thome/.bashrc`);
+      expect(manifest).toContain(`d\t700\t${lstatSync(join(s.imageA, 'home')).size}\t-\thome`);
+      expect(manifest).toContain(`l\t777\t4\t${sha256('/etc')}\tabs-link`);
+      expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`))).toEqual([]);
+    });
+
+    it('a restart with the same image is a no-op that leaves the tree and the record alone', () => {
+      const s = prepareUpgrade(shell);
+      const before = read(s.target);
+      const recordBefore = readFileSync(join(s.target, recordName), 'utf8');
+      const result = runSeedScript(shell, s.env('a'));
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(result.stdout).toMatch(/^sandbox-storage seed: up to date: volume at .* was seeded from image registry\.example\/sandbox:1: added 0, updated 0, kept 0, skipped 0, 0 bytes copied, \d+ ms\n$/);
+      expect(read(s.target)).toEqual(before);
+      expect(readFileSync(join(s.target, recordName), 'utf8')).toBe(recordBefore);
+    });
+
+    it('an upgrade merges every file state: added, changed, user-modified, user-deleted, removed, owned', () => {
+      const s = prepareUpgrade(shell);
+      const result = runSeedScript(shell, s.env('b'));
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(read(s.target)).toEqual(expected(s.root));
+      expect(readdirSync(join(s.root, 'outside'))).toEqual([]);
+      // updated: changed, run.sh, home/.bashrc, link, was-file (+ its new file counts as added), .tool-version, skills/skill.md,
+      // dir-mode; kept: modified, modified-only-by-user, conflict, blocked, removed, dir-user-mode
+      expect(seedSummary(result.stdout)).toMatchObject({ added: 5, updated: 8, kept: 6, skipped: 6 });
+      expect(result.stdout).toContain('sandbox-storage seed: kept (changed by the user): modified.txt\n');
+      expect(result.stdout).toContain('sandbox-storage seed: skipped (deleted by the user): deleted.txt\n');
+      expect(result.stdout).toContain('sandbox-storage seed: skipped (its directory was deleted or replaced): dir-deleted/b.txt\n');
+      expect(result.stdout).toContain('sandbox-storage seed: skipped (its directory was deleted or replaced): blocked/file.txt\n');
+      expect(result.stdout).toContain('sandbox-storage seed: kept (the volume already has its own version): conflict.txt\n');
+      expect(result.stdout).toContain('sandbox-storage seed: removed 1 image-owned paths the image no longer has\n');
+      expect(recordHeader(s.target).image).toBe('registry.example/sandbox:2');
+      expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`))).toEqual([]);
+
+      // The next restart is a no-op, and a second user deletion still is not undone by it.
+      rmSync(join(s.target, 'changed.txt'));
+      const again = runSeedScript(shell, s.env('b'));
+      expect(again.stdout).toContain('up to date');
+      expect(existsSync(join(s.target, 'changed.txt'))).toBe(false);
+    });
+
+    it('spec.seed.reseed never: an image change copies nothing', () => {
+      const s = prepareUpgrade(shell);
+      const before = read(s.target);
+      const result = runSeedScript(shell, s.env('b', { SEED_RESEED: 'never' }));
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(result.stdout).toContain('spec.seed.reseed is never, so nothing is copied');
+      expect(read(s.target)).toEqual(before);
+      expect(recordHeader(s.target).image).toBe('registry.example/sandbox:1');
+    });
+
+    it('a record of the earlier format (no manifest) is adopted: nothing is copied, overwritten or resurrected', () => {
+      const s = setup();
+      build(s.imageB, treeB);
+      build(s.target, treeA);
+      rmSync(join(s.target, 'deleted.txt'));
+      writeFileSync(join(s.target, recordName), 'image=registry.example/sandbox:1\nseeded-at=2025-01-01T00:00:00Z\nsource=/sandbox\nentries=3\n');
+      const before = read(s.target);
+      const result = runSeedScript(shell, s.env('b', { SEED_IMAGE_OWNED: '' }));
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(read(s.target)).toEqual(before);
+      expect(recordHeader(s.target).image).toBe('registry.example/sandbox:2');
+      // From now on, changes are measured against the adopted baseline.
+      expect(recordManifest(s.target).some((line) => line.endsWith('\tadded.txt'))).toBe(true);
+    });
+
+    it('kill -9 at random points of an upgrade, then a rerun: the same tree and record as an uninterrupted run', () => {
+      const reference = prepareUpgrade(shell);
+      const started = Date.now();
+      expect(runSeedScript(shell, reference.env('b')).status).toBe(0);
+      const duration = Math.max(Date.now() - started, 50);
+      const referenceManifest = recordManifest(reference.target);
+      const seed = Number(process.env.SEED_KILL_SEED ?? Date.now() % 100_000);
+      let state = seed;
+      const random = (): number => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      let interrupted = 0;
+      for (let attempt = 0; attempt < 8; attempt += 1) {
+        const s = prepareUpgrade(shell);
+        const delaySeconds = ((0.05 + random() * 1.1) * duration) / 1000;
+        const killed = runSeedScript(shell, s.env('b'), { wrapper: ['timeout', '-s', 'KILL', delaySeconds.toFixed(3)] });
+        if (killed.status !== 0) interrupted += 1;
+        const rerun = runSeedScript(shell, s.env('b'));
+        const context = `kill seed ${seed} (rerun with SEED_KILL_SEED), attempt ${attempt}, after ${delaySeconds}s\n${describeRun(killed)}\n${describeRun(rerun)}`;
+        expect(rerun.status, context).toBe(0);
+        expect(read(s.target), context).toEqual(expected(s.root));
+        expect(recordManifest(s.target), context).toEqual(referenceManifest);
+        expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`)), context).toEqual([]);
+      }
+      expect(interrupted, `seed ${seed}: at least one run must really have been killed`).toBeGreaterThan(0);
+    });
+
+    it('kill -9 before every step of an upgrade (each tool call in turn), then a rerun: the same result', () => {
+      const reference = prepareUpgrade(shell);
+      const wrappers = mkdtempSync(join(tmpdir(), 'seed-kill-'));
+      chmodSync(wrappers, 0o755);
+      temporaryDirectories.push(wrappers);
+      const counter = join(wrappers, 'count');
+      const tools = ['mv', 'mkdir', 'chmod', 'rm', 'tar', 'cat', 'awk', 'xargs'];
+      const realPath = [...(shell.binDir ? [shell.binDir] : []), process.env.PATH ?? ''].join(':');
+      for (const tool of tools) {
+        const real = spawnSync('/bin/sh', ['-c', `PATH='${realPath}' command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+        const invoke = shell.busybox ? `${shell.argv[0]} ${tool}` : real;
+        writeFileSync(
+          join(wrappers, tool),
+          `#!/bin/sh\nread -r n <'${counter}' || n=0\nn=$((n + 1))\necho "$n" >'${counter}'\n` +
+            `if [ "$n" = "\${KILL_AT:-0}" ]; then kill -s KILL 0; fi\nexec ${invoke} "$@"\n`,
+        );
+        chmodSync(join(wrappers, tool), 0o755);
+      }
+      const withWrappers = (env: Record<string, string>, killAt: number) => ({
+        ...env,
+        PATH: `${wrappers}:${realPath}`,
+        KILL_AT: String(killAt),
+      });
+      writeFileSync(counter, '0\n');
+      const counted = runSeedScript({ ...shell, binDir: undefined } as SeedShell, withWrappers(reference.env('b'), 0), { wrapper: ['setsid'] });
+      expect(counted.status, describeRun(counted)).toBe(0);
+      const steps = Number(readFileSync(counter, 'utf8'));
+      expect(steps).toBeGreaterThan(10);
+      const referenceManifest = recordManifest(reference.target);
+      let kills = 0;
+      let tried = 0;
+      for (let killAt = 1; killAt <= steps; killAt += Math.max(1, Math.floor(steps / 16))) {
+        tried += 1;
+        const s = prepareUpgrade(shell);
+        writeFileSync(counter, '0\n');
+        const killed = runSeedScript({ ...shell, binDir: undefined } as SeedShell, withWrappers(s.env('b'), killAt), { wrapper: ['setsid'] });
+        const rerun = runSeedScript(shell, s.env('b'));
+        const context = `killed before tool call ${killAt} of ${steps}\n${describeRun(killed)}\n${describeRun(rerun)}`;
+        // Tools running in parallel (both ends of a pipe) can share a count, so a few points may not be hit.
+        if (killed.signal === 'SIGKILL') kills += 1;
+        expect(rerun.status, context).toBe(0);
+        expect(read(s.target), context).toEqual(expected(s.root));
+        expect(recordManifest(s.target), context).toEqual(referenceManifest);
+      }
+      expect(kills).toBeGreaterThan(tried / 2);
+    });
+
+    it('kill -9 during a first seed, then a rerun: the complete tree and record', () => {
+      const populate = (image: string): void => {
+        build(image, treeA);
+        for (let index = 0; index < 200; index += 1) writeFileSync(join(image, 'home', `file-${index}`), `${index}\n`.repeat(100));
+      };
+      const reference = setup();
+      populate(reference.imageA);
+      const started = Date.now();
+      expect(runSeedScript(shell, reference.env('a')).status).toBe(0);
+      const duration = Math.max(Date.now() - started, 20);
+      let interrupted = 0;
+      for (const fraction of [0.2, 0.5, 0.8]) {
+        const s = setup();
+        populate(s.imageA);
+        const delay = ((duration * fraction) / 1000).toFixed(3);
+        const killed = runSeedScript(shell, s.env('a'), { wrapper: ['timeout', '-s', 'KILL', delay] });
+        if (killed.status !== 0) interrupted += 1;
+        const rerun = runSeedScript(shell, s.env('a'));
+        const context = `killed after ${delay}s\n${describeRun(killed)}\n${describeRun(rerun)}`;
+        expect(rerun.status, context).toBe(0);
+        expect(read(s.target), context).toEqual(read(s.imageA));
+        expect(recordManifest(s.target), context).toHaveLength(Object.keys(treeA).length + 200);
+      }
+      expect(interrupted).toBeGreaterThan(0);
+    });
+
+    describe.skipIf(!isRoot)('ownership', () => {
+      it('as root with SEED_UID/SEED_GID: merged files and new directories belong to the sandbox user, modes kept', () => {
+        const s = prepareUpgrade(shell, {}, { SEED_UID: '1234', SEED_GID: '2345' });
+        lchownSync(join(s.target, 'user-notes.md'), 1234, 2345);
+        const result = runSeedScript(shell, s.env('b', { SEED_UID: '1234', SEED_GID: '2345' }));
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(read(s.target)).toEqual(expected(s.root));
+        const owned = owners(s.target);
+        for (const [path, owner] of Object.entries(owned)) {
+          // files the test itself wrote as root stand for "the user's", and keep their owner
+          if (['modified.txt', 'modified-only-by-user.txt', 'conflict.txt', 'blocked'].includes(path)) continue;
+          expect({ path, owner }).toEqual({ path, owner: '1234:2345' });
+        }
+        expect(`${lstatSync(s.target).uid}:${lstatSync(s.target).gid}`).toBe('1234:2345');
+      });
+
+      it('as an unprivileged user (setpriv uid/gid 1234): first seed and merge, everything owned by 1234, 0700 kept', () => {
+        const s = setup();
+        build(s.imageA, treeA);
+        build(s.imageB, treeB);
+        for (const root of [join(s.root, 'image-a'), join(s.root, 'image-b'), s.target]) {
+          spawnSync('chown', ['-R', '-h', '1234:1234', root]);
+        }
+        const asUser: SeedRunOptions = { wrapper: ['setpriv', '--reuid', '1234', '--regid', '1234', '--clear-groups'] };
+        const first = runSeedScript(shell, s.env('a', { SEED_UID: '1234', SEED_GID: '1234' }), asUser);
+        expect(first.status, describeRun(first)).toBe(0);
+        expect(read(s.target)).toEqual(read(s.imageA));
+        userChanges(s.target, s.root);
+        spawnSync('chown', ['-R', '-h', '1234:1234', s.target]);
+        const merged = runSeedScript(shell, s.env('b', { SEED_UID: '1234', SEED_GID: '1234' }), asUser);
+        expect(merged.status, describeRun(merged)).toBe(0);
+        expect(read(s.target)).toEqual(expected(s.root));
+        for (const [path, owner] of Object.entries(owners(s.target))) expect({ path, owner }).toEqual({ path, owner: '1234:1234' });
+        expect(read(s.target).home).toBe('dir 0700');
+      });
+    });
+  });
+}
+
+function sha256(text: string): string {
+  return spawnSync('sha256sum', { input: text, encoding: 'utf8' }).stdout.split(' ')[0] ?? '';
+}
