@@ -1,14 +1,17 @@
 // `sandbox-storage serve`: the HTTPS admission webhook.
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { usesNamespaceSelector } from '../admission/select-policy.ts';
+import { startSelfManagedCerts } from '../certs/self-managed.ts';
 import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
 import { namespaceLabelLookup, staticNamespaceLabels } from '../k8s/namespace-labels.ts';
 import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
 import { loadPolicyFile } from '../policy/load.ts';
 import type { Policy } from '../policy/types.ts';
 import { startWebhookServer } from '../server/webhook-server.ts';
+import { parseDuration } from './duration.ts';
 import { UsageError } from './usage-error.ts';
 
 export const serveUsage = `Usage: sandbox-storage serve --tls-cert-file FILE --tls-key-file FILE [options]
@@ -24,6 +27,21 @@ Options:
   --kubeconfig FILE      cluster credentials for namespace labels (default: in-cluster, then $KUBECONFIG)
   --max-body-bytes N     largest accepted request (default 3145728)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
+
+Self-managed certificates (no cert-manager needed): a CA and serving certificate kept in a Secret, renewed
+before expiry, the CA bundle patched into the webhook configurations; the files above are written from it.
+  --self-managed-certs            enable; needs cluster credentials
+  --cert-secret NAME              the Secret holding CA and serving certificate (required with the above)
+  --webhook-configuration NAME    mutating/validating webhook configurations to patch (repeatable)
+  --namespace NAMESPACE           the Secret's namespace (default $POD_NAMESPACE, then the in-cluster namespace)
+  --service-name NAME             the webhook Service; the certificate names NAME.NAMESPACE.svc (default
+                                  sandbox-storage-webhook)
+  --cert-extra-san NAME|IP        another name or IP address in the certificate (repeatable)
+  --ca-validity DURATION          CA lifetime (default 1825d); renewed with a third left
+  --cert-validity DURATION        serving certificate lifetime (default 90d); renewed with a third left
+  --ca-propagation-delay DURATION wait between publishing a new CA and serving a certificate from it (default 2m)
+  --cert-check-interval DURATION  how often the Secret is read and renewal checked (default 1m)
+Until leader election is wired in, every replica acts as leader; writes are optimistic, so replicas converge.
 `;
 
 export interface ServeConfig {
@@ -35,7 +53,22 @@ export interface ServeConfig {
   kubeconfig?: string;
   maxBodyBytes: number;
   logLevel: string;
+  selfManagedCerts?: SelfManagedCertsConfig;
 }
+
+export interface SelfManagedCertsConfig {
+  secretName: string;
+  namespace: string;
+  webhookConfigurationNames: string[];
+  dnsNames: string[];
+  ipAddresses: string[];
+  caValidityMs: number;
+  leafValidityMs: number;
+  caPropagationDelayMs: number;
+  checkIntervalMs: number;
+}
+
+const inClusterNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -52,6 +85,16 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
       kubeconfig: { type: 'string' },
       'max-body-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
       'log-level': { type: 'string', default: 'info' },
+      'self-managed-certs': { type: 'boolean', default: false },
+      'cert-secret': { type: 'string' },
+      'webhook-configuration': { type: 'string', multiple: true },
+      namespace: { type: 'string' },
+      'service-name': { type: 'string', default: 'sandbox-storage-webhook' },
+      'cert-extra-san': { type: 'string', multiple: true },
+      'ca-validity': { type: 'string', default: '1825d' },
+      'cert-validity': { type: 'string', default: '90d' },
+      'ca-propagation-delay': { type: 'string', default: '2m' },
+      'cert-check-interval': { type: 'string', default: '1m' },
     },
     strict: true,
     allowPositionals: false,
@@ -66,16 +109,24 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   if (!logLevels.includes(values['log-level'])) {
     problems.push(`--log-level must be one of ${logLevels.join(', ')}, got ${values['log-level']}`);
   }
+  const selfManaged = values['self-managed-certs'];
   const files: Array<[string, string | undefined]> = [
-    ['--tls-cert-file', values['tls-cert-file']],
-    ['--tls-key-file', values['tls-key-file']],
     ...(values.policy ?? []).map((file): [string, string] => ['--policy', file]),
   ];
+  if (selfManaged) {
+    // The certificate files are written by this process; they only need a place.
+    for (const flag of ['--tls-cert-file', '--tls-key-file'] as const) {
+      if (values[flag.slice(2) as 'tls-cert-file' | 'tls-key-file'] === undefined) problems.push(`${flag} is required`);
+    }
+  } else {
+    files.unshift(['--tls-cert-file', values['tls-cert-file']], ['--tls-key-file', values['tls-key-file']]);
+  }
   if (values.kubeconfig !== undefined) files.push(['--kubeconfig', values.kubeconfig]);
   for (const [flag, file] of files) {
     if (file === undefined) problems.push(`${flag} is required`);
     else if (!(await access(file).then(() => true, () => false))) problems.push(`${flag}: cannot read ${file}`);
   }
+  const selfManagedCerts = selfManaged ? await parseSelfManagedCerts(values, problems) : undefined;
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return {
     certFile: values['tls-cert-file'] as string,
@@ -86,7 +137,59 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
     kubeconfig: values.kubeconfig,
     maxBodyBytes,
     logLevel: values['log-level'],
+    ...(selfManagedCerts ? { selfManagedCerts } : {}),
   };
+}
+
+async function parseSelfManagedCerts(
+  values: {
+    'cert-secret'?: string;
+    'webhook-configuration'?: string[];
+    namespace?: string;
+    'service-name': string;
+    'cert-extra-san'?: string[];
+    'ca-validity': string;
+    'cert-validity': string;
+    'ca-propagation-delay': string;
+    'cert-check-interval': string;
+  },
+  problems: string[],
+): Promise<SelfManagedCertsConfig | undefined> {
+  const duration = (flag: keyof typeof values & string) => {
+    const text = values[flag] as string;
+    const milliseconds = parseDuration(text);
+    if (milliseconds === undefined) problems.push(`--${flag} must be a duration such as 90d, 2m or 30s, got ${text}`);
+    return milliseconds ?? 0;
+  };
+  const secretName = values['cert-secret'];
+  if (!secretName) problems.push('--cert-secret is required with --self-managed-certs');
+  const namespace =
+    values.namespace ??
+    process.env.POD_NAMESPACE ??
+    (await readFile(inClusterNamespaceFile, 'utf8').then((text) => text.trim(), () => undefined));
+  if (!namespace) problems.push('--namespace is required with --self-managed-certs outside a cluster (or set $POD_NAMESPACE)');
+  const service = values['service-name'];
+  const extra = values['cert-extra-san'] ?? [];
+  const config: SelfManagedCertsConfig = {
+    secretName: secretName ?? '',
+    namespace: namespace ?? '',
+    webhookConfigurationNames: values['webhook-configuration'] ?? [],
+    // The API server calls a Service webhook by SERVICE.NAMESPACE.svc; the other forms cover in-cluster clients.
+    dnsNames: [
+      service,
+      `${service}.${namespace}`,
+      `${service}.${namespace}.svc`,
+      `${service}.${namespace}.svc.cluster.local`,
+      ...extra.filter((name) => isIP(name) === 0),
+    ],
+    ipAddresses: extra.filter((name) => isIP(name) !== 0),
+    caValidityMs: duration('ca-validity'),
+    leafValidityMs: duration('cert-validity'),
+    caPropagationDelayMs: duration('ca-propagation-delay'),
+    checkIntervalMs: duration('cert-check-interval'),
+  };
+  if (config.leafValidityMs > config.caValidityMs) problems.push('--cert-validity must not exceed --ca-validity');
+  return config;
 }
 
 export async function loadPolicies(files: string[]): Promise<Policy[]> {
@@ -108,6 +211,9 @@ export async function runServe(args: string[]): Promise<number> {
   const config = await parseServeConfig(args);
   const policies = await loadPolicies(config.policyFiles);
   const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
+  if (config.selfManagedCerts && kubeConfigSource(config.kubeconfig) === undefined) {
+    throw new UsageError('--self-managed-certs keeps its certificate in a Secret: run in-cluster, or give --kubeconfig or $KUBECONFIG');
+  }
   if (usesNamespaceSelector(policies) && kubeConfigSource(config.kubeconfig) === undefined) {
     throw new UsageError(
       'a policy has a namespaceSelector, which needs namespace labels from the cluster: run in-cluster, or give --kubeconfig or $KUBECONFIG',
@@ -117,6 +223,17 @@ export async function runServe(args: string[]): Promise<number> {
     ? namespaceLabelLookup(loadKubeConfig(config.kubeconfig), logger)
     : staticNamespaceLabels(undefined);
   const sources = { policies, namespaceLabels };
+  // Leader election is not part of this command: every replica acts as leader, which is safe (see self-managed.ts).
+  const certificates = config.selfManagedCerts
+    ? await startSelfManagedCerts({
+        ...config.selfManagedCerts,
+        kubeConfig: loadKubeConfig(config.kubeconfig),
+        certFile: config.certFile,
+        keyFile: config.keyFile,
+        isLeader: () => true,
+        logger: logger.child({ component: 'certificates' }),
+      })
+    : undefined;
   const server = await startWebhookServer({
     tls: { certFile: config.certFile, keyFile: config.keyFile },
     host: config.host,
@@ -129,6 +246,7 @@ export async function runServe(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
+      certificates?.stop();
       void server.stop().then(resolve);
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
