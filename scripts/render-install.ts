@@ -1,0 +1,18 @@
+// Regenerates deploy/install.yaml from the Helm chart (the chart is the one source of truth).
+// `npm run render:install`; a test fails when the committed file differs from a fresh rendering.
+import { writeFileSync } from 'node:fs';
+import { installManifest, installManifestValues, renderChart } from '../test/harness/helm.ts';
+
+export const installManifestHeader = `# sandbox-storage-webhook: everything in one file, for \`kubectl apply --server-side -f install.yaml\`.
+# Generated from the Helm chart deploy/helm/sandbox-storage-webhook with its default values (plus the Namespace):
+# do not edit; run \`npm run render:install\`.
+`;
+
+export async function renderInstallManifest(): Promise<string> {
+  return installManifestHeader + (await renderChart(installManifestValues));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  writeFileSync(installManifest, await renderInstallManifest());
+  process.stdout.write(`wrote ${installManifest}\n`);
+}
