@@ -159,14 +159,14 @@ describe('self-managed certificates with the shipped install', () => {
   it('creates its Secret, patches the CA bundle into the shipped configuration, and is called through it', async () => {
     const shipped = await readFile(installManifest, 'utf8');
     expect(shipped).not.toContain('caBundle');
-    await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, sandboxPod() as k8s.V1Pod, injected);
+    await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, sandboxPod() as unknown as k8s.V1Pod, injected);
     const stored = await storedSecret();
     expect(splitPemBundle(stored.caBundle).length).toBeGreaterThanOrEqual(1);
     await waitFor(async () => (await configuredCaBundle()) === (await storedSecret()).caBundle, {
       description: 'the webhook configuration to carry the Secret CA bundle',
       timeoutMs: 10_000,
     });
-    const created = await admin.core.createNamespacedPod({ namespace, body: sandboxPod() as k8s.V1Pod });
+    const created = await admin.core.createNamespacedPod({ namespace, body: sandboxPod() as unknown as k8s.V1Pod });
     expect(injected(created)).toBe(true);
     expect(webhook.logs.some((line) => line.msg === 'CA bundle patched into webhook configuration')).toBe(true);
   });
@@ -186,7 +186,7 @@ describe('self-managed certificates with the shipped install', () => {
         seenCas.add(splitPemBundle(stored.caBundle)[0] as string);
         seenLeaves.add(stored.tlsCert);
         try {
-          const pod = await admin.core.createNamespacedPod({ namespace, body: sandboxPod() as k8s.V1Pod, dryRun: 'All' });
+          const pod = await admin.core.createNamespacedPod({ namespace, body: sandboxPod() as unknown as k8s.V1Pod, dryRun: 'All' });
           admissions += 1;
           if (!injected(pod)) failures.push('admitted without injection');
         } catch (error) {
@@ -235,7 +235,7 @@ describe('self-managed certificates with the shipped install', () => {
       ),
     ).toBe(403);
     expect(await statusOf(() => asWebhook.admission.deleteMutatingWebhookConfiguration({ name }))).toBe(403);
-    expect(await statusOf(() => asWebhook.core.createNamespacedPod({ namespace, body: sandboxPod() as k8s.V1Pod }))).toBe(403);
+    expect(await statusOf(() => asWebhook.core.createNamespacedPod({ namespace, body: sandboxPod() as unknown as k8s.V1Pod }))).toBe(403);
     expect(await statusOf(() => asWebhook.core.patchNamespace(
       { name: namespace, body: [{ op: 'add', path: '/metadata/labels/x', value: 'y' }] },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
