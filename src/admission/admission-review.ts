@@ -2,6 +2,7 @@
 // so both give the same answer. Every outcome, bad input included, is a well-formed AdmissionReview.
 import jsonPatch from 'fast-json-patch';
 import type { Policy } from '../policy/types.ts';
+import type { NamespaceLabelLookup } from './namespace-labels.ts';
 import { planPod } from './plan-pod.ts';
 import { needsNamespaceLabels } from './select-policy.ts';
 import type { PodPlan, RequesterInfo } from './plan-types.ts';
@@ -146,8 +147,8 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
 
 export interface AdmissionSources {
   policies: readonly Policy[];
-  /** Looks up a namespace's labels; only called when some policy has a namespaceSelector. */
-  namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+  /** Only called when a policy that selects the Pod also has a namespaceSelector. */
+  namespaceLabels: NamespaceLabelLookup;
 }
 
 /** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */

@@ -5,8 +5,8 @@ import { parseArgs } from 'node:util';
 import jsonPatch from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
 import { admissionApiVersion, reviewAdmission, type AdmissionOutcome } from '../admission/admission-review.ts';
-import { staticNamespaceLabels } from '../k8s/namespace-labels.ts';
-import { loadPolicies } from './serve.ts';
+import { staticNamespaceLabels } from '../admission/namespace-labels.ts';
+import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
 import { UsageError } from './usage-error.ts';
 
 export const reviewUsage = `Usage: sandbox-storage review [--policy FILE]... (--pod FILE | --review FILE) [options]
@@ -138,7 +138,7 @@ export async function runReview(args: string[], write: (text: string) => void, w
   if (values.output !== 'review' && values.output !== 'pod') problems.push(`--output must be review or pod, got ${values.output}`);
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
 
-  const policies = await loadPolicies(values.policy ?? []);
+  const policies = await loadPoliciesOrDefault(values.policy ?? []);
   const namespaceLabels = values['namespace-labels'] !== undefined ? parseLabelList(values['namespace-labels']) : undefined;
   const options: ReviewInputOptions = {
     user: values.user,

@@ -6,10 +6,9 @@ import pino from 'pino';
 import { usesNamespaceSelector } from '../admission/select-policy.ts';
 import { startSelfManagedCerts } from '../certs/self-managed.ts';
 import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
-import { namespaceLabelLookup, staticNamespaceLabels } from '../k8s/namespace-labels.ts';
-import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
-import { loadPolicyFile } from '../policy/load.ts';
-import type { Policy } from '../policy/types.ts';
+import { staticNamespaceLabels } from '../admission/namespace-labels.ts';
+import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
+import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
 import { startWebhookServer } from '../server/webhook-server.ts';
 import { parseDuration } from './duration.ts';
 import { UsageError } from './usage-error.ts';
@@ -192,24 +191,10 @@ async function parseSelfManagedCerts(
   return config;
 }
 
-export async function loadPolicies(files: string[]): Promise<Policy[]> {
-  if (files.length === 0) return embeddedDefaultPolicies();
-  const problems: string[] = [];
-  const policies: Policy[] = [];
-  for (const file of files) {
-    try {
-      policies.push(...(await loadPolicyFile(file)));
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
-  if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  return policies;
-}
 
 export async function runServe(args: string[]): Promise<number> {
   const config = await parseServeConfig(args);
-  const policies = await loadPolicies(config.policyFiles);
+  const policies = await loadPoliciesOrDefault(config.policyFiles);
   const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
   if (config.selfManagedCerts && kubeConfigSource(config.kubeconfig) === undefined) {
     throw new UsageError('--self-managed-certs keeps its certificate in a Secret: run in-cluster, or give --kubeconfig or $KUBECONFIG');

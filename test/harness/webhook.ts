@@ -5,7 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { AdmissionOutcome, AdmissionSources } from '../../src/admission/admission-review.ts';
-import { staticNamespaceLabels } from '../../src/k8s/namespace-labels.ts';
+import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
 import { writeServingCertificate, type ServingCertificate } from './tls.ts';
