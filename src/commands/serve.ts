@@ -188,6 +188,10 @@ async function parseSelfManagedCerts(
     checkIntervalMs: duration('cert-check-interval'),
   };
   if (config.leafValidityMs > config.caValidityMs) problems.push('--cert-validity must not exceed --ca-validity');
+  // A replica with a stale read can put the previous bundle back for up to one round; the delay must outlast that.
+  if (config.caPropagationDelayMs <= config.checkIntervalMs) {
+    problems.push('--ca-propagation-delay must be longer than --cert-check-interval');
+  }
   return config;
 }
 

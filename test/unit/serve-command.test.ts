@@ -65,6 +65,14 @@ describe('serve configuration with self-managed certificates', () => {
         '--cert-check-interval must be a duration such as 90d, 2m or 30s, got 0s',
       ].join('\n'),
     );
+    await expect(
+      parseServeConfig(['--self-managed-certs', '--tls-cert-file', 'a', '--tls-key-file', 'b', '--cert-secret', 's', '--namespace', 'n',
+        '--ca-propagation-delay', '30s', '--cert-check-interval', '1m']),
+    ).rejects.toThrow('--ca-propagation-delay must be longer than --cert-check-interval');
+    await expect(
+      parseServeConfig(['--self-managed-certs', '--tls-cert-file', 'a', '--tls-key-file', 'b', '--cert-secret', 's', '--namespace', 'n',
+        '--ca-validity', '10d', '--cert-validity', '20d']),
+    ).rejects.toThrow('--cert-validity must not exceed --ca-validity');
   });
 
   it('names the Service forms in the certificate, plus extra names and addresses', async () => {
