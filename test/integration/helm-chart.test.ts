@@ -127,6 +127,22 @@ describe('helm chart', () => {
       expect(found.code, `${object.kind}/${object.metadata.name}: ${found.stderr}`).toBe(0);
     }
 
+    // The namespace enforces the restricted Pod Security profile: the webhook's own Pod must pass it.
+    const deployment = find(objects, 'Deployment');
+    const podAsApiServerSeesIt = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { generateName: 'webhook-', namespace: deployment.metadata.namespace, labels: deployment.spec.template.metadata.labels },
+      spec: deployment.spec.template.spec,
+    };
+    const podDryRun = await controlPlane.kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], { input: JSON.stringify(podAsApiServerSeesIt) });
+    expect(podDryRun.stderr).toBe('');
+    expect(podDryRun.code).toBe(0);
+    const privileged = structuredClone(podAsApiServerSeesIt);
+    privileged.spec.containers[0].securityContext = { privileged: true };
+    const refused = await controlPlane.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(privileged) });
+    expect(refused.stderr).toContain('violates PodSecurity "restricted');
+
     const crds = await controlPlane.kubectl(['apply', '--server-side', '-f', '-'], { input: certManagerCrds });
     expect(crds.code, crds.stderr).toBe(0);
     await waitFor(async () => (await controlPlane.kubectl(['get', 'certificates.cert-manager.io', '-A'])).code === 0, {
