@@ -20,7 +20,7 @@ mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 cd "$here"
 start=$(date +%s)
-echo "building helm $helm_version (cold build takes about two minutes)..." >&2
+echo "building helm $helm_version (cold: 5-7 min of CPU, less when the Go build cache already holds the Kubernetes libraries)..." >&2
 # helm reports its version from these variables; without them `helm version` shows a placeholder.
 ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version"
 CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/helm" helm.sh/helm/v4/cmd/helm
