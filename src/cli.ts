@@ -6,12 +6,16 @@ import { PolicyLoadError } from './policy/load.ts';
 // Each command loads only its own modules: `review` starts without the server or the Kubernetes client.
 const loadServe = () => import('./commands/serve.ts');
 const loadReview = () => import('./commands/review.ts');
+const loadValidate = () => import('./commands/validate.ts');
+const loadPolicies = () => import('./commands/policies.ts');
 
 const usage = `Usage: sandbox-storage <command> [options]
 
 Commands:
   serve     run the HTTPS mutating admission webhook
   review    show what the webhook would do with a Pod or AdmissionReview (alias: preview)
+  validate  check SandboxStoragePolicy files offline
+  policies  list the SandboxStoragePolicies of a cluster with their status
 
 Run 'sandbox-storage <command> --help' for a command's options.
 `;
@@ -32,6 +36,16 @@ async function main(argv: string[]): Promise<number> {
       const { reviewUsage, runReview } = await loadReview();
       if (wantsHelp) return (out(reviewUsage), 0);
       return runReview(args, out, err);
+    }
+    case 'validate': {
+      const { runValidate, validateUsage } = await loadValidate();
+      if (wantsHelp) return (out(validateUsage), 0);
+      return runValidate(args, out, err);
+    }
+    case 'policies': {
+      const { policiesUsage, runPolicies } = await loadPolicies();
+      if (wantsHelp) return (out(policiesUsage), 0);
+      return runPolicies(args, out);
     }
     case undefined:
     case '--help':

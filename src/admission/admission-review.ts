@@ -50,8 +50,8 @@ export interface AdmissionOutcome {
   review: AdmissionReviewResponse;
   request?: AdmissionRequest;
   plan?: PodPlan;
-  /** 'skipped' = not ours to judge (fast path); 'mutated' / 'unchanged' / 'denied' / 'error'. */
-  result: 'skipped' | 'mutated' | 'unchanged' | 'denied' | 'error';
+  /** 'skipped' = not ours to judge (fast path); 'audited' = admitted although it breaks an audit-mode policy. */
+  result: 'skipped' | 'mutated' | 'unchanged' | 'denied' | 'audited' | 'error';
 }
 
 export interface AdmissionContext {
@@ -110,9 +110,20 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
     userInfo: request.userInfo ?? {},
   });
   if (!plan.selected) return { request, plan, result: 'skipped', review: answer(uid, { allowed: true }) };
+  const policy = context.policies.find((candidate) => candidate.name === plan.policyName);
 
   const warnings = plan.warnings.length > 0 ? { warnings: plan.warnings } : {};
   const auditAnnotations = { policy: plan.policyName ?? '' };
+  if (plan.denials.length > 0 && policy?.spec.enforcement === 'audit') {
+    // Audit mode: admit the Pod as it came, and tell its author what enforcement would refuse.
+    const wouldDeny = plan.denials.map((denial) => `sandbox-storage: audit mode, policy "${plan.policyName}" would deny: ${denial}`);
+    return {
+      request,
+      plan,
+      result: 'audited',
+      review: answer(uid, { allowed: true, warnings: [...plan.warnings, ...wouldDeny], auditAnnotations }),
+    };
+  }
   if (plan.denials.length > 0) {
     return {
       request,

@@ -33,7 +33,7 @@ export async function startTestWebhook(policies: Policy[], logger: Logger = pino
     port: 0,
     sources: () => sources,
     logger,
-    observe: (outcome) => outcomes.push(outcome),
+    observe: (_webhook, outcome) => outcomes.push(outcome),
   });
   return {
     server,

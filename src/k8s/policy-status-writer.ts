@@ -1,0 +1,69 @@
+// Writes each cluster policy's status subresource from the webhook's own view of it. Runs on the leader only,
+// so replicas do not fight over the same objects; writes only what changed.
+import * as k8s from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { policyGroup, policyNames, policyVersion } from '../policy/schema.ts';
+import type { PolicySet } from '../policy/sources/policy-set.ts';
+import { desiredPolicyStatus } from '../policy/status.ts';
+import type { PolicyStatus } from '../policy/types.ts';
+
+export interface PolicyStatusWriter {
+  /** Writes now (also called on every policy change); resolves when done. */
+  sync(): Promise<void>;
+  stop(): void;
+}
+
+export function writePolicyStatus(
+  config: k8s.KubeConfig,
+  policies: PolicySet,
+  isLeader: () => boolean,
+  logger: Logger,
+  resyncMs = 60_000,
+): PolicyStatusWriter {
+  const objects = config.makeApiClient(k8s.CustomObjectsApi);
+  const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  const writeAll = async () => {
+    if (!isLeader()) return;
+    const serving = policies.current();
+    for (const state of policies.states()) {
+      if (state.origin !== 'cluster') continue;
+      try {
+        const object = (await objects.getClusterCustomObjectStatus({ ...target, name: state.name })) as { status?: PolicyStatus };
+        const desired = desiredPolicyStatus(state, serving, object.status, new Date());
+        if (isDeepStrictEqual(object.status, desired)) continue;
+        await objects.patchClusterCustomObjectStatus(
+          { ...target, name: state.name, body: { status: desired } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        );
+      } catch (error) {
+        if ((error as { code?: number }).code === 404) continue; // deleted meanwhile
+        logger.warn({ err: error, policy: state.name }, 'cannot write policy status; retrying on the next change or resync');
+      }
+    }
+  };
+
+  // One write at a time; changes arriving meanwhile trigger one more pass.
+  const sync = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = writeAll().finally(() => {
+      running = undefined;
+      if (again) {
+        again = false;
+        void sync();
+      }
+    });
+    return running;
+  };
+  policies.onChange(() => void sync());
+  const timer = setInterval(() => void sync(), resyncMs);
+  timer.unref();
+  void sync();
+  return { sync, stop: () => clearInterval(timer) };
+}
