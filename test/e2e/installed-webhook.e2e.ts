@@ -10,6 +10,8 @@ const kubeconfigPath = process.env.SANDBOX_STORAGE_E2E_KUBECONFIG;
 let core: k8s.CoreV1Api;
 let apps: k8s.AppsV1Api;
 let admission: k8s.AdmissionregistrationV1Api;
+let objects: k8s.CustomObjectsApi;
+const policyName = `e2e-${Date.now().toString(36)}`;
 const namespace = `sandbox-storage-e2e-${Date.now().toString(36)}`;
 const injected = (pod: k8s.V1Pod) => (pod.spec?.volumes ?? []).some((volume) => volume.name.startsWith('sandbox-storage-'));
 
@@ -20,10 +22,24 @@ beforeAll(async () => {
   core = config.makeApiClient(k8s.CoreV1Api);
   apps = config.makeApiClient(k8s.AppsV1Api);
   admission = config.makeApiClient(k8s.AdmissionregistrationV1Api);
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  objects = config.makeApiClient(k8s.CustomObjectsApi);
+  await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'sandbox-storage-e2e': namespace } } } });
+  // The default install has no policies of its own: one for this namespace only.
+  await objects.createClusterCustomObject({
+    group: 'sandbox-storage.io',
+    version: 'v1alpha1',
+    plural: 'sandboxstoragepolicies',
+    body: {
+      apiVersion: 'sandbox-storage.io/v1alpha1',
+      kind: 'SandboxStoragePolicy',
+      metadata: { name: policyName },
+      spec: { mode: 'workspace', namespaceSelector: { matchLabels: { 'sandbox-storage-e2e': namespace } } },
+    },
+  });
 });
 
 afterAll(async () => {
+  await objects?.deleteClusterCustomObject({ group: 'sandbox-storage.io', version: 'v1alpha1', plural: 'sandboxstoragepolicies', name: policyName }).catch(() => undefined);
   await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
 });
 

@@ -8,13 +8,16 @@ import { fileURLToPath } from 'node:url';
 
 export const chartDirectory = fileURLToPath(new URL('../../deploy/helm/sandbox-storage-webhook', import.meta.url));
 export const installManifest = fileURLToPath(new URL('../../deploy/install.yaml', import.meta.url));
+export const chartCrd = fileURLToPath(
+  new URL('../../deploy/helm/sandbox-storage-webhook/crds/sandbox-storage.io_sandboxstoragepolicies.yaml', import.meta.url),
+);
 const buildScript = fileURLToPath(new URL('../helm/build.sh', import.meta.url));
 
 /** The release every rendering uses: its name and namespace are the ones deploy/manifests ships. */
 export const release = { name: 'sandbox-storage-webhook', namespace: 'sandbox-storage-system' };
 
-/** Values install.yaml is rendered with: the chart defaults, plus the Namespace object. */
-export const installManifestValues = ['--set', 'namespace.create=true'];
+/** How install.yaml is rendered: the chart defaults, plus the Namespace object and the CRD. */
+export const installManifestValues = ['--set', 'namespace.create=true', '--include-crds'];
 
 let helmPromise: Promise<string> | undefined;
 

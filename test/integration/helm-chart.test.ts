@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { parsePolicies } from '../../src/policy/load.ts';
-import { renderInstallManifest } from '../../scripts/render-install.ts';
+import { generatedCrd, renderInstallManifest } from '../../scripts/render-install.ts';
 import { startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
-import { chartDirectory, helm, installManifest, release, renderChart } from '../harness/helm.ts';
+import { chartCrd, chartDirectory, helm, installManifest, release, renderChart } from '../harness/helm.ts';
 import { waitFor } from '../harness/wait.ts';
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
@@ -20,6 +20,7 @@ const existingSecretValues = [
   '--set', `certificates.existingSecret.caBundle=${Buffer.from('not checked by the chart').toString('base64')}`,
 ];
 const controllerValues = ['--set', 'controller.enabled=true', '--set', 'validatingWebhook.enabled=true', '--set', 'examplePolicy.enabled=true'];
+const policyFileValues = ['--set', 'policySource=files', '--set', 'examplePolicy.enabled=true'];
 
 function documents(yamlText: string): Manifest[] {
   return parseAllDocuments(yamlText)
@@ -65,15 +66,16 @@ afterAll(async () => {
 
 describe('helm chart', () => {
   it('lints cleanly with every certificate mode', async () => {
-    for (const values of [[], certManagerValues, existingSecretValues, controllerValues]) {
+    for (const values of [[], certManagerValues, existingSecretValues, controllerValues, policyFileValues]) {
       const result = await helm(['lint', '--strict', chartDirectory, ...values]);
       expect(result.stdout + result.stderr, `helm lint ${values.join(' ')}`).toContain('0 chart(s) failed');
       expect(result.code).toBe(0);
     }
   });
 
-  it('keeps deploy/install.yaml equal to a fresh rendering (npm run render:install)', async () => {
+  it('keeps deploy/install.yaml equal to a fresh rendering and the chart CRD equal to the generated one (npm run render:install)', async () => {
     expect(readFileSync(installManifest, 'utf8')).toBe(await renderInstallManifest());
+    expect(readFileSync(chartCrd, 'utf8')).toBe(readFileSync(generatedCrd, 'utf8'));
   });
 
   it('renders the mutating webhook exactly as deploy/manifests/mutating-webhook.yaml ships it', async () => {
@@ -145,11 +147,12 @@ describe('helm chart', () => {
 
     const crds = await controlPlane.kubectl(['apply', '--server-side', '-f', '-'], { input: certManagerCrds });
     expect(crds.code, crds.stderr).toBe(0);
-    await waitFor(async () => (await controlPlane.kubectl(['get', 'certificates.cert-manager.io', '-A'])).code === 0, {
-      description: 'the cert-manager CRDs to be served',
+    await waitFor(async () => (await controlPlane.kubectl(['get', 'certificates.cert-manager.io,sandboxstoragepolicies', '-A'])).code === 0, {
+      description: 'the cert-manager and SandboxStoragePolicy CRDs to be served',
       timeoutMs: 30_000,
     });
-    for (const values of [certManagerValues, existingSecretValues, controllerValues]) {
+    // The controller variant carries the example policy as an object: the installed CRD's schema checks it.
+    for (const values of [certManagerValues, existingSecretValues, controllerValues, policyFileValues]) {
       const rendered = await renderChart(values);
       const dryRun = await controlPlane.kubectl(['apply', '--server-side', '--force-conflicts', '--dry-run=server', '-f', '-'], { input: rendered });
       expect(dryRun.stderr, values.join(' ')).toBe('');
@@ -187,11 +190,29 @@ describe('helm chart', () => {
     expect(verbsFor('persistentvolumeclaims')).toEqual(['create', 'delete', 'get', 'list', 'watch']);
     expect(verbsFor('events')).toEqual(['create', 'patch']);
     expect(verbsFor('sandboxstoragepolicies')).toEqual(['get', 'list', 'watch']);
-    expect(verbsFor('sandboxstoragepolicies/status')).toEqual(['update']);
+    expect(verbsFor('sandboxstoragepolicies/status')).toEqual(['get', 'patch', 'update']);
     const roleRules = find(objects, 'Role').rules as Array<{ resources: string[]; verbs: string[] }>;
     expect(roleRules.filter((rule) => rule.resources.includes('leases')).flatMap((rule) => rule.verbs).sort()).toEqual(['create', 'get', 'update']);
-    const policies = find(objects, 'ConfigMap').data['policies.yaml'] as string;
+    expect(find(objects, 'SandboxStoragePolicy', 'example-shared-home').spec.mode).toBe('shared');
+  });
+
+  it('serves cluster policies by default, and policy files from a ConfigMap on request', async () => {
+    const byDefault = documents(await renderChart());
+    expect(find(byDefault, 'Deployment').spec.template.spec.containers[0].args).toEqual(
+      expect.arrayContaining(['--cluster-policies', '--write-policy-status']),
+    );
+    const clusterRules = find(byDefault, 'ClusterRole').rules as Array<{ resources: string[]; verbs: string[] }>;
+    expect(clusterRules.find((rule) => rule.resources.includes('sandboxstoragepolicies/status'))?.verbs).toEqual(['get', 'patch']);
+    const fromFiles = documents(await renderChart(policyFileValues));
+    const args = find(fromFiles, 'Deployment').spec.template.spec.containers[0].args as string[];
+    expect(args).toContain('--policy=/etc/sandbox-storage/policies/policies.yaml');
+    expect(args).not.toContain('--cluster-policies');
+    expect(fromFiles.filter((object) => object.kind === 'SandboxStoragePolicy')).toEqual([]);
+    const policies = find(fromFiles, 'ConfigMap').data['policies.yaml'] as string;
     // The same loader the server uses with --policy accepts them.
-    expect(parsePolicies(policies, 'chart ConfigMap').map((policy) => policy.name)).toEqual(['default', 'example-shared-home']);
+    expect(parsePolicies(policies, 'chart ConfigMap').map((policy) => policy.name)).toEqual(['example-shared-home']);
+    // Without policy objects or files, the RBAC for policy objects is not granted.
+    const rules = find(fromFiles, 'ClusterRole').rules as Array<{ resources: string[] }>;
+    expect(rules.some((rule) => rule.resources.includes('sandboxstoragepolicies'))).toBe(false);
   });
 });

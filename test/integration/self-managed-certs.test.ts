@@ -87,6 +87,15 @@ beforeAll(async () => {
   const applied = await controlPlane.kubectl(['apply', '--server-side', '-f', installManifest]);
   expect(applied.stderr).toBe('');
   expect(applied.code).toBe(0);
+  // The shipped install follows cluster policies; the admin adds the first one.
+  await waitFor(async () => (await controlPlane.kubectl(['get', 'sandboxstoragepolicies'])).code === 0, {
+    description: 'the SandboxStoragePolicy CRD to be served',
+    timeoutMs: 30_000,
+  });
+  const policy = await controlPlane.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'sandbox-storage.io/v1alpha1', kind: 'SandboxStoragePolicy', metadata: { name: 'default' }, spec: { mode: 'workspace' } }),
+  });
+  expect(policy.code, policy.stderr).toBe(0);
 
   // The one local adaptation: the API server reaches the process by URL instead of through the Service.
   const port = await freePort();
@@ -127,6 +136,10 @@ beforeAll(async () => {
     [
       join(root, 'src/cli.ts'),
       'serve',
+      // As the chart runs it: cluster policies, status written back.
+      '--cluster-policies',
+      '--write-policy-status',
+      '--metrics-port=none',
       '--host=127.0.0.1',
       `--port=${port}`,
       `--kubeconfig=${tokenKubeconfig}`,
@@ -169,6 +182,20 @@ describe('self-managed certificates with the shipped install', () => {
     const created = await admin.core.createNamespacedPod({ namespace, body: sandboxPod() as unknown as k8s.V1Pod });
     expect(injected(created)).toBe(true);
     expect(webhook.logs.some((line) => line.msg === 'CA bundle patched into webhook configuration')).toBe(true);
+  });
+
+  it('follows cluster policies and writes their status with the same token', async () => {
+    const objects = controlPlane.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    const conditions = await waitFor(
+      async () => {
+        const policy = (await objects.getClusterCustomObject({ group: 'sandbox-storage.io', version: 'v1alpha1', plural: 'sandboxstoragepolicies', name: 'default' })) as {
+          status?: { conditions?: Array<{ type: string; status: string }> };
+        };
+        return policy.status?.conditions?.length ? policy.status.conditions : undefined;
+      },
+      { description: 'the webhook to write the policy status', timeoutMs: 30_000 },
+    );
+    expect(conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
   });
 
   it('rotates the CA and the serving certificate with zero failed admissions', async () => {

@@ -57,4 +57,28 @@ namespaceSelector:
 {{- end -}}
 
 {{- define "ssw.policyFile" -}}/etc/sandbox-storage/policies/policies.yaml{{- end -}}
-{{- define "ssw.hasPolicies" -}}{{- if or .Values.policies .Values.examplePolicy.enabled -}}true{{- end -}}{{- end -}}
+{{/* Policies come from a mounted ConfigMap (policySource=files with at least one policy). */}}
+{{- define "ssw.policyConfigMap" -}}
+{{- if and (eq .Values.policySource "files") (or .Values.policies .Values.examplePolicy.enabled) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The policy documents of the values (and the example), as a list, for the ConfigMap or as objects. */}}
+{{- define "ssw.policyDocuments" -}}
+{{- $documents := .Values.policies -}}
+{{- if .Values.examplePolicy.enabled }}
+{{- $example := dict
+  "apiVersion" "sandbox-storage.io/v1alpha1"
+  "kind" "SandboxStoragePolicy"
+  "metadata" (dict "name" "example-shared-home")
+  "spec" (dict
+    "mode" "shared"
+    "namespaceSelector" (dict "matchLabels" (dict "sandbox-storage.io/policy" "shared-home"))
+    "shared" (dict
+      "claimName" "sandbox-shared"
+      "mounts" (list
+        (dict "subPath" "users/{user}/threads/{thread}/user-data" "mountPath" "/sandbox")
+        (dict "subPath" "users/{user}/skills" "mountPath" "/skills" "readOnly" true)))) -}}
+{{- $documents = append $documents $example -}}
+{{- end -}}
+{{- toJson $documents -}}
+{{- end -}}
