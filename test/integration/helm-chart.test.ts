@@ -161,6 +161,29 @@ describe('helm chart', () => {
     }
   });
 
+  it('helm install and uninstall against the API server: objects removed, CRD and policies kept', async () => {
+    const kubeconfig = `--kubeconfig=${controlPlane.kubeconfigPath}`;
+    const installed = await helm(['install', 'ssw-helm', chartDirectory, '--namespace', 'ssw-helm', '--create-namespace', kubeconfig]);
+    expect(installed.stderr).toBe('');
+    expect(installed.code).toBe(0);
+    expect(installed.stdout).toContain('STATUS: deployed');
+    expect((await controlPlane.kubectl(['get', 'clusterrole', 'ssw-helm'])).code).toBe(0);
+    expect((await controlPlane.kubectl(['-n', 'ssw-helm', 'get', 'deployment', 'ssw-helm'])).code).toBe(0);
+    const policy = await controlPlane.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'sandbox-storage.io/v1alpha1', kind: 'SandboxStoragePolicy', metadata: { name: 'kept' }, spec: { mode: 'workspace' } }),
+    });
+    expect(policy.code, policy.stderr).toBe(0);
+
+    const uninstalled = await helm(['uninstall', 'ssw-helm', '--namespace', 'ssw-helm', '--wait', kubeconfig]);
+    expect(uninstalled.code, uninstalled.stderr).toBe(0);
+    for (const gone of [['get', 'clusterrole', 'ssw-helm'], ['get', 'mutatingwebhookconfiguration', 'ssw-helm'], ['-n', 'ssw-helm', 'get', 'deployment', 'ssw-helm']]) {
+      const result = await controlPlane.kubectl(gone);
+      expect(result.stderr, gone.join(' ')).toContain('NotFound');
+    }
+    expect((await controlPlane.kubectl(['get', 'crd', 'sandboxstoragepolicies.sandbox-storage.io'])).code).toBe(0);
+    expect((await controlPlane.kubectl(['get', 'sandboxstoragepolicy', 'kept'])).code).toBe(0);
+  });
+
   it('wires cert-manager: serving Certificate for the Service, its Secret mounted, CA injected into both webhooks', async () => {
     const objects = documents(await renderChart(certManagerValues));
     const { name, namespace } = release;
