@@ -54,6 +54,7 @@ async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
 }
 
+/** A fresh self-signed CA. `validDays` may be fractional (tests force short lifetimes to exercise rotation). */
 export async function createCertificateAuthority(commonName: string, validDays = 365): Promise<CertificateAuthority> {
   const keys = (await webcrypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const caCertificate = await x509.X509CertificateGenerator.createSelfSigned({
@@ -69,7 +70,28 @@ export async function createCertificateAuthority(commonName: string, validDays =
     ],
   });
 
-  const issue = async (request: LeafRequest): Promise<IssuedCertificate> => {
+  return {
+    certificatePem: caCertificate.toString('pem'),
+    privateKeyPem: await privateKeyPem(keys.privateKey),
+    issue: issuer(caCertificate, keys.privateKey),
+  };
+}
+
+/** A CA kept from earlier (e.g. in a Secret), to issue more certificates with. */
+export async function loadCertificateAuthority(certificatePem: string, privateKeyPemText: string): Promise<CertificateAuthority> {
+  const caCertificate = new x509.X509Certificate(certificatePem);
+  const signingKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    x509.PemConverter.decodeFirst(privateKeyPemText),
+    keyAlgorithm,
+    true,
+    ['sign'],
+  );
+  return { certificatePem, privateKeyPem: privateKeyPemText, issue: issuer(caCertificate, signingKey) };
+}
+
+function issuer(caCertificate: x509.X509Certificate, signingKey: webcrypto.CryptoKey): CertificateAuthority['issue'] {
+  return async (request: LeafRequest): Promise<IssuedCertificate> => {
     const leafKeys = (await webcrypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const alternativeNames = [
       ...(request.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
@@ -92,15 +114,10 @@ export async function createCertificateAuthority(commonName: string, validDays =
       ...validity(request.validDays ?? 365),
       signingAlgorithm,
       publicKey: leafKeys.publicKey,
-      signingKey: keys.privateKey,
+      signingKey,
       extensions,
     });
     return { certificatePem: certificate.toString('pem'), privateKeyPem: await privateKeyPem(leafKeys.privateKey) };
   };
-
-  return {
-    certificatePem: caCertificate.toString('pem'),
-    privateKeyPem: await privateKeyPem(keys.privateKey),
-    issue,
-  };
 }
+

@@ -1,9 +1,11 @@
 // `sandbox-storage serve`: the HTTPS admission webhook.
 import { X509Certificate } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { usesNamespaceSelector } from '../admission/select-policy.ts';
+import { startSelfManagedCerts } from '../certs/self-managed.ts';
 import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -20,6 +22,7 @@ import { admissionMetrics } from '../metrics/admission-metrics.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
 import { startWebhookServer } from '../server/webhook-server.ts';
+import { parseDuration } from './duration.ts';
 import { UsageError } from './usage-error.ts';
 
 export const serveUsage = `Usage: sandbox-storage serve --tls-cert-file FILE --tls-key-file FILE [options]
@@ -42,6 +45,21 @@ Options:
   --metrics-host ADDRESS address of the plain-HTTP /metrics endpoint (default 0.0.0.0)
   --metrics-port PORT    its port (default 9090; 0 picks a free port; none turns it off)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
+
+Self-managed certificates (no cert-manager needed): a CA and serving certificate kept in a Secret, renewed
+before expiry, the CA bundle patched into the webhook configurations; the files above are written from it.
+  --self-managed-certs            enable; needs cluster credentials
+  --cert-secret NAME              the Secret holding CA and serving certificate (required with the above)
+  --webhook-configuration NAME    mutating/validating webhook configurations to patch (repeatable)
+  --namespace NAMESPACE           the Secret's namespace (default $POD_NAMESPACE, then the in-cluster namespace)
+  --service-name NAME             the webhook Service; the certificate names NAME.NAMESPACE.svc (default
+                                  sandbox-storage-webhook)
+  --cert-extra-san NAME|IP        another name or IP address in the certificate (repeatable)
+  --ca-validity DURATION          CA lifetime (default 1825d); renewed with a third left
+  --cert-validity DURATION        serving certificate lifetime (default 90d); renewed with a third left
+  --ca-propagation-delay DURATION wait between publishing a new CA and serving a certificate from it (default 2m)
+  --cert-check-interval DURATION  how often the Secret is read and renewal checked (default 1m)
+Until leader election is wired in, every replica acts as leader; writes are optimistic, so replicas converge.
 `;
 
 export interface ServeConfig {
@@ -58,7 +76,22 @@ export interface ServeConfig {
   /** undefined: no metrics endpoint. */
   metricsPort?: number;
   logLevel: string;
+  selfManagedCerts?: SelfManagedCertsConfig;
 }
+
+export interface SelfManagedCertsConfig {
+  secretName: string;
+  namespace: string;
+  webhookConfigurationNames: string[];
+  dnsNames: string[];
+  ipAddresses: string[];
+  caValidityMs: number;
+  leafValidityMs: number;
+  caPropagationDelayMs: number;
+  checkIntervalMs: number;
+}
+
+const inClusterNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -79,6 +112,16 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
       'metrics-host': { type: 'string', default: '0.0.0.0' },
       'metrics-port': { type: 'string', default: '9090' },
       'log-level': { type: 'string', default: 'info' },
+      'self-managed-certs': { type: 'boolean', default: false },
+      'cert-secret': { type: 'string' },
+      'webhook-configuration': { type: 'string', multiple: true },
+      namespace: { type: 'string' },
+      'service-name': { type: 'string', default: 'sandbox-storage-webhook' },
+      'cert-extra-san': { type: 'string', multiple: true },
+      'ca-validity': { type: 'string', default: '1825d' },
+      'cert-validity': { type: 'string', default: '90d' },
+      'ca-propagation-delay': { type: 'string', default: '2m' },
+      'cert-check-interval': { type: 'string', default: '1m' },
     },
     strict: true,
     allowPositionals: false,
@@ -97,11 +140,18 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   if (!logLevels.includes(values['log-level'])) {
     problems.push(`--log-level must be one of ${logLevels.join(', ')}, got ${values['log-level']}`);
   }
+  const selfManaged = values['self-managed-certs'];
   const files: Array<[string, string | undefined]> = [
-    ['--tls-cert-file', values['tls-cert-file']],
-    ['--tls-key-file', values['tls-key-file']],
     ...(values.policy ?? []).map((file): [string, string] => ['--policy', file]),
   ];
+  if (selfManaged) {
+    // The certificate files are written by this process; they only need a place.
+    for (const flag of ['--tls-cert-file', '--tls-key-file'] as const) {
+      if (values[flag.slice(2) as 'tls-cert-file' | 'tls-key-file'] === undefined) problems.push(`${flag} is required`);
+    }
+  } else {
+    files.unshift(['--tls-cert-file', values['tls-cert-file']], ['--tls-key-file', values['tls-key-file']]);
+  }
   if (values.kubeconfig !== undefined) files.push(['--kubeconfig', values.kubeconfig]);
   for (const [flag, file] of files) {
     if (file === undefined) problems.push(`${flag} is required`);
@@ -111,6 +161,7 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
     problems.push('give either --policy files or --cluster-policies, not both');
   }
   if (values['write-policy-status'] && !values['cluster-policies']) problems.push('--write-policy-status needs --cluster-policies');
+  const selfManagedCerts = selfManaged ? await parseSelfManagedCerts(values, problems) : undefined;
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return {
     certFile: values['tls-cert-file'] as string,
@@ -125,7 +176,63 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
     metricsHost: values['metrics-host'],
     ...(metricsPort === undefined ? {} : { metricsPort }),
     logLevel: values['log-level'],
+    ...(selfManagedCerts ? { selfManagedCerts } : {}),
   };
+}
+
+async function parseSelfManagedCerts(
+  values: {
+    'cert-secret'?: string;
+    'webhook-configuration'?: string[];
+    namespace?: string;
+    'service-name': string;
+    'cert-extra-san'?: string[];
+    'ca-validity': string;
+    'cert-validity': string;
+    'ca-propagation-delay': string;
+    'cert-check-interval': string;
+  },
+  problems: string[],
+): Promise<SelfManagedCertsConfig | undefined> {
+  const duration = (flag: keyof typeof values & string) => {
+    const text = values[flag] as string;
+    const milliseconds = parseDuration(text);
+    if (milliseconds === undefined) problems.push(`--${flag} must be a duration such as 90d, 2m or 30s, got ${text}`);
+    return milliseconds ?? 0;
+  };
+  const secretName = values['cert-secret'];
+  if (!secretName) problems.push('--cert-secret is required with --self-managed-certs');
+  const namespace =
+    values.namespace ??
+    process.env.POD_NAMESPACE ??
+    (await readFile(inClusterNamespaceFile, 'utf8').then((text) => text.trim(), () => undefined));
+  if (!namespace) problems.push('--namespace is required with --self-managed-certs outside a cluster (or set $POD_NAMESPACE)');
+  const service = values['service-name'];
+  const extra = values['cert-extra-san'] ?? [];
+  const config: SelfManagedCertsConfig = {
+    secretName: secretName ?? '',
+    namespace: namespace ?? '',
+    webhookConfigurationNames: values['webhook-configuration'] ?? [],
+    // The API server calls a Service webhook by SERVICE.NAMESPACE.svc; the other forms cover in-cluster clients.
+    dnsNames: [
+      service,
+      `${service}.${namespace}`,
+      `${service}.${namespace}.svc`,
+      `${service}.${namespace}.svc.cluster.local`,
+      ...extra.filter((name) => isIP(name) === 0),
+    ],
+    ipAddresses: extra.filter((name) => isIP(name) !== 0),
+    caValidityMs: duration('ca-validity'),
+    leafValidityMs: duration('cert-validity'),
+    caPropagationDelayMs: duration('ca-propagation-delay'),
+    checkIntervalMs: duration('cert-check-interval'),
+  };
+  if (config.leafValidityMs > config.caValidityMs) problems.push('--cert-validity must not exceed --ca-validity');
+  // A replica with a stale read can put the previous bundle back for up to one round; the delay must outlast that.
+  if (config.caPropagationDelayMs <= config.checkIntervalMs) {
+    problems.push('--ca-propagation-delay must be longer than --cert-check-interval');
+  }
+  return config;
 }
 
 async function openPolicySet(config: ServeConfig, logger: Logger, kubeConfig: () => k8s.KubeConfig): Promise<PolicySet> {
@@ -138,6 +245,9 @@ export async function runServe(args: string[]): Promise<number> {
   const config = await parseServeConfig(args);
   const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
   const hasCluster = kubeConfigSource(config.kubeconfig) !== undefined;
+  if (config.selfManagedCerts && !hasCluster) {
+    throw new UsageError('--self-managed-certs keeps its certificate in a Secret: run in-cluster, or give --kubeconfig or $KUBECONFIG');
+  }
   if (config.clusterPolicies && !hasCluster) {
     throw new UsageError('--cluster-policies needs cluster access: run in-cluster, or give --kubeconfig or $KUBECONFIG');
   }
@@ -172,6 +282,17 @@ export async function runServe(args: string[]): Promise<number> {
     config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
   metrics.setPolicies(policySet.states());
   policySet.onChange(() => metrics.setPolicies(policySet.states()));
+  // Leader election is not part of this command: every replica acts as leader, which is safe (see self-managed.ts).
+  const certificates = config.selfManagedCerts
+    ? await startSelfManagedCerts({
+        ...config.selfManagedCerts,
+        kubeConfig: cluster(),
+        certFile: config.certFile,
+        keyFile: config.keyFile,
+        isLeader: () => true,
+        logger: logger.child({ component: 'certificates' }),
+      })
+    : undefined;
   const server = await startWebhookServer({
     tls: { certFile: config.certFile, keyFile: config.keyFile },
     host: config.host,
@@ -192,6 +313,7 @@ export async function runServe(args: string[]): Promise<number> {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       statusWriter?.stop();
+      certificates?.stop();
       void server
         .stop()
         .then(() => Promise.all([policySet.stop(), metricsServer?.stop()]))

@@ -59,6 +59,61 @@ describe('serve configuration', () => {
   });
 });
 
+describe('serve configuration with self-managed certificates', () => {
+  it('needs no certificate files up front, and reports every missing or malformed setting at once', async () => {
+    delete process.env.POD_NAMESPACE;
+    await expect(
+      parseServeConfig([
+        '--self-managed-certs',
+        '--tls-cert-file', '/not/yet/tls.crt',
+        '--cert-validity', '90 days',
+        '--ca-validity', '10d',
+        '--cert-check-interval', '0s',
+      ]),
+    ).rejects.toThrow(
+      [
+        '--cert-secret is required with --self-managed-certs',
+        '--namespace is required with --self-managed-certs outside a cluster (or set $POD_NAMESPACE)',
+        '--cert-validity must be a duration such as 90d, 2m or 30s, got 90 days',
+        '--cert-check-interval must be a duration such as 90d, 2m or 30s, got 0s',
+      ].join('\n'),
+    );
+    await expect(
+      parseServeConfig(['--self-managed-certs', '--tls-cert-file', 'a', '--tls-key-file', 'b', '--cert-secret', 's', '--namespace', 'n',
+        '--ca-propagation-delay', '30s', '--cert-check-interval', '1m']),
+    ).rejects.toThrow('--ca-propagation-delay must be longer than --cert-check-interval');
+    await expect(
+      parseServeConfig(['--self-managed-certs', '--tls-cert-file', 'a', '--tls-key-file', 'b', '--cert-secret', 's', '--namespace', 'n',
+        '--ca-validity', '10d', '--cert-validity', '20d']),
+    ).rejects.toThrow('--cert-validity must not exceed --ca-validity');
+  });
+
+  it('names the Service forms in the certificate, plus extra names and addresses', async () => {
+    const config = await parseServeConfig([
+      '--self-managed-certs',
+      '--tls-cert-file', '/not/yet/tls.crt',
+      '--tls-key-file', '/not/yet/tls.key',
+      '--cert-secret', 'webhook-tls',
+      '--namespace', 'system',
+      '--service-name', 'webhook',
+      '--webhook-configuration', 'webhook',
+      '--cert-extra-san', '127.0.0.1',
+      '--cert-extra-san', 'webhook.example',
+    ]);
+    expect(config.selfManagedCerts).toEqual({
+      secretName: 'webhook-tls',
+      namespace: 'system',
+      webhookConfigurationNames: ['webhook'],
+      dnsNames: ['webhook', 'webhook.system', 'webhook.system.svc', 'webhook.system.svc.cluster.local', 'webhook.example'],
+      ipAddresses: ['127.0.0.1'],
+      caValidityMs: 1825 * 86_400_000,
+      leafValidityMs: 90 * 86_400_000,
+      caPropagationDelayMs: 120_000,
+      checkIntervalMs: 60_000,
+    });
+  });
+});
+
 describe('sandbox-storage serve (process)', () => {
   it('refuses to start when a policy needs namespace labels but there are no cluster credentials', () => {
     const policy = join(tls.directory, 'ns-policy.yaml');

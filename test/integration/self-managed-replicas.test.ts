@@ -1,0 +1,125 @@
+// Several replicas managing certificates at once (the module, in-process, against a real API server): replicas that
+// all act as leader (no leader election yet) converge on one Secret, and a non-leader only copies what the leader
+// stored, never writing anything itself.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSelfManagedCerts, type SelfManagedCerts, type SelfManagedCertsOptions } from '../../src/certs/self-managed.ts';
+import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const day = 86_400_000;
+let controlPlane: ControlPlane;
+let core: k8s.CoreV1Api;
+let admission: k8s.AdmissionregistrationV1Api;
+let workDir: string;
+const running: SelfManagedCerts[] = [];
+
+beforeAll(async () => {
+  controlPlane = await startControlPlane();
+  core = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  admission = controlPlane.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api);
+  workDir = await mkdtemp(join(tmpdir(), 'sandbox-storage-replicas-'));
+});
+
+afterAll(async () => {
+  for (const replica of running) replica.stop();
+  await controlPlane?.stop();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+function replicaOptions(namespace: string, replica: string, overrides: Partial<SelfManagedCertsOptions> = {}): SelfManagedCertsOptions {
+  return {
+    kubeConfig: controlPlane.kubeConfig,
+    namespace,
+    secretName: 'webhook-tls',
+    webhookConfigurationNames: [namespace],
+    dnsNames: [`webhook.${namespace}.svc`],
+    ipAddresses: [],
+    certFile: join(workDir, namespace, replica, 'tls.crt'),
+    keyFile: join(workDir, namespace, replica, 'tls.key'),
+    isLeader: () => true,
+    checkIntervalMs: 200,
+    caValidityMs: 365 * day,
+    leafValidityMs: 90 * day,
+    caPropagationDelayMs: 60_000,
+    logger: pino({ level: 'silent' }),
+    ...overrides,
+  };
+}
+
+async function registerConfiguration(name: string): Promise<void> {
+  await admission.createMutatingWebhookConfiguration({
+    body: {
+      metadata: { name },
+      webhooks: [
+        {
+          name: 'mutate.sandbox-storage.io',
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          clientConfig: { url: 'https://127.0.0.1:9/mutate' },
+          rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+          objectSelector: { matchLabels: { 'never-matches': 'true' } },
+        },
+      ],
+    },
+  });
+}
+
+describe('self-managed certificates across replicas', () => {
+  it('replicas that all act as leader converge on one Secret, served by all of them', async () => {
+    const namespace = await createTestNamespace(controlPlane, 'replicas');
+    await registerConfiguration(namespace);
+    const replicas = await Promise.all(['a', 'b', 'c'].map((replica) => startSelfManagedCerts(replicaOptions(namespace, replica))));
+    running.push(...replicas);
+    const secret = await core.readNamespacedSecret({ name: 'webhook-tls', namespace });
+    const stored = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+    const bundle = Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString('utf8');
+    // A replica that lost the create race adopts the winner's Secret on its next round.
+    await waitFor(
+      async () => {
+        const served = await Promise.all(['a', 'b', 'c'].map((replica) => readFile(join(workDir, namespace, replica, 'tls.crt'), 'utf8')));
+        return served.every((pem) => pem === stored);
+      },
+      { description: 'every replica to serve the stored certificate', timeoutMs: 10_000 },
+    );
+    expect(replicas.map((replica) => replica.caBundle())).toEqual([bundle, bundle, bundle]);
+    const configuration = await admission.readMutatingWebhookConfiguration({ name: namespace });
+    expect(Buffer.from(configuration.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString('utf8')).toBe(bundle);
+    // Converged means settled: more rounds change nothing.
+    await Promise.all(replicas.map((replica) => replica.syncNow()));
+    const after = await core.readNamespacedSecret({ name: 'webhook-tls', namespace });
+    expect(after.metadata?.resourceVersion).toBe(secret.metadata?.resourceVersion);
+  });
+
+  it('a non-leader waits for the Secret and copies it, writing nothing', async () => {
+    const namespace = await createTestNamespace(controlPlane, 'follower');
+    await registerConfiguration(namespace);
+    const followerLog: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => followerLog.push(JSON.parse(line).msg as string) });
+    let followerStarted = false;
+    const follower = startSelfManagedCerts(replicaOptions(namespace, 'follower', { isLeader: () => false, logger })).then((started) => {
+      followerStarted = true;
+      running.push(started);
+      return started;
+    });
+    // Before any leader the follower keeps waiting, round after round, and creates nothing itself.
+    const waiting = 'waiting for the leader to create the certificate Secret';
+    await waitFor(() => followerLog.filter((message) => message === waiting).length >= 2, {
+      description: 'two rounds of the follower waiting for the leader',
+      timeoutMs: 20_000,
+    });
+    expect((await core.listNamespacedSecret({ namespace })).items).toEqual([]);
+    expect(followerStarted).toBe(false);
+    const leader = await startSelfManagedCerts(replicaOptions(namespace, 'leader'));
+    running.push(leader);
+    await follower;
+    const followerCert = await readFile(join(workDir, namespace, 'follower', 'tls.crt'), 'utf8');
+    expect(followerCert).toBe(await readFile(join(workDir, namespace, 'leader', 'tls.crt'), 'utf8'));
+    expect(followerLog).not.toContain('webhook certificates updated');
+    expect(followerLog).not.toContain('CA bundle patched into webhook configuration');
+  });
+});
