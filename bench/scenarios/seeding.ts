@@ -1,0 +1,5 @@
+import type { ScenarioResult } from '../report/results.ts';
+import type { ScenarioContext } from './context.ts';
+export async function seeding(_context: ScenarioContext): Promise<ScenarioResult> {
+  throw new Error('not yet');
+}
