@@ -10,6 +10,8 @@ export interface PodClient {
   create(namespace: string, pod: unknown, options?: { dryRun?: boolean }): Promise<{ pod: k8s.V1Pod; elapsedMs: number }>;
   /** POSTs any namespaced object, e.g. a PersistentVolumeClaim to `persistentvolumeclaims`. */
   post(path: string, body: unknown): Promise<{ status: number; elapsedMs: number }>;
+  /** GETs a path and parses the JSON answer. */
+  get(path: string): Promise<Record<string, unknown>>;
   close(): void;
 }
 
@@ -17,13 +19,13 @@ export async function podClient(controlPlane: ControlPlane): Promise<PodClient> 
   const options: { ca?: unknown; cert?: unknown; key?: unknown } = {};
   await controlPlane.kubeConfig.applyToHTTPSOptions(options as never);
   const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: options.ca as string, cert: options.cert as string, key: options.key as string });
-  const post = (path: string, body: unknown) =>
+  const send = (method: 'GET' | 'POST', path: string, body?: unknown) =>
     new Promise<{ status: number; text: string; elapsedMs: number }>((resolve, reject) => {
-      const payload = JSON.stringify(body);
+      const payload = body === undefined ? '' : JSON.stringify(body);
       const started = performance.now();
       const outgoing = request(
         new URL(path, controlPlane.serverUrl),
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json' } },
+        { method, agent, headers: { 'content-type': 'application/json', accept: 'application/json' } },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -40,14 +42,19 @@ export async function podClient(controlPlane: ControlPlane): Promise<PodClient> 
   return {
     async create(namespace, pod, createOptions = {}) {
       const path = `/api/v1/namespaces/${namespace}/pods${createOptions.dryRun ? '?dryRun=All' : ''}`;
-      const answer = await post(path, pod);
+      const answer = await send('POST', path, pod);
       if (answer.status !== 201) throw new Error(`Pod create answered HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
       return { pod: JSON.parse(answer.text) as k8s.V1Pod, elapsedMs: answer.elapsedMs };
     },
     async post(path, body) {
-      const answer = await post(path, body);
+      const answer = await send('POST', path, body);
       if (answer.status !== 201) throw new Error(`POST ${path} answered HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
       return { status: answer.status, elapsedMs: answer.elapsedMs };
+    },
+    async get(path) {
+      const answer = await send('GET', path);
+      if (answer.status !== 200) throw new Error(`GET ${path} answered HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
+      return JSON.parse(answer.text) as Record<string, unknown>;
     },
     close: () => agent.destroy(),
   };
