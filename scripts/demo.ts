@@ -77,7 +77,7 @@ function describePod(pod: k8s.V1Pod): void {
 async function startServe(tls: ServingCertificate, policyFile: string, kubeconfig: string) {
   const child = spawn(
     process.execPath,
-    [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--host', '127.0.0.1', '--port', '0', '--policy', policyFile, '--kubeconfig', kubeconfig],
+    [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--host', '127.0.0.1', '--port', '0', '--metrics-port', 'none', '--policy', policyFile, '--kubeconfig', kubeconfig],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const logs: Array<Record<string, unknown>> = [];

@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 // `sandbox-storage` command line: dispatches to the subcommands.
-import { reviewUsage, runReview } from './commands/review.ts';
-import { runServe, serveUsage } from './commands/serve.ts';
 import { UsageError } from './commands/usage-error.ts';
+import { PolicyLoadError } from './policy/load.ts';
+
+// Each command loads only its own modules: `review` starts without the server or the Kubernetes client.
+const loadServe = () => import('./commands/serve.ts');
+const loadReview = () => import('./commands/review.ts');
+const loadValidate = () => import('./commands/validate.ts');
+const loadPolicies = () => import('./commands/policies.ts');
 
 const usage = `Usage: sandbox-storage <command> [options]
 
 Commands:
   serve     run the HTTPS mutating admission webhook
   review    show what the webhook would do with a Pod or AdmissionReview (alias: preview)
+  validate  check SandboxStoragePolicy files offline
+  policies  list the SandboxStoragePolicies of a cluster with their status
 
 Run 'sandbox-storage <command> --help' for a command's options.
 `;
@@ -19,13 +26,27 @@ async function main(argv: string[]): Promise<number> {
   const out = (text: string) => process.stdout.write(text);
   const err = (text: string) => process.stderr.write(text);
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      const { runServe, serveUsage } = await loadServe();
       if (wantsHelp) return (out(serveUsage), 0);
       return runServe(args);
+    }
     case 'review':
-    case 'preview':
+    case 'preview': {
+      const { reviewUsage, runReview } = await loadReview();
       if (wantsHelp) return (out(reviewUsage), 0);
       return runReview(args, out, err);
+    }
+    case 'validate': {
+      const { runValidate, validateUsage } = await loadValidate();
+      if (wantsHelp) return (out(validateUsage), 0);
+      return runValidate(args, out, err);
+    }
+    case 'policies': {
+      const { policiesUsage, runPolicies } = await loadPolicies();
+      if (wantsHelp) return (out(policiesUsage), 0);
+      return runPolicies(args, out);
+    }
     case undefined:
     case '--help':
     case '-h':
@@ -43,7 +64,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const usageProblem = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usageProblem =
+      error instanceof UsageError ||
+      error instanceof PolicyLoadError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`error: ${(error as Error).message}\n`);
     if (!usageProblem && (error as Error).stack) process.stderr.write(`${(error as Error).stack}\n`);
     process.exitCode = 2;

@@ -2,6 +2,7 @@
 // so both give the same answer. Every outcome, bad input included, is a well-formed AdmissionReview.
 import jsonPatch from 'fast-json-patch';
 import type { Policy } from '../policy/types.ts';
+import type { NamespaceLabelLookup } from './namespace-labels.ts';
 import { planPod } from './plan-pod.ts';
 import { needsNamespaceLabels } from './select-policy.ts';
 import type { PodPlan, RequesterInfo } from './plan-types.ts';
@@ -49,8 +50,8 @@ export interface AdmissionOutcome {
   review: AdmissionReviewResponse;
   request?: AdmissionRequest;
   plan?: PodPlan;
-  /** 'skipped' = not ours to judge (fast path); 'mutated' / 'unchanged' / 'denied' / 'error'. */
-  result: 'skipped' | 'mutated' | 'unchanged' | 'denied' | 'error';
+  /** 'skipped' = not ours to judge (fast path); 'audited' = admitted although it breaks an audit-mode policy. */
+  result: 'skipped' | 'mutated' | 'unchanged' | 'denied' | 'audited' | 'error';
 }
 
 export interface AdmissionContext {
@@ -109,9 +110,20 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
     userInfo: request.userInfo ?? {},
   });
   if (!plan.selected) return { request, plan, result: 'skipped', review: answer(uid, { allowed: true }) };
+  const policy = context.policies.find((candidate) => candidate.name === plan.policyName);
 
   const warnings = plan.warnings.length > 0 ? { warnings: plan.warnings } : {};
   const auditAnnotations = { policy: plan.policyName ?? '' };
+  if (plan.denials.length > 0 && policy?.spec.enforcement === 'audit') {
+    // Audit mode: admit the Pod as it came, and tell its author what enforcement would refuse.
+    const wouldDeny = plan.denials.map((denial) => `sandbox-storage: audit mode, policy "${plan.policyName}" would deny: ${denial}`);
+    return {
+      request,
+      plan,
+      result: 'audited',
+      review: answer(uid, { allowed: true, warnings: [...plan.warnings, ...wouldDeny], auditAnnotations }),
+    };
+  }
   if (plan.denials.length > 0) {
     return {
       request,
@@ -146,8 +158,8 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
 
 export interface AdmissionSources {
   policies: readonly Policy[];
-  /** Looks up a namespace's labels; only called when some policy has a namespaceSelector. */
-  namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+  /** Only called when a policy that selects the Pod also has a namespaceSelector. */
+  namespaceLabels: NamespaceLabelLookup;
 }
 
 /** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */

@@ -12,7 +12,12 @@ export interface SandboxIdentity {
 export function policyNeedsThread(policy: Policy): boolean {
   const { spec } = policy;
   if (spec.mode === 'workspace') return spec.workspace.scope === 'thread';
-  return spec.shared.mounts.some((mount) => parseSubPathTemplate(mount.subPath).parsed.variables.has('thread'));
+  return spec.shared.mounts.some((mount) => parseSubPathTemplate(mount.subPath).variables.has('thread'));
+}
+
+interface Denials {
+  messages: string[];
+  reasons: string[];
 }
 
 function checkIdentityLabel(
@@ -20,35 +25,33 @@ function checkIdentityLabel(
   label: string,
   role: string,
   policy: Policy,
-  denials: string[],
+  denials: Denials,
 ): string | undefined {
-  if (!Object.hasOwn(labels, label)) {
-    denials.push(`label ${label} (the ${role} id) is required on sandbox pods selected by policy "${policy.name}"`);
+  const deny = (reason: string, message: string) => {
+    denials.messages.push(message);
+    denials.reasons.push(reason);
     return undefined;
+  };
+  if (!Object.hasOwn(labels, label)) {
+    return deny('IdentityLabelMissing', `label ${label} (the ${role} id) is required on sandbox pods selected by policy "${policy.name}"`);
   }
   const value = labels[label] ?? '';
-  if (value === '') {
-    denials.push(`label ${label} (the ${role} id) must not be empty (policy "${policy.name}")`);
-    return undefined;
-  }
+  if (value === '') return deny('IdentityLabelInvalid', `label ${label} (the ${role} id) must not be empty (policy "${policy.name}")`);
   const problem = labelValueError(value);
-  if (problem) {
-    denials.push(`label ${label} (the ${role} id) has invalid value ${JSON.stringify(value)}: ${problem}`);
-    return undefined;
-  }
+  if (problem) return deny('IdentityLabelInvalid', `label ${label} (the ${role} id) has invalid value ${JSON.stringify(value)}: ${problem}`);
   return value;
 }
 
 export function readIdentity(
   labels: Record<string, string> | undefined,
   policy: Policy,
-): { identity?: SandboxIdentity; denials: string[] } {
-  const denials: string[] = [];
+): { identity?: SandboxIdentity; denials: string[]; reasons: string[] } {
+  const denials: Denials = { messages: [], reasons: [] };
   const present = labels ?? {};
   const user = checkIdentityLabel(present, policy.spec.identity.userLabel, 'user', policy, denials);
   const thread = policyNeedsThread(policy)
     ? checkIdentityLabel(present, policy.spec.identity.threadLabel, 'thread', policy, denials)
     : undefined;
-  if (denials.length > 0 || user === undefined) return { denials };
-  return { identity: thread === undefined ? { user } : { user, thread }, denials };
+  if (denials.messages.length > 0 || user === undefined) return { denials: denials.messages, reasons: denials.reasons };
+  return { identity: thread === undefined ? { user } : { user, thread }, denials: [], reasons: [] };
 }

@@ -72,11 +72,15 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
   }
   if (request.operation !== 'CREATE') return plan;
 
-  const { identity, denials } = readIdentity(labels, policy);
+  const { identity, denials, reasons } = readIdentity(labels, policy);
   const { container: sandboxInput, denial: containerDenial } = findSandboxContainer(pod, policy);
-  if (containerDenial) denials.push(containerDenial);
+  if (containerDenial) {
+    denials.push(containerDenial);
+    reasons.push('ContainerNotFound');
+  }
   if (!identity || !sandboxInput || denials.length > 0) {
     plan.denials = denials.map((denial) => `${denial} (selected by ${describeSelector(policy.spec.podSelector)})`);
+    plan.denialReasons = reasons;
     return plan;
   }
 
@@ -90,6 +94,7 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
     plan.denials.push(
       `the pod already has a volume named "${layout.volume.name}" that differs from the one policy "${policy.name}" injects; rename it`,
     );
+    plan.denialReasons = ['VolumeNameConflict'];
     return plan;
   }
 

@@ -34,5 +34,7 @@ export interface PodPlan {
   mutated?: Record<string, unknown>;
   warnings: string[];
   denials: string[];
+  /** CamelCase reason of each denial, for metrics (e.g. IdentityLabelMissing). */
+  denialReasons?: string[];
   claims: ClaimPlan[];
 }

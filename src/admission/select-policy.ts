@@ -1,4 +1,5 @@
-// Which policy governs a Pod: the first, by name, whose namespace and pod selectors both match.
+// Which policy governs a Pod when several match: the most specific one (most selector requirements, pod and
+// namespace selectors together), then the first by name. Deterministic, so every replica decides alike.
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 
@@ -8,8 +9,22 @@ export interface PolicySelection {
   alsoMatched: string[];
 }
 
+function requirementCount(selector: { matchLabels?: object; matchExpressions?: unknown[] }): number {
+  return Object.keys(selector.matchLabels ?? {}).length + (selector.matchExpressions ?? []).length;
+}
+
 function hasSelector(selector: { matchLabels?: object; matchExpressions?: unknown[] }): boolean {
-  return Object.keys(selector.matchLabels ?? {}).length > 0 || (selector.matchExpressions ?? []).length > 0;
+  return requirementCount(selector) > 0;
+}
+
+/** Higher is more specific. */
+export function policySpecificity(policy: Policy): number {
+  return requirementCount(policy.spec.podSelector) + requirementCount(policy.spec.namespaceSelector);
+}
+
+/** Precedence order: most specific first, then by name. */
+export function comparePolicies(a: Policy, b: Policy): number {
+  return policySpecificity(b) - policySpecificity(a) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 export function selectPolicy(
@@ -25,7 +40,7 @@ export function selectPolicy(
         ? !hasSelector(policy.spec.namespaceSelector)
         : selectorMatches(policy.spec.namespaceSelector, namespaceLabels),
     )
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort(comparePolicies);
   return { policy: matching[0], alsoMatched: matching.slice(1).map((policy) => policy.name) };
 }
 

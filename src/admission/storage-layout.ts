@@ -53,7 +53,7 @@ export function storageLayout(policy: Policy, identity: SandboxIdentity, namespa
       const volumeMount: V1VolumeMount = {
         name: volumeNames.shared,
         mountPath: mount.mountPath,
-        subPath: renderSubPath(parseSubPathTemplate(mount.subPath).parsed, identity),
+        subPath: renderSubPath(parseSubPathTemplate(mount.subPath), identity),
       };
       if (mount.readOnly) volumeMount.readOnly = true;
       return volumeMount;

@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util';
 import jsonPatch from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
 import { admissionApiVersion, reviewAdmission, type AdmissionOutcome } from '../admission/admission-review.ts';
-import { staticNamespaceLabels } from '../k8s/namespace-labels.ts';
-import { loadPolicies } from './serve.ts';
+import { staticNamespaceLabels, type NamespaceLabelLookup } from '../admission/namespace-labels.ts';
+import type { Policy } from '../policy/types.ts';
+import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
 import { UsageError } from './usage-error.ts';
 
 export const reviewUsage = `Usage: sandbox-storage review [--policy FILE]... (--pod FILE | --review FILE) [options]
@@ -24,6 +25,8 @@ Options:
   --namespace-labels K=V,..  labels of that namespace, for policies with a namespaceSelector
   --dry-run                  mark the request as a dry run
   --output review|pod        print the AdmissionReview (default) or the mutated Pod
+  --from-cluster             use the SandboxStoragePolicies installed in the cluster, and its namespace labels
+  --kubeconfig FILE          cluster credentials for --from-cluster (default: $KUBECONFIG, ~/.kube/config)
 
 Exit status: 0 allowed, 1 denied, 2 bad input or policy.
 `;
@@ -108,6 +111,34 @@ function overrideReview(review: unknown, options: ReviewInputOptions, given: Set
   return review;
 }
 
+/** The policies installed in the cluster and its namespace labels: "what would happen to this Pod there?" */
+async function clusterSources(
+  kubeconfig: string | undefined,
+  givenLabels: NamespaceLabelLookup | undefined,
+  writeError: (text: string) => void,
+): Promise<{ policies: Policy[]; namespaceLabels: NamespaceLabelLookup }> {
+  const [{ loadKubeConfig }, { listClusterPolicies }, { namespaceLabelLookup }, { default: pino }] = await Promise.all([
+    import('../k8s/kube-config.ts'),
+    import('../k8s/cluster-policies.ts'),
+    import('../k8s/namespace-labels.ts'),
+    import('pino'),
+  ]);
+  const config = loadKubeConfig(kubeconfig);
+  let installed;
+  try {
+    installed = await listClusterPolicies(config);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  for (const entry of installed) {
+    if (entry.error) writeError(`warning: policy ${entry.name} is invalid and ignored:\n${entry.error}\n`);
+  }
+  return {
+    policies: installed.flatMap((entry) => (entry.policy ? [entry.policy] : [])),
+    namespaceLabels: givenLabels ?? namespaceLabelLookup(config, pino({ level: 'silent' })),
+  };
+}
+
 export function mutatedPod(outcome: AdmissionOutcome): unknown {
   const answer = outcome.review.response;
   const original = structuredClone(outcome.request?.object);
@@ -129,6 +160,8 @@ export async function runReview(args: string[], write: (text: string) => void, w
       'namespace-labels': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       output: { type: 'string', default: 'review' },
+      'from-cluster': { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -136,10 +169,13 @@ export async function runReview(args: string[], write: (text: string) => void, w
   const problems: string[] = [];
   if ((values.pod === undefined) === (values.review === undefined)) problems.push('give exactly one of --pod FILE or --review FILE');
   if (values.output !== 'review' && values.output !== 'pod') problems.push(`--output must be review or pod, got ${values.output}`);
+  if (values['from-cluster'] && (values.policy ?? []).length > 0) problems.push('give either --policy files or --from-cluster, not both');
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
 
-  const policies = await loadPolicies(values.policy ?? []);
-  const namespaceLabels = values['namespace-labels'] !== undefined ? parseLabelList(values['namespace-labels']) : undefined;
+  const givenLabels = values['namespace-labels'] !== undefined ? staticNamespaceLabels(parseLabelList(values['namespace-labels'])) : undefined;
+  const { policies, namespaceLabels } = values['from-cluster']
+    ? await clusterSources(values.kubeconfig, givenLabels, writeError)
+    : { policies: await loadPoliciesOrDefault(values.policy ?? []), namespaceLabels: givenLabels ?? staticNamespaceLabels(undefined) };
   const options: ReviewInputOptions = {
     user: values.user,
     groups: values.groups?.split(',').filter((group) => group.length > 0),
@@ -158,7 +194,7 @@ export async function runReview(args: string[], write: (text: string) => void, w
     body = overrideReview(await readInput(values.review as string), options, given);
   }
 
-  const outcome = await reviewAdmission(body, { policies, namespaceLabels: staticNamespaceLabels(namespaceLabels) });
+  const outcome = await reviewAdmission(body, { policies, namespaceLabels });
   const answer = outcome.review.response;
   if (outcome.result === 'error') {
     writeError(`error: ${answer.status?.message ?? 'invalid AdmissionReview'}\n`);

@@ -1,8 +1,7 @@
 // Namespace labels for namespaceSelector decisions, cached briefly so that a burst of Pods costs one GET.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-
-export type NamespaceLabelLookup = (namespace: string) => Promise<Record<string, string> | undefined>;
+import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 
 export function namespaceLabelLookup(config: k8s.KubeConfig, logger: Logger, ttlMs = 30_000): NamespaceLabelLookup {
   const core = config.makeApiClient(k8s.CoreV1Api);
@@ -21,9 +20,4 @@ export function namespaceLabelLookup(config: k8s.KubeConfig, logger: Logger, ttl
       throw new Error(`cannot read the labels of namespace ${namespace}: ${(error as Error).message}`);
     }
   };
-}
-
-/** For offline use (review) and for servers without cluster access: labels given up front, or none. */
-export function staticNamespaceLabels(labels: Record<string, string> | undefined): NamespaceLabelLookup {
-  return async () => labels;
 }

@@ -1,5 +1,7 @@
-// Every default of a SandboxStoragePolicy in one place; README's policy reference and a golden test follow it.
+// Defaults come from the schema (src/policy/schema.ts); the README's policy reference and a golden test follow it.
+import { FieldErrorList } from './field-errors.ts';
 import type { PolicySpec } from './types.ts';
+import { resolveSpec } from './validate.ts';
 
 export const defaultLabels = {
   inject: 'sandbox-storage.io/inject',
@@ -8,24 +10,8 @@ export const defaultLabels = {
 } as const;
 
 export function defaultPolicySpec(): PolicySpec {
-  return {
-    namespaceSelector: {},
-    podSelector: { matchLabels: { [defaultLabels.inject]: 'true' } },
-    identity: { userLabel: defaultLabels.user, threadLabel: defaultLabels.thread },
-    container: '',
-    mode: 'workspace',
-    workspace: {
-      scope: 'thread',
-      mountPath: '/sandbox',
-      claimNamePrefix: 'sandbox-',
-      size: '2Gi',
-      accessModes: ['ReadWriteOnce'],
-      volumeMode: 'Filesystem',
-    },
-    shared: {
-      claimName: '',
-      mounts: [{ subPath: 'users/{user}/threads/{thread}/user-data', mountPath: '/sandbox', readOnly: false }],
-    },
-    seed: { enabled: true, path: '/sandbox', sentinel: '.sandbox-storage-seeded' },
-  };
+  const errors = new FieldErrorList();
+  const spec = resolveSpec({}, errors);
+  if (!spec || errors.errors.length > 0) throw new Error(`the schema's defaults are invalid: ${JSON.stringify(errors.errors)}`);
+  return spec;
 }

@@ -47,3 +47,18 @@ export async function loadPolicyFile(path: string): Promise<Policy[]> {
   }
   return parsePolicies(text, path);
 }
+
+/** Loads every file and reports the problems of all of them together. */
+export async function loadPolicyFiles(files: string[]): Promise<Policy[]> {
+  const problems: string[] = [];
+  const policies: Policy[] = [];
+  for (const file of files) {
+    try {
+      policies.push(...(await loadPolicyFile(file)));
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (problems.length > 0) throw new PolicyLoadError(problems.join('\n'));
+  return policies;
+}

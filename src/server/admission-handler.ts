@@ -3,8 +3,9 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { reviewAdmission, type AdmissionOutcome, type AdmissionSources } from '../admission/admission-review.ts';
 
+/** Called after each answer, e.g. to record metrics. `webhook` is the endpoint's name (`mutate`). */
 export interface AdmissionObserver {
-  (outcome: AdmissionOutcome, durationSeconds: number): void;
+  (webhook: 'mutate' | 'validate', outcome: AdmissionOutcome, durationSeconds: number): void;
 }
 
 function podName(outcome: AdmissionOutcome): string | undefined {
@@ -16,6 +17,7 @@ function podName(outcome: AdmissionOutcome): string | undefined {
 }
 
 export function admissionHandler(
+  webhook: 'mutate' | 'validate',
   sources: () => AdmissionSources,
   logger: Logger,
   observe: AdmissionObserver = () => undefined,
@@ -25,7 +27,7 @@ export function admissionHandler(
     const outcome = await reviewAdmission(request.body, sources());
     const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     response.status(200).json(outcome.review);
-    observe(outcome, durationSeconds);
+    observe(webhook, outcome, durationSeconds);
     if (outcome.result === 'skipped') return; // the fast path stays quiet
     const answer = outcome.review.response;
     const fields = {
@@ -44,6 +46,7 @@ export function admissionHandler(
     };
     if (outcome.result === 'error') logger.error({ ...fields, status: answer.status }, 'admission request failed');
     else if (outcome.result === 'denied') logger.info({ ...fields, reason: answer.status?.message }, 'pod denied');
+    else if (outcome.result === 'audited') logger.warn(fields, 'pod admitted in audit mode although the policy would deny it');
     else logger.info(fields, outcome.result === 'mutated' ? 'pod mutated' : 'pod admitted unchanged');
   };
 }

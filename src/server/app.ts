@@ -44,7 +44,7 @@ export function createApp(options: AppOptions): express.Express {
   const admission = [
     requireJson,
     express.json({ limit: options.maxBodyBytes, type: () => true }),
-    admissionHandler(options.sources, options.logger, options.observe),
+    admissionHandler('mutate', options.sources, options.logger, options.observe),
   ];
   app.post('/mutate', ...admission);
   app.get('/healthz', (_request, response) => {

@@ -12,12 +12,16 @@ export interface WebhookServerOptions {
   host: string;
   port: number;
   sources: () => AdmissionSources;
+  /** Extra readiness condition, e.g. policies loaded. */
+  isReady?: () => boolean;
   logger: Logger;
   /** Largest accepted AdmissionReview; the API server's own request limit is 3 MiB. */
   maxBodyBytes?: number;
   observe?: AdmissionObserver;
   /** How long in-flight requests may take to finish on shutdown. */
   shutdownGraceMs?: number;
+  /** Called with each certificate served (at start and after every reload). */
+  onCertificate?: (certificatePem: string) => void;
 }
 
 export interface WebhookServer {
@@ -33,12 +37,13 @@ const headersTimeoutMs = 125_000;
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const logger = options.logger;
   const material = await readTlsMaterial(options.tls);
+  options.onCertificate?.(material.cert);
   let listening = false;
   let stopping = false;
   const app = createApp({
     sources: options.sources,
     logger,
-    isReady: () => listening && !stopping,
+    isReady: () => listening && !stopping && (options.isReady?.() ?? true),
     maxBodyBytes: options.maxBodyBytes ?? 3 * 1024 * 1024,
     observe: options.observe,
   });
@@ -55,6 +60,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
   const watcher = watchTlsMaterial(options.tls, material, logger, (next) => {
     server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+    options.onCertificate?.(next.cert);
   });
 
   await new Promise<void>((resolve, reject) => {

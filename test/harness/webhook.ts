@@ -5,7 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { AdmissionOutcome, AdmissionSources } from '../../src/admission/admission-review.ts';
-import { staticNamespaceLabels } from '../../src/k8s/namespace-labels.ts';
+import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
 import { writeServingCertificate, type ServingCertificate } from './tls.ts';
@@ -33,7 +33,7 @@ export async function startTestWebhook(policies: Policy[], logger: Logger = pino
     port: 0,
     sources: () => sources,
     logger,
-    observe: (outcome) => outcomes.push(outcome),
+    observe: (_webhook, outcome) => outcomes.push(outcome),
   });
   return {
     server,

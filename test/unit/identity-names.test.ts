@@ -102,12 +102,12 @@ describe('workspace PVC names', () => {
 
 describe('subPath rendering', () => {
   it('renders each placeholder with the directory encoding', () => {
-    const { parsed } = parseSubPathTemplate('users/{user}/threads/t-{thread}/user-data');
+    const parsed = parseSubPathTemplate('users/{user}/threads/t-{thread}/user-data');
     expect(renderSubPath(parsed, { user: 'Alice_Smith', thread: 'T.1' })).toBe('users/_alice___smith/threads/t-_t.1/user-data');
   });
 
   it('is injective per identity for a valid template', () => {
-    const { parsed } = parseSubPathTemplate('users/{user}/threads/{thread}');
+    const parsed = parseSubPathTemplate('users/{user}/threads/{thread}');
     fc.assert(
       fc.property(idArbitrary, idArbitrary, idArbitrary, idArbitrary, (user1, thread1, user2, thread2) => {
         const first = renderSubPath(parsed, { user: user1, thread: thread1 });

@@ -355,6 +355,27 @@ describe('denials name the label, the rule and the policy', () => {
   });
 });
 
+describe('audit mode', () => {
+  it('admits a pod the policy would deny, unchanged, and says what enforcement would refuse', () => {
+    const audit = policyFrom({ enforcement: 'audit' }, 'rollout');
+    const pod = sandboxPod({ labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/thread': 't1' } });
+    const { outcome, response, patch } = review(pod, [audit]);
+    expect(outcome.result).toBe('audited');
+    expect(response.allowed).toBe(true);
+    expect(patch).toEqual([]);
+    expect(response.warnings).toEqual([
+      'sandbox-storage: audit mode, policy "rollout" would deny: label sandbox-storage.io/user (the user id) is required on sandbox pods selected by policy "rollout" (selected by sandbox-storage.io/inject=true)',
+    ]);
+    expect(response.auditAnnotations).toEqual({ policy: 'rollout' });
+  });
+
+  it('still injects storage into pods that follow the policy', () => {
+    const { outcome, patch } = review(sandboxPod(), [policyFrom({ enforcement: 'audit' })]);
+    expect(outcome.result).toBe('mutated');
+    expect(patch.length).toBe(4);
+  });
+});
+
 describe('selection', () => {
   it('passes pods without the opt-in label untouched, without an annotation or plan', () => {
     const pod = sandboxPod({ labels: { 'sandbox-storage.io/user': 'alice' } });
@@ -371,7 +392,20 @@ describe('selection', () => {
     expect(review(sandboxPod(), defaultPolicies, { subResource: 'ephemeralcontainers' }).outcome.result).toBe('skipped');
   });
 
-  it('applies the first matching policy by name and says which ones it ignored', () => {
+  it('applies the most specific matching policy, then the first by name', () => {
+    const general = policyFrom({}, 'a-general');
+    const specific = policyFrom({ podSelector: { matchLabels: { 'sandbox-storage.io/inject': 'true', tier: 'gpu' } }, seed: { enabled: false } }, 'z-gpu');
+    const byNamespace = policyFrom({ namespaceSelector: { matchLabels: { team: 'ml' } } }, 'm-team');
+    const gpuPod = sandboxPod({ labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': 'u', 'sandbox-storage.io/thread': 't', tier: 'gpu' } });
+    const decide = (pod: unknown, namespaceLabels?: Record<string, string>) =>
+      reviewPodMutation(admissionReviewFor(pod).request as AdmissionRequest, { policies: [general, specific, byNamespace], namespaceLabels }).review.response;
+    expect(decide(gpuPod).auditAnnotations).toEqual({ policy: 'z-gpu' });
+    expect(decide(gpuPod).warnings).toEqual(['sandbox-storage: policy "z-gpu" applied; also matching, ignored: a-general']);
+    expect(decide(sandboxPod(), { team: 'ml' }).auditAnnotations).toEqual({ policy: 'm-team' });
+    expect(decide(sandboxPod(), { team: 'web' }).auditAnnotations).toEqual({ policy: 'a-general' });
+  });
+
+  it('applies the first matching policy by name among equally specific ones and says which ones it ignored', () => {
     const a = policyFrom({ seed: { enabled: false } }, 'a-first');
     const b = policyFrom({}, 'b-second');
     const { response } = review(sandboxPod(), [b, a]);

@@ -58,24 +58,29 @@ describe('policy validation reports every error at once, with its field path', (
       'apiVersion',
       'metadata.name',
       'spec.extra',
+      'spec.shared.mounts[0].mountPath',
+      'spec.seed.sentinel',
       'spec.podSelector.matchExpressions[0].values',
       'spec.identity.threadLabel',
-      'spec.shared.claimName',
       'spec.shared.mounts[0].subPath',
-      'spec.shared.mounts[0].mountPath',
+      'spec.shared.mounts[0].subPath',
+      'spec.shared.claimName',
       'spec.seed.path',
-      'spec.seed.sentinel',
     ]);
     expect(result.errors[0]?.message).toBe('Unsupported value: "sandbox-storage.io/v1": supported values: "sandbox-storage.io/v1alpha1"');
-    expect(result.errors[2]?.message).toMatch(/^Unknown field: supported fields are namespaceSelector, podSelector/);
-    expect(result.errors[5]?.message).toBe('Required value: shared mode mounts an existing PVC');
-    expect(result.errors[6]?.message).toBe('Invalid value: "/abs/{user}": must be a relative path');
+    expect(result.errors[2]?.message).toBe('Unknown field: field not declared in schema');
+    expect(result.errors[6]?.message).toBe('Invalid value: userLabel and threadLabel must differ');
+    expect(result.errors[7]?.message).toBe('Invalid value: "/abs/{user}": must be a relative path');
+    expect(result.errors[3]?.message).toBe(
+      `Invalid value: "relative": spec.shared.mounts[0].mountPath in body should match '^(/[^/]+)+$'`,
+    );
+    expect(result.errors[9]?.message).toBe('Invalid value: shared mode needs the name of an existing PVC (a DNS-1123 subdomain)');
   });
 
   it.each([
-    [{ mode: 'nfs' }, ['spec.mode']],
+    [{ mode: 'nfs' }, ['spec.mode', '<nil>']],
     [{ container: 'Sandbox' }, ['spec.container']],
-    [{ workspace: { scope: 'tenant' } }, ['spec.workspace.scope']],
+    [{ workspace: { scope: 'tenant' } }, ['spec.workspace.scope', '<nil>']],
     [{ workspace: { mountPath: '/sandbox/../etc' } }, ['spec.workspace.mountPath', 'spec.seed.path']],
     [{ workspace: { mountPath: '/' } }, ['spec.workspace.mountPath', 'spec.seed.path']],
     [{ workspace: { mountPath: '/data' } }, ['spec.seed.path']],
@@ -85,14 +90,16 @@ describe('policy validation reports every error at once, with its field path', (
     [{ workspace: { size: '0Gi' } }, ['spec.workspace.size']],
     [{ workspace: { accessModes: [] } }, ['spec.workspace.accessModes']],
     [{ workspace: { accessModes: ['ReadWriteOnce', 'ReadWriteOnce'] } }, ['spec.workspace.accessModes[1]']],
-    [{ workspace: { accessModes: ['RWO'] } }, ['spec.workspace.accessModes[0]']],
-    [{ workspace: { volumeMode: 'Block' } }, ['spec.workspace.volumeMode']],
+    [{ workspace: { accessModes: ['RWO'] } }, ['spec.workspace.accessModes[0]', '<nil>']],
+    [{ workspace: { volumeMode: 'Block' } }, ['spec.workspace.volumeMode', '<nil>']],
+    [{ workspace: { accessModes: ['ReadWriteOnce', 'ReadWriteMany', 'ReadOnlyMany', 'ReadWriteOncePod', 'ReadWriteOnce'] } }, ['spec.workspace.accessModes', 'spec.workspace.accessModes[4]', '<nil>']],
+    [{ container: 'x'.repeat(64) }, ['spec.container', '<nil>']],
     [{ workspace: { storageClassName: 'Fast SSD' } }, ['spec.workspace.storageClassName']],
-    [{ workspace: { size: 2 } }, ['spec.workspace.size']],
-    [{ seed: { enabled: 'yes' } }, ['spec.seed.enabled']],
+    [{ workspace: { size: 2 } }, ['spec.workspace.size', '<nil>']],
+    [{ seed: { enabled: 'yes' } }, ['spec.seed.enabled', '<nil>']],
     [{ podSelector: { matchLabels: { 'bad key!': 'x' } } }, ['spec.podSelector.matchLabels']],
     [{ podSelector: { matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] } }, ['spec.podSelector.matchExpressions[0].values']],
-    [{ namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'Near' }] } }, ['spec.namespaceSelector.matchExpressions[0].operator']],
+    [{ namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'Near' }] } }, ['spec.namespaceSelector.matchExpressions[0].operator', '<nil>']],
     [{ identity: { userLabel: 'example.com/' } }, ['spec.identity.userLabel']],
   ])('spec %j → errors at %j', (spec, fields) => {
     expect(fieldsOf(spec)).toEqual(fields);
@@ -102,13 +109,14 @@ describe('policy validation reports every error at once, with its field path', (
     ['users/{user}/threads/{thread}/user-data', []],
     ['users/u-{user}', []],
     ['{thread}', ['must contain {user}, so that every user gets a directory of their own']],
-    ['users/{user}{thread}', ["segment '{user}{thread}' has more than one placeholder: each placeholder needs a segment of its own"]],
-    ['users/../{user}', ["must not contain a '..' segment"]],
-    ['users/./{user}', ["must not contain a '.' segment"]],
-    ['users//{user}', ["must not contain empty path segments ('//' or a trailing '/')"]],
-    ['users/{user}/', ["must not contain empty path segments ('//' or a trailing '/')"]],
-    ['users/{tenant}/{user}', ['unknown placeholder {tenant}: only {user} and {thread} are supported']],
-    ['users/{user/x', ["segment '{user' has an unbalanced brace", 'must contain {user}, so that every user gets a directory of their own']],
+    ['users/{user}{thread}', ['placeholders are {user} and {thread}, at most one per path segment; no other braces or backslashes']],
+    ['users/../{user}', ["must not contain empty, '.' or '..' segments"]],
+    ['users/./{user}', ["must not contain empty, '.' or '..' segments"]],
+    ['users//{user}', ["must not contain empty, '.' or '..' segments"]],
+    ['users/{user}/', ["must not contain empty, '.' or '..' segments"]],
+    ['users/{tenant}/{user}', ['placeholders are {user} and {thread}, at most one per path segment; no other braces or backslashes']],
+    ['users/{user}/a\\b', ['placeholders are {user} and {thread}, at most one per path segment; no other braces or backslashes']],
+    ['users/{user/x', ['must contain {user}, so that every user gets a directory of their own', 'placeholders are {user} and {thread}, at most one per path segment; no other braces or backslashes']],
   ])('shared subPath template %s', (subPath, problems) => {
     const result = validatePolicyDocument(
       document({ mode: 'shared', shared: { claimName: 'shared', mounts: [{ subPath, mountPath: '/sandbox' }] } }),
@@ -130,7 +138,7 @@ describe('policy validation reports every error at once, with its field path', (
           ],
         },
       }),
-    ).toEqual(['spec.shared.mounts[1].mountPath']);
+    ).toEqual(['spec.shared.mounts']);
     expect(
       fieldsOf({ mode: 'shared', shared: { claimName: 'shared', mounts: [{ subPath: 'a/{user}', mountPath: '/sandbox', readOnly: true }] } }),
     ).toEqual(['spec.seed.path']);
@@ -150,7 +158,7 @@ describe('policy files', () => {
     const text = `apiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: a}\nspec: {mode: nfs}\n---\napiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: b}\nspec: {workspace: {size: lots}}\n`;
     expect(() => parsePolicies(text, 'p.yaml')).toThrow(PolicyLoadError);
     expect(() => parsePolicies(text, 'p.yaml')).toThrow(
-      'invalid policy:\np.yaml: document 1 (a):\n  spec.mode: Unsupported value: "nfs": supported values: "workspace", "shared"\np.yaml: document 2 (b):\n  spec.workspace.size: Invalid value: "lots": must be a Kubernetes quantity such as \'2Gi\' or \'500Mi\'',
+      'invalid policy:\np.yaml: document 1 (a):\n  spec.mode: Unsupported value: "nfs": supported values: "workspace", "shared"\n  <nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation\np.yaml: document 2 (b):\n  spec.workspace.size: Invalid value: "lots": spec.workspace.size in body should match \'^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$\'',
     );
   });
 

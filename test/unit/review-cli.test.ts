@@ -105,7 +105,8 @@ describe('sandbox-storage review', () => {
     const { code, stdout, stderr } = cli(['review', '--policy', policy, '--pod', 'examples/sandbox-pod.yaml']);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toContain('spec.shared.claimName: Required value: shared mode mounts an existing PVC');
+    expect(stderr).toContain('spec.shared.claimName: Invalid value: shared mode needs the name of an existing PVC (a DNS-1123 subdomain)');
+    expect(stderr).toContain("spec.workspace.size: Invalid value: \"big\": spec.workspace.size in body should match");
   });
 
   it.each([

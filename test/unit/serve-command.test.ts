@@ -1,10 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServeConfig } from '../../src/commands/serve.ts';
+import { admissionReviewFor, sandboxPod } from '../fixtures/pods.ts';
 import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -31,16 +34,25 @@ describe('serve configuration', () => {
     );
   });
 
+  it('refuses policy files and cluster policies together', async () => {
+    await expect(
+      parseServeConfig(['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--policy', tls.certFile, '--cluster-policies']),
+    ).rejects.toThrow('give either --policy files or --cluster-policies, not both');
+  });
+
   it('fills documented defaults', async () => {
     const config = await parseServeConfig(['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile]);
     expect(config).toEqual({
       certFile: tls.certFile,
       keyFile: tls.keyFile,
       policyFiles: [],
+      clusterPolicies: false,
       host: '0.0.0.0',
       port: 8443,
       kubeconfig: undefined,
       maxBodyBytes: 3 * 1024 * 1024,
+      metricsHost: '0.0.0.0',
+      metricsPort: 9090,
       logLevel: 'info',
     });
   });
@@ -53,7 +65,7 @@ describe('sandbox-storage serve (process)', () => {
       policy,
       'apiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: p}\nspec: {namespaceSelector: {matchLabels: {a: b}}}\n',
     );
-    const env = { ...process.env, HOME: tls.directory };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: tls.directory };
     delete env.KUBECONFIG;
     delete env.KUBERNETES_SERVICE_HOST;
     const result = spawnSync(
@@ -66,32 +78,59 @@ describe('sandbox-storage serve (process)', () => {
   });
 
 
-  it('logs JSON, becomes ready, and exits 0 on SIGTERM', async () => {
+  it('logs JSON, becomes ready, serves metrics, and exits 0 on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--host', '127.0.0.1', '--port', '0'],
+      [
+        join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
+        '--host', '127.0.0.1', '--port', '0', '--metrics-host', '127.0.0.1', '--metrics-port', '0',
+      ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const lines: any[] = [];
+      let metricsPort = 0;
       const port = await new Promise<number>((resolve, reject) => {
         createInterface({ input: child.stdout! }).on('line', (line) => {
           const entry = JSON.parse(line);
           lines.push(entry);
+          if (entry.msg === 'metrics server listening') metricsPort = entry.port;
           if (entry.msg === 'webhook server listening') resolve(entry.port);
         });
         child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
       });
-      const status = await new Promise<number>((resolve, reject) => {
-        const ready = request({ host: '127.0.0.1', port, path: '/readyz', ca: tls.caPem, agent: false }, (response) => {
-          response.resume();
-          resolve(response.statusCode ?? 0);
+      const get = (path: string, body?: string) =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const call = request(
+            { host: '127.0.0.1', port, path, ca: tls.caPem, agent: false, method: body ? 'POST' : 'GET', headers: body ? { 'content-type': 'application/json' } : {} },
+            (response) => {
+              const chunks: Buffer[] = [];
+              response.on('data', (chunk: Buffer) => chunks.push(chunk));
+              response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+            },
+          );
+          call.on('error', reject);
+          call.end(body);
         });
-        ready.on('error', reject);
-        ready.end();
-      });
-      expect(status).toBe(200);
+      expect((await get('/readyz')).status).toBe(200);
+      const mutated = await get('/mutate', JSON.stringify(admissionReviewFor(sandboxPod())));
+      expect(JSON.parse(mutated.text).response.patchType).toBe('JSONPatch');
+      const denied = await get('/mutate', JSON.stringify(admissionReviewFor(sandboxPod({ labels: { 'sandbox-storage.io/inject': 'true' } }))));
+      expect(JSON.parse(denied.text).response.allowed).toBe(false);
+
+      expect(metricsPort).toBeGreaterThan(0);
+      const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(scrape.headers.get('content-type')).toContain('text/plain');
+      const samples = parseExposition(await scrape.text());
+      expect(samples.get('sandbox_storage_admission_decisions_total{webhook="mutate",policy="default",decision="mutated",reason="None"}')).toBe(1);
+      expect(samples.get('sandbox_storage_admission_decisions_total{webhook="mutate",policy="default",decision="denied",reason="IdentityLabelMissing"}')).toBe(1);
+      expect(samples.get('sandbox_storage_admission_duration_seconds_count{webhook="mutate",operation="CREATE",decision="mutated"}')).toBe(1);
+      expect(samples.get('sandbox_storage_policies{state="ready"}')).toBe(1);
+      const expiry = samples.get('sandbox_storage_certificate_expiry_timestamp_seconds') ?? 0;
+      expect(expiry * 1000).toBe(new Date(new X509Certificate(await readFile(tls.certFile)).validTo).getTime());
+      expect(samples.has('process_cpu_seconds_total')).toBe(true);
+
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(lines.map((entry) => entry.msg)).toContain('policies loaded');
@@ -101,3 +140,15 @@ describe('sandbox-storage serve (process)', () => {
     }
   });
 });
+
+/** Prometheus text exposition → `name{labels}` → value; throws on a line that is not valid exposition. */
+function parseExposition(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    if (!match) throw new Error(`not Prometheus exposition: ${line}`);
+    samples.set(match[1] as string, Number(match[2]));
+  }
+  return samples;
+}

@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdmissionSources } from '../../src/admission/admission-review.ts';
-import { staticNamespaceLabels } from '../../src/k8s/namespace-labels.ts';
+import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
 import { admissionReviewFor, decodePatch, sandboxPod } from '../fixtures/pods.ts';

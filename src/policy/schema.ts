@@ -1,0 +1,388 @@
+// The one source of the SandboxStoragePolicy API: the CRD's structural OpenAPI schema (descriptions, defaults,
+// enums, patterns, CEL rules) is generated from this object, and so are the TypeScript types
+// (`npm run generate`). Offline validation (review, serve --policy) walks the same object, evaluating each CEL rule
+// through the `check` function written beside it; an integration test proves the pairs agree with the API server.
+
+export interface ValidationRule {
+  /** CEL, evaluated by the API server. */
+  rule: string;
+  message: string;
+  /** Where the API server reports the error, relative to the node (e.g. `.shared.claimName`). */
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueForbidden';
+  /** The same rule in TypeScript, for offline validation; `oldSelf` is set only for updates (transition rules). */
+  check(self: any, oldSelf?: any): boolean;
+}
+
+export interface SchemaNode {
+  type: 'object' | 'string' | 'boolean' | 'integer' | 'array';
+  description?: string;
+  default?: unknown;
+  enum?: readonly string[];
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  properties?: Record<string, SchemaNode>;
+  required?: readonly string[];
+  /** Maps (e.g. matchLabels): every value follows this schema. */
+  additionalProperties?: SchemaNode;
+  items?: SchemaNode;
+  'x-kubernetes-validations'?: ValidationRule[];
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
+  /** Name of the generated TypeScript type for this object (named types only; others are inlined). */
+  typeName?: string;
+}
+
+const labelKeyPattern =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$';
+const labelValuePattern = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+const dnsSubdomainPattern = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const dnsLabelPattern = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const quantityPattern = '^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$';
+/** Absolute, normalised path: no empty, `.` or `..` segments, no trailing slash. */
+const absolutePathPattern = '^(/[^/]+)+$';
+
+/** A regular expression as a single-quoted CEL string literal. */
+const celString = (pattern: string): string => `'${pattern.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+/** Matches a '.' or '..' segment of an absolute path. */
+const dotSegment = '/[.]{1,2}(/|$)';
+
+function mountPathSchema(description: string, defaultValue?: string): SchemaNode {
+  return {
+    type: 'string',
+    description: `${description} An absolute, normalised path outside /sandbox-storage/ (used by the seed init container).`,
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+    pattern: absolutePathPattern,
+    maxLength: 1024,
+    'x-kubernetes-validations': [
+      {
+        rule: `!self.matches(${celString(dotSegment)})`,
+        message: "must not contain '.' or '..' segments",
+        check: (self: string) => !new RegExp(dotSegment).test(self),
+      },
+      {
+        rule: "self != '/sandbox-storage' && !self.startsWith('/sandbox-storage/')",
+        message: 'must not be under /sandbox-storage/, which the seed init container uses',
+        check: (self: string) => self !== '/sandbox-storage' && !self.startsWith('/sandbox-storage/'),
+      },
+    ],
+  };
+}
+
+function labelSelectorSchema(description: string, defaultValue: unknown): SchemaNode {
+  return {
+    type: 'object',
+    typeName: 'LabelSelector',
+    description,
+    default: defaultValue,
+    properties: {
+      matchLabels: {
+        type: 'object',
+        description: 'Labels that must all be present with exactly these values.',
+        maxProperties: 64,
+        additionalProperties: { type: 'string', pattern: labelValuePattern, maxLength: 63 },
+        'x-kubernetes-validations': [
+          {
+            rule: `self.all(k, k.matches(${celString(labelKeyPattern)}))`,
+            message: 'keys must be valid label keys ([prefix/]name)',
+            check: (self: Record<string, string>) => Object.keys(self).every((key) => new RegExp(labelKeyPattern).test(key)),
+          },
+        ],
+      },
+      matchExpressions: {
+        type: 'array',
+        description: 'Requirements that must all hold.',
+        maxItems: 32,
+        items: {
+          type: 'object',
+          typeName: 'LabelSelectorRequirement',
+          required: ['key', 'operator'],
+          properties: {
+            key: { type: 'string', description: 'Label key.', pattern: labelKeyPattern, maxLength: 317 },
+            operator: { type: 'string', description: 'How the key relates to the values.', enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+            values: { type: 'array', description: 'Values for In and NotIn; empty for Exists and DoesNotExist.', maxItems: 64, items: { type: 'string', maxLength: 63 } },
+          },
+          'x-kubernetes-validations': [
+            {
+              rule: "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",
+              message: 'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
+              fieldPath: '.values',
+              check: (self: { operator: string; values?: string[] }) =>
+                ['In', 'NotIn'].includes(self.operator) === ((self.values ?? []).length > 0),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** One path segment of a template: literal text with at most one {user} or {thread}. */
+const templateSegment = '[^/{}\\\\]*(?:(?:\\{user\\}|\\{thread\\})[^/{}\\\\]*)?';
+const templateSyntax = `^${templateSegment}(?:/${templateSegment})*$`;
+/** Matches an empty, '.' or '..' path segment anywhere. */
+const badSegment = '(^|/)([.]{1,2})?(/|$)';
+
+const subPathTemplateRules: ValidationRule[] = [
+  {
+    rule: "!self.startsWith('/')",
+    message: 'must be a relative path',
+    check: (self: string) => !self.startsWith('/'),
+  },
+  {
+    rule: `!self.matches(${celString(badSegment)})`,
+    message: "must not contain empty, '.' or '..' segments",
+    check: (self: string) => !new RegExp(badSegment).test(self),
+  },
+  {
+    rule: "self.contains('{user}')",
+    message: 'must contain {user}, so that every user gets a directory of their own',
+    check: (self: string) => self.includes('{user}'),
+  },
+  {
+    rule: `self.matches(${celString(templateSyntax)})`,
+    message: 'placeholders are {user} and {thread}, at most one per path segment; no other braces or backslashes',
+    check: (self: string) => new RegExp(templateSyntax).test(self),
+  },
+];
+
+const storageLayoutRule: ValidationRule = {
+  rule:
+    'self.mode == oldSelf.mode && self.workspace.scope == oldSelf.workspace.scope && ' +
+    'self.workspace.claimNamePrefix == oldSelf.workspace.claimNamePrefix && self.shared.claimName == oldSelf.shared.claimName && ' +
+    'self.shared.mounts.map(m, m.subPath) == oldSelf.shared.mounts.map(m, m.subPath)',
+  message:
+    'the storage layout (mode, workspace.scope, workspace.claimNamePrefix, shared.claimName, shared subPath templates) is immutable: changing it would orphan every user\'s data; create a new policy instead',
+  check: (self: any, oldSelf?: any) =>
+    oldSelf === undefined ||
+    (self.mode === oldSelf.mode &&
+      self.workspace.scope === oldSelf.workspace.scope &&
+      self.workspace.claimNamePrefix === oldSelf.workspace.claimNamePrefix &&
+      self.shared.claimName === oldSelf.shared.claimName &&
+      JSON.stringify(self.shared.mounts.map((mount: { subPath: string }) => mount.subPath)) ===
+        JSON.stringify(oldSelf.shared.mounts.map((mount: { subPath: string }) => mount.subPath))),
+};
+
+export const policySpecSchema: SchemaNode = {
+  type: 'object',
+  typeName: 'PolicySpec',
+  description: 'Which Pods are sandboxes, whose they are, and which storage they get.',
+  properties: {
+    namespaceSelector: labelSelectorSchema('Namespaces the policy governs, by their labels. Empty selects every namespace.', {}),
+    podSelector: labelSelectorSchema('Which Pods are sandboxes, by their labels.', {
+      matchLabels: { 'sandbox-storage.io/inject': 'true' },
+    }),
+    identity: {
+      type: 'object',
+      description: 'The Pod labels that carry the tenant identity.',
+      default: {},
+      properties: {
+        userLabel: { type: 'string', description: 'Label holding the user id (required on every sandbox Pod).', default: 'sandbox-storage.io/user', pattern: labelKeyPattern, maxLength: 317 },
+        threadLabel: { type: 'string', description: 'Label holding the thread id (required when storage is per thread).', default: 'sandbox-storage.io/thread', pattern: labelKeyPattern, maxLength: 317 },
+      },
+      'x-kubernetes-validations': [
+        {
+          rule: 'self.userLabel != self.threadLabel',
+          message: 'userLabel and threadLabel must differ',
+          fieldPath: '.threadLabel',
+          check: (self: { userLabel: string; threadLabel: string }) => self.userLabel !== self.threadLabel,
+        },
+      ],
+    },
+    container: {
+      type: 'string',
+      description: 'Name of the sandbox container that gets the mounts; empty means the first container.',
+      default: '',
+      maxLength: 63,
+      'x-kubernetes-validations': [
+        {
+          rule: `self == '' || self.matches(${celString(dnsLabelPattern)})`,
+          message: 'must be empty or a container name (a DNS-1123 label)',
+          check: (self: string) => self === '' || new RegExp(dnsLabelPattern).test(self),
+        },
+      ],
+    },
+    mode: {
+      type: 'string',
+      description: 'workspace: a PVC per identity. shared: subPaths of one pre-existing ReadWriteMany PVC.',
+      default: 'workspace',
+      enum: ['workspace', 'shared'],
+    },
+    enforcement: {
+      type: 'string',
+      description:
+        'enforce: Pods that break the policy are denied. audit: they are admitted unchanged and the would-be denial is reported (admission warning, log, metric), to roll a policy out safely.',
+      default: 'enforce',
+      enum: ['enforce', 'audit'],
+    },
+    workspace: {
+      type: 'object',
+      description: 'Workspace mode: one PVC per (user, thread), or per user.',
+      default: {},
+      properties: {
+        scope: { type: 'string', description: 'thread: one PVC per (user, thread). user: one PVC per user.', default: 'thread', enum: ['thread', 'user'] },
+        mountPath: mountPathSchema('Where the PVC is mounted in the sandbox container.', '/sandbox'),
+        claimNamePrefix: {
+          type: 'string',
+          description: 'Fixed prefix of every workspace PVC name, so governed claims are recognisable from the policy alone.',
+          default: 'sandbox-',
+          pattern: '^[a-z][-a-z0-9]{0,29}$',
+        },
+        storageClassName: { type: 'string', description: "StorageClass of created PVCs; unset means the cluster's default.", pattern: dnsSubdomainPattern, maxLength: 253 },
+        size: {
+          type: 'string',
+          description: 'Requested size of created PVCs (a Kubernetes quantity).',
+          default: '2Gi',
+          pattern: quantityPattern,
+          maxLength: 64,
+          'x-kubernetes-validations': [
+            {
+              rule: "!isQuantity(self) || quantity(self).isGreaterThan(quantity('0'))",
+              message: 'must be greater than zero',
+              check: (self: string) => !new RegExp(quantityPattern).test(self) || /[1-9]/.test(self.replace(/[eE][-+]?[0-9]+$/, '')),
+            },
+          ],
+        },
+        accessModes: {
+          type: 'array',
+          description: 'Access modes of created PVCs.',
+          default: ['ReadWriteOnce'],
+          minItems: 1,
+          maxItems: 4,
+          'x-kubernetes-list-type': 'set',
+          items: { type: 'string', enum: ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany', 'ReadOnlyMany'] },
+        },
+        volumeMode: {
+          type: 'string',
+          description: 'Volume mode of created PVCs; only Filesystem can be mounted at a path.',
+          default: 'Filesystem',
+          enum: ['Filesystem'],
+        },
+      },
+    },
+    shared: {
+      type: 'object',
+      description: 'Shared mode: per-identity subPaths of one pre-existing ReadWriteMany PVC.',
+      default: {},
+      properties: {
+        claimName: { type: 'string', description: 'The shared PVC, in the Pod\'s namespace (required in shared mode).', default: '', maxLength: 253 },
+        mounts: {
+          type: 'array',
+          description: 'Mounts of the shared PVC into the sandbox container.',
+          default: [{ subPath: 'users/{user}/threads/{thread}/user-data', mountPath: '/sandbox', readOnly: false }],
+          minItems: 1,
+          maxItems: 16,
+          items: {
+            type: 'object',
+            typeName: 'SharedMount',
+            required: ['subPath', 'mountPath'],
+            properties: {
+              subPath: {
+                type: 'string',
+                description: 'Template of the subPath inside the shared PVC, with {user} and {thread} (each rendered with a reversible, case-free encoding of the id).',
+                maxLength: 256,
+                'x-kubernetes-validations': subPathTemplateRules,
+              },
+              mountPath: mountPathSchema('Where the subPath is mounted in the sandbox container.'),
+              readOnly: { type: 'boolean', description: 'Mount read-only.', default: false },
+            },
+          },
+        },
+      },
+    },
+    seed: {
+      type: 'object',
+      description: "Copy the image's original directory into the volume on first use (init container in the sandbox image).",
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', description: 'Add the seed init container.', default: true },
+        path: mountPathSchema('Directory of the image that is copied; must be the mountPath of an injected read-write mount.', '/sandbox'),
+        sentinel: {
+          type: 'string',
+          description: 'File in the volume that marks a complete seed.',
+          default: '.sandbox-storage-seeded',
+          pattern: '^[^/]+$',
+          maxLength: 255,
+          'x-kubernetes-validations': [
+            { rule: "self != '.' && self != '..'", message: "must be a plain file name, not '.' or '..'", check: (self: string) => self !== '.' && self !== '..' },
+          ],
+        },
+      },
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: `self.mode != 'shared' || self.shared.claimName.matches(${celString(dnsSubdomainPattern)})`,
+      message: 'shared mode needs the name of an existing PVC (a DNS-1123 subdomain)',
+      fieldPath: '.shared.claimName',
+      check: (self: any) => self.mode !== 'shared' || new RegExp(dnsSubdomainPattern).test(self.shared.claimName),
+    },
+    {
+      rule: "self.mode != 'shared' || self.shared.mounts.all(m, self.shared.mounts.filter(n, n.mountPath == m.mountPath).size() == 1)",
+      message: 'every shared mount needs a mountPath of its own',
+      fieldPath: '.shared.mounts',
+      check: (self: any) =>
+        self.mode !== 'shared' ||
+        new Set(self.shared.mounts.map((mount: { mountPath: string }) => mount.mountPath)).size === self.shared.mounts.length,
+    },
+    {
+      rule:
+        "!self.seed.enabled || (self.mode == 'workspace' ? self.seed.path == self.workspace.mountPath : " +
+        'self.shared.mounts.exists(m, m.mountPath == self.seed.path && !m.readOnly))',
+      message: 'seed.path must be the mountPath of an injected read-write mount, or set seed.enabled to false',
+      fieldPath: '.seed.path',
+      check: (self: any) =>
+        !self.seed.enabled ||
+        (self.mode === 'workspace'
+          ? self.seed.path === self.workspace.mountPath
+          : self.shared.mounts.some((mount: { mountPath: string; readOnly: boolean }) => mount.mountPath === self.seed.path && !mount.readOnly)),
+    },
+    storageLayoutRule,
+  ],
+};
+
+export const conditionSchema: SchemaNode = {
+  type: 'object',
+  typeName: 'PolicyCondition',
+  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+  properties: {
+    type: { type: 'string', description: 'Ready or Invalid.', maxLength: 316 },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    observedGeneration: { type: 'integer' },
+    lastTransitionTime: { type: 'string', description: 'RFC 3339 time of the last status change.' },
+    reason: { type: 'string', description: 'CamelCase reason.', maxLength: 1024 },
+    message: { type: 'string', description: 'Human-readable details.', maxLength: 32768 },
+  },
+};
+
+export const policyStatusSchema: SchemaNode = {
+  type: 'object',
+  typeName: 'PolicyStatus',
+  description: 'What the controller observed about the policy.',
+  properties: {
+    observedGeneration: { type: 'integer', description: 'The generation the conditions describe.' },
+    conditions: {
+      type: 'array',
+      description: 'Ready: the policy is loaded and serving. Invalid: it is not (the last good version keeps serving).',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+      maxItems: 8,
+      items: conditionSchema,
+    },
+  },
+};
+
+export const policyGroup = 'sandbox-storage.io';
+export const policyVersion = 'v1alpha1';
+export const policyNames = {
+  plural: 'sandboxstoragepolicies',
+  singular: 'sandboxstoragepolicy',
+  kind: 'SandboxStoragePolicy',
+  listKind: 'SandboxStoragePolicyList',
+  shortNames: ['ssp'],
+  categories: ['sandbox-storage'],
+};

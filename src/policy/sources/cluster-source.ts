@@ -1,0 +1,120 @@
+// Policies from SandboxStoragePolicy objects, kept current by a watch. Each object is checked again with the
+// offline validation (the API server already applied the schema; this also catches objects stored by an older
+// schema); an invalid update keeps the last good version of that policy serving.
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { formatFieldErrors } from '../field-errors.ts';
+import { policyGroup, policyNames, policyVersion } from '../schema.ts';
+import type { Policy } from '../types.ts';
+import { validatePolicyDocument } from '../validate.ts';
+import { PolicyHolder, type PolicyLoadState, type PolicySet } from './policy-set.ts';
+
+export interface PolicyObject extends k8s.KubernetesObject {
+  spec?: unknown;
+  status?: unknown;
+}
+
+interface Entry {
+  /** The version that serves (last good). */
+  serving?: { policy: Policy; generation: number };
+  state: PolicyLoadState;
+}
+
+const restartDelayMs = { initial: 500, max: 30_000 };
+
+export async function watchClusterPolicies(
+  config: k8s.KubeConfig,
+  logger: Logger,
+  options: { syncTimeoutMs?: number } = {},
+): Promise<PolicySet> {
+  const objects = config.makeApiClient(k8s.CustomObjectsApi);
+  const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
+  const list = async () =>
+    (await objects.listClusterCustomObject(target)) as k8s.KubernetesListObject<PolicyObject>;
+  const informer = k8s.makeInformer<PolicyObject>(config, `/apis/${policyGroup}/${policyVersion}/${policyNames.plural}`, list);
+  const holder = new PolicyHolder();
+  const entries = new Map<string, Entry>();
+  let synced = false;
+  let stopped = false;
+
+  const publish = () => {
+    const policies = [...entries.values()].flatMap((entry) => (entry.serving ? [entry.serving.policy] : []));
+    holder.replace(policies, [...entries.values()].map((entry) => entry.state));
+  };
+
+  const upsert = (object: PolicyObject) => {
+    const name = object.metadata?.name ?? '';
+    const generation = object.metadata?.generation ?? 0;
+    const previous = entries.get(name);
+    const { status: _status, ...document } = object;
+    const result = validatePolicyDocument(document);
+    if (result.policy) {
+      entries.set(name, {
+        serving: { policy: result.policy, generation },
+        state: { name, origin: 'cluster', generation, ready: true, servingGeneration: generation },
+      });
+      logger.info({ policy: name, generation }, 'policy loaded');
+    } else {
+      const error = formatFieldErrors(result.errors);
+      entries.set(name, {
+        ...(previous?.serving ? { serving: previous.serving } : {}),
+        state: {
+          name,
+          origin: 'cluster',
+          generation,
+          ready: false,
+          error,
+          ...(previous?.serving ? { servingGeneration: previous.serving.generation } : {}),
+        },
+      });
+      logger.error({ policy: name, generation, err: error }, 'policy invalid: the last good version, if any, keeps serving');
+    }
+    publish();
+  };
+
+  informer.on('add', upsert);
+  informer.on('update', upsert);
+  informer.on('delete', (object) => {
+    entries.delete(object.metadata?.name ?? '');
+    logger.info({ policy: object.metadata?.name }, 'policy removed');
+    publish();
+  });
+  // The client-node informer stops on a watch error; start it again with capped backoff.
+  let delay = restartDelayMs.initial;
+  informer.on('error', (error: unknown) => {
+    if (stopped) return;
+    logger.warn({ err: error, retryInMs: delay }, 'policy watch failed; restarting');
+    setTimeout(() => {
+      if (!stopped) void informer.start().catch(() => undefined);
+    }, delay).unref();
+    delay = Math.min(delay * 2, restartDelayMs.max);
+  });
+  informer.on('connect', () => {
+    delay = restartDelayMs.initial;
+  });
+
+  const syncDeadline = Date.now() + (options.syncTimeoutMs ?? 30_000);
+  for (;;) {
+    try {
+      await informer.start();
+      break;
+    } catch (error) {
+      if (Date.now() > syncDeadline) throw new Error(`cannot list SandboxStoragePolicies: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, restartDelayMs.max);
+    }
+  }
+  synced = true;
+  publish();
+
+  return {
+    current: () => holder.current(),
+    states: () => holder.states(),
+    ready: () => synced,
+    onChange: (listener) => holder.onChange(listener),
+    stop: async () => {
+      stopped = true;
+      await informer.stop();
+    },
+  };
+}

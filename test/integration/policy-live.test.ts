@@ -1,0 +1,156 @@
+// Policies as SandboxStoragePolicy objects: the webhook follows creates, edits and deletes without a restart, and
+// audit mode admits what enforce mode denies, with a warning the Pod's author sees.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
+import { crdPath } from '../../scripts/policy-artifacts.ts';
+import { policyGroup, policyNames, policyVersion } from '../../src/policy/schema.ts';
+import { watchClusterPolicies } from '../../src/policy/sources/cluster-source.ts';
+import type { PolicySet } from '../../src/policy/sources/policy-set.ts';
+import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
+import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
+import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
+import { waitFor } from '../harness/wait.ts';
+import { registerMutatingWebhook, shippedMutatingWebhook } from '../harness/webhook.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
+let controlPlane: ControlPlane;
+let tls: ServingCertificate;
+let server: WebhookServer;
+let policies: PolicySet;
+let objects: k8s.CustomObjectsApi;
+let core: k8s.CoreV1Api;
+let namespace: string;
+
+const labels = { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': 'alice', 'sandbox-storage.io/thread': 't1' };
+
+function pod(podLabels: Record<string, string> = labels): k8s.V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { generateName: 'sandbox-', labels: podLabels },
+    spec: { containers: [{ name: 'sandbox', image: 'registry.example/sandbox:1' }] },
+  };
+}
+
+const dryRun = (body: k8s.V1Pod) => core.createNamespacedPod({ namespace, body, dryRun: 'All' });
+const injected = (created: k8s.V1Pod) => (created.spec?.volumes ?? []).some((volume) => volume.name === 'sandbox-storage-workspace');
+const seeded = (created: k8s.V1Pod) => (created.spec?.initContainers ?? []).some((container) => container.name === 'sandbox-storage-seed');
+
+async function patchPolicy(name: string, spec: Record<string, unknown>) {
+  await objects.patchClusterCustomObject(
+    { ...target, name, body: { spec } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+}
+
+beforeAll(async () => {
+  controlPlane = await startControlPlane();
+  core = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  objects = controlPlane.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const applied = await controlPlane.kubectl(['apply', '--server-side', '-f', `${root}${crdPath}`]);
+  expect(applied.code).toBe(0);
+  await controlPlane.kubectl(['wait', '--for=condition=Established', `crd/${policyNames.plural}.${policyGroup}`, '--timeout=60s']);
+  namespace = await createTestNamespace(controlPlane, 'policy-live');
+  const logger = pino({ level: 'silent' });
+  policies = await watchClusterPolicies(controlPlane.kubeConfig, logger);
+  tls = await writeServingCertificate();
+  server = await startWebhookServer({
+    tls: { certFile: tls.certFile, keyFile: tls.keyFile },
+    host: '127.0.0.1',
+    port: 0,
+    sources: () => ({ policies: policies.current(), namespaceLabels: staticNamespaceLabels(undefined) }),
+    isReady: () => policies.ready(),
+    logger,
+  });
+  await registerMutatingWebhook(
+    controlPlane.kubeConfig,
+    shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${server.address.port}`, tls.caPem),
+  );
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await policies?.stop();
+  await tls?.remove();
+  await controlPlane?.stop();
+});
+
+describe('policies from the cluster, live', () => {
+  it('follows a policy being created, edited, switched to audit and deleted, without a restart', async () => {
+    expect(policies.ready()).toBe(true);
+    expect(injected(await dryRun(pod()))).toBe(false); // no policy yet: the webhook lets it pass
+
+    await objects.createClusterCustomObject({
+      ...target,
+      body: { apiVersion: `${policyGroup}/${policyVersion}`, kind: 'SandboxStoragePolicy', metadata: { name: 'team' }, spec: {} },
+    });
+    await waitFor(async () => injected(await dryRun(pod())), { description: 'the new policy to apply', timeoutMs: 30_000 });
+    expect(seeded(await dryRun(pod()))).toBe(true);
+
+    await patchPolicy('team', { seed: { enabled: false } });
+    await waitFor(async () => !seeded(await dryRun(pod())), { description: 'the edit to apply', timeoutMs: 30_000 });
+    expect(policies.states()).toEqual([{ name: 'team', origin: 'cluster', generation: 2, ready: true, servingGeneration: 2 }]);
+
+    const anonymous = `apiVersion: v1\nkind: Pod\nmetadata: {name: anonymous, labels: {sandbox-storage.io/inject: "true", sandbox-storage.io/thread: t1}}\nspec: {containers: [{name: sandbox, image: registry.example/sandbox:1}]}\n`;
+    const enforced = await controlPlane.kubectl(['create', '--dry-run=server', '-n', namespace, '-f', '-'], { input: anonymous });
+    expect(enforced.code).not.toBe(0);
+    expect(enforced.stderr).toContain('label sandbox-storage.io/user (the user id) is required');
+
+    await patchPolicy('team', { enforcement: 'audit' });
+    const audited = await waitFor(
+      async () => {
+        const result = await controlPlane.kubectl(['create', '--dry-run=server', '-n', namespace, '-f', '-'], { input: anonymous });
+        return result.code === 0 ? result : undefined;
+      },
+      { description: 'audit mode to apply', timeoutMs: 30_000 },
+    );
+    expect(audited.stderr).toContain(
+      'Warning: sandbox-storage: audit mode, policy "team" would deny: label sandbox-storage.io/user (the user id) is required',
+    );
+
+    await objects.deleteClusterCustomObject({ ...target, name: 'team' });
+    await waitFor(async () => !injected(await dryRun(pod())), { description: 'the deletion to apply', timeoutMs: 30_000 });
+    expect(policies.current()).toEqual([]);
+  });
+});
+
+describe('looking at the cluster from the command line', () => {
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, [`${root}src/cli.ts`, ...args, '--kubeconfig', controlPlane.kubeconfigPath], { encoding: 'utf8' });
+
+  it('lists policies in precedence order and reviews a Pod against exactly the installed policies', async () => {
+    const policy = (name: string, spec: unknown) => ({ apiVersion: `${policyGroup}/${policyVersion}`, kind: 'SandboxStoragePolicy', metadata: { name }, spec });
+    await objects.createClusterCustomObject({ ...target, body: policy('general', {}) });
+    await objects.createClusterCustomObject({
+      ...target,
+      body: policy('ml-team', { namespaceSelector: { matchLabels: { team: 'ml' } }, mode: 'shared', shared: { claimName: 'ml-data' } }),
+    });
+    try {
+      const listed = cli(['policies']);
+      expect(listed.status).toBe(0);
+      const lines = listed.stdout.trim().split('\n').map((line) => line.split(/\s+/));
+      expect(lines.map((columns) => columns.slice(0, 4))).toEqual([
+        ['NAME', 'MODE', 'ENFORCEMENT', 'STORAGE'],
+        ['ml-team', 'shared', 'enforce', 'pvc/ml-data'],
+        ['general', 'workspace', 'enforce', 'thread/2Gi/(default'],
+      ]);
+
+      const mlNamespace = await createTestNamespace(controlPlane, 'ml', { team: 'ml' });
+      const podFile = `${tls.directory}/pod.json`;
+      writeFileSync(podFile, JSON.stringify(pod()));
+      const inMl = cli(['review', '--from-cluster', '--pod', podFile, '--namespace', mlNamespace, '--output', 'pod']);
+      expect(inMl.status).toBe(0);
+      expect(JSON.parse(inMl.stdout).spec.volumes).toEqual([{ name: 'sandbox-storage-shared', persistentVolumeClaim: { claimName: 'ml-data' } }]);
+      const elsewhere = cli(['review', '--from-cluster', '--pod', podFile, '--namespace', namespace, '--output', 'pod']);
+      expect(JSON.parse(elsewhere.stdout).metadata.annotations).toEqual({ 'sandbox-storage.io/policy': 'general' });
+    } finally {
+      await objects.deleteClusterCustomObject({ ...target, name: 'general' });
+      await objects.deleteClusterCustomObject({ ...target, name: 'ml-team' });
+    }
+  });
+});
