@@ -106,6 +106,14 @@ async function main(): Promise<number> {
   return results.scenarios.some((scenario) => scenario.status === 'failed') ? 1 : 0;
 }
 
+// Exit through process.exit so that every 'exit' handler stops the servers and control planes started so far.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}, stopping\n`);
+    process.exit(130);
+  });
+}
+
 main().then(
   (code) => {
     process.exitCode = code;

@@ -27,6 +27,12 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
+// A benchmark that crashes or is interrupted must not leave servers running: kill what is still alive on exit.
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
 export async function startNodeProcess(options: StartOptions): Promise<NodeProcess> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...options.args], {
     cwd: options.cwd,
@@ -42,7 +48,14 @@ export async function startNodeProcess(options: StartOptions): Promise<NodeProce
   const matches = (message: string) =>
     typeof options.readyMessage === 'string' ? message === options.readyMessage : options.readyMessage.test(message);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  liveChildren.add(child);
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      liveChildren.delete(child);
+      resolve();
+    }),
+  );
   child.stderr?.setEncoding('utf8').on('data', (text: string) => text.split('\n').filter(Boolean).forEach(remember));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(

@@ -145,3 +145,6 @@ process.once('message', (job: LoadJob) => {
     },
   );
 });
+
+// The runner went away (finished, crashed or interrupted): nothing left to do.
+process.on('disconnect', () => process.exit(0));

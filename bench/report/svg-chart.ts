@@ -4,8 +4,8 @@
 import { formatTarget } from './markdown.ts';
 import type { BenchResults } from './results.ts';
 
-const width = 1100;
-const labelWidth = 430;
+const width = 1320;
+const labelWidth = 490;
 const barX = labelWidth + 10;
 const barWidth = 380;
 const rowHeight = 22;
