@@ -79,6 +79,11 @@ export async function pacedLatency(context: ScenarioContext): Promise<ScenarioRe
       rows: [row('sandbox-storage serve', ours), row('ceiling server', baseline)],
     },
     notes: [
+      ...(baseline.latency.p99 > 5
+        ? [
+            `The ceiling server itself had a p99 of ${formatMs(baseline.latency.p99)} ms at this rate: the machine could not sustain ${ratePerSecond} req/s through any Node HTTPS server during this run, so these latencies describe the machine's load more than the webhook.`,
+          ]
+        : []),
       `Open loop at ${ratePerSecond} req/s for ${seconds} s after a warm-up, ${connections} keep-alive connections, 5.5 KB sandbox Pod; latency from the intended send time (coordinated-omission-safe).`,
     ],
     details: {
