@@ -111,6 +111,7 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
           throughputRatio: round(ratio),
           cpuMicrosPerRequest: round(oursCpu, 1),
           ceilingCpuMicrosPerRequest: round(ceilingCpu, 1),
+          addedCpuMicrosPerRequest: round(oursCpu - ceilingCpu, 1),
           rounds: series.map((sample) => ({
             requestsPerSecond: round(sample.ours.requestsPerSecond, 0),
             ceilingRequestsPerSecond: round(sample.ceiling.requestsPerSecond, 0),
@@ -131,6 +132,7 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
           `${ratio.toFixed(2)} (≥ 0.40)`,
           `${oursCpu.toFixed(0)} (≤ ${cpuLimit})`,
           ceilingCpu.toFixed(0),
+          (oursCpu - ceilingCpu).toFixed(0),
         ]);
       }
     }
@@ -142,7 +144,7 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
       targets,
       comparisons,
       table: {
-        headers: ['AdmissionReview', 'route', 'serve req/s', 'ceiling req/s', 'ratio to ceiling', 'serve CPU µs/req', 'ceiling CPU µs/req'],
+        headers: ['AdmissionReview', 'route', 'serve req/s', 'ceiling req/s', 'ratio to ceiling', 'serve CPU µs/req', 'ceiling CPU µs/req', 'added by the webhook µs/req'],
         rows,
       },
       notes: [
