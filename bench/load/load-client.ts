@@ -39,7 +39,8 @@ export async function runLoad<R extends ClosedLoopResult | PacedResult, S>(
       } else settle(() => reject(new Error(`load generator failed: ${message.message}`)));
     };
     child.once('error', (error) => settle(() => reject(error)));
-    child.once('exit', (code, signal) =>
+    // 'close' comes after the IPC channel is drained, so a result sent just before exiting is never lost.
+    child.once('close', (code, signal) =>
       settle(() => reject(new Error(`load generator exited (${signal ?? code}) without a result`))),
     );
     child.send(job);

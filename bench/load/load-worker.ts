@@ -6,8 +6,16 @@
 import { buildRequest, HttpConnection, type Target } from './http-connection.ts';
 import type { ClosedLoopResult, LoadJob, PacedResult, WorkerMessage } from './load-types.ts';
 
+let finished = false;
+
 function send(message: WorkerMessage): void {
   process.send?.(message);
+}
+
+/** Sends the last message and exits once it is out (a large latency array takes a while to write). */
+function finish(message: WorkerMessage): void {
+  finished = true;
+  process.send?.(message, undefined, {}, () => process.exit(0));
 }
 
 /** Every answer must be an AdmissionReview for the request's uid; a sample is fully parsed to check that. */
@@ -135,16 +143,12 @@ async function paced(job: Extract<LoadJob, { kind: 'paced' }>): Promise<PacedRes
 process.once('message', (job: LoadJob) => {
   const run = job.kind === 'closed' ? closedLoop(job) : paced(job);
   run.then(
-    (result) => {
-      send({ type: 'result', result });
-      process.disconnect?.();
-    },
-    (error: unknown) => {
-      send({ type: 'error', message: (error as Error).stack ?? String(error) });
-      process.disconnect?.();
-    },
+    (result) => finish({ type: 'result', result }),
+    (error: unknown) => finish({ type: 'error', message: (error as Error).stack ?? String(error) }),
   );
 });
 
-// The runner went away (finished, crashed or interrupted): nothing left to do.
-process.on('disconnect', () => process.exit(0));
+// The runner went away before the result (crashed or interrupted): nothing left to do.
+process.on('disconnect', () => {
+  if (!finished) process.exit(0);
+});
