@@ -139,7 +139,7 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
       },
       notes: [
         `Sequential creates of a sandbox Pod (5.5 KB as admitted) through kube-apiserver ${'1.37'} without the controller manager (ServiceAccount admission plugin off); ${rounds} rounds, each series ${podsPerBlock} Pods per round after ${warmupCreatesPerBlock} unmeasured creates, order rotated per round.`,
-        `The API server called sandbox-storage ${round(callsPerPod, 2)} times per Pod (more than 1 means reinvocation after another mutation).`,
+        `Webhook calls per Pod: ${round(callsPerPod, 2)} (more than 1 means the API server reinvoked it after another mutation).`,
       ],
       details: {
         rounds,
