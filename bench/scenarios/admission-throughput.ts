@@ -1,6 +1,7 @@
 // Scenario 1: admission throughput and CPU cost. Closed-loop HTTPS keep-alive load of realistic AdmissionReviews
 // against `sandbox-storage serve` and, in the same run and alternating with it, against the ceiling server (a bare
 // Node HTTPS server that parses the JSON and answers a fixed AdmissionReview). Server CPU is read from /proc.
+import jsonPatch from 'fast-json-patch';
 import { admissionPayloads, type AdmissionPayload } from '../lib/admission-payloads.ts';
 import { postReview } from '../lib/probe.ts';
 import { processCpuMicros } from '../lib/process-stats.ts';
@@ -43,18 +44,43 @@ async function measure(server: RunningServer, path: string, payload: AdmissionPa
   return { requestsPerSecond: result.requestsPerSecond, cpuMicrosPerRequest: cpuMicros / result.completed, completed: result.completed };
 }
 
-/** The product must answer as expected before its speed means anything: sandbox Pods patched, others untouched. */
-async function checkAnswers(serve: RunningServer, route: Route, payloads: AdmissionPayload[], caPem: string): Promise<void> {
+/**
+ * The product must answer as expected before its speed means anything: sandbox Pods patched, others untouched.
+ * Returns, per payload, the review a validating webhook gets: the Pod after the mutating webhook's patch.
+ */
+async function checkMutation(serve: RunningServer, payloads: AdmissionPayload[], caPem: string): Promise<Map<string, string>> {
+  const validateBodies = new Map<string, string>();
   for (const payload of payloads) {
-    const answer = await postReview(targetOf(serve, route, caPem), payload.body);
+    const answer = await postReview(targetOf(serve, '/mutate', caPem), payload.body);
     const response = answer.review?.response;
     if (answer.status !== 200 || response?.uid !== reviewUid(payload) || response.allowed !== true) {
-      throw new Error(`serve ${route} ${payload.id}: unexpected answer ${answer.text.slice(0, 300)}`);
+      throw new Error(`serve /mutate ${payload.id}: unexpected answer ${answer.text.slice(0, 300)}`);
     }
-    if (route === '/mutate' && payload.sandbox !== (response.patch !== undefined)) {
+    if (payload.sandbox !== (response.patch !== undefined)) {
       throw new Error(`serve /mutate ${payload.id}: expected ${payload.sandbox ? 'a patch' : 'no patch'}, got ${answer.text.slice(0, 300)}`);
     }
+    const review = JSON.parse(payload.body) as { request: { object: unknown } };
+    if (response.patch) {
+      const operations = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as jsonPatch.Operation[];
+      review.request.object = jsonPatch.applyPatch(review.request.object, operations, true, true).newDocument;
+    }
+    validateBodies.set(payload.id, JSON.stringify(review));
   }
+  return validateBodies;
+}
+
+/** /validate must answer an AdmissionReview for the request; a denial is noted (it is measured all the same). */
+async function checkValidation(serve: RunningServer, payloads: AdmissionPayload[], caPem: string): Promise<string[]> {
+  const notes: string[] = [];
+  for (const payload of payloads) {
+    const answer = await postReview(targetOf(serve, '/validate', caPem), payload.body);
+    const response = answer.review?.response;
+    if (answer.status !== 200 || response?.uid !== reviewUid(payload)) {
+      throw new Error(`serve /validate ${payload.id}: unexpected answer ${answer.text.slice(0, 300)}`);
+    }
+    if (response.allowed !== true) notes.push(`/validate denied ${payload.id} (mutated as /mutate patched it): ${response.status?.message ?? ''}`);
+  }
+  return notes;
 }
 
 /** `/validate` is served by newer builds; it is measured when it answers an AdmissionReview. */
@@ -75,7 +101,19 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
       if (await hasRoute(serve, route, payloads[0]!, context.tls.caPem)) availableRoutes.push(route);
       else notes.push(`${route}: not available in this build (the server does not answer it with an AdmissionReview); not measured`);
     }
-    for (const route of availableRoutes) await checkAnswers(serve, route, payloads, context.tls.caPem);
+    // A validating webhook sees the Pod after mutation: /validate is loaded with the mutated reviews.
+    const validateBodies = await checkMutation(serve, payloads, context.tls.caPem);
+    const validatePayloads = payloads.map((payload) => ({ ...payload, body: validateBodies.get(payload.id) as string }));
+    if (availableRoutes.includes('/validate')) notes.push(...(await checkValidation(serve, validatePayloads, context.tls.caPem)));
+    const bodyFor = (route: Route, payload: AdmissionPayload) =>
+      route === '/validate' ? (validatePayloads.find((candidate) => candidate.id === payload.id) as AdmissionPayload) : payload;
+
+    // One unmeasured pass over every payload and route first, so that round 1 does not pay for JIT compilation.
+    progress('admission: warm-up pass (not measured)');
+    for (const payload of payloads) {
+      await measure(ceiling, '/mutate', payload, context);
+      for (const route of availableRoutes) await measure(serve, route, bodyFor(route, payload), context);
+    }
 
     const samples = new Map<string, { ceiling: LoadMeasurement; ours: LoadMeasurement }[]>();
     for (let round = 1; round <= rounds; round += 1) {
@@ -84,7 +122,7 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
         const baseline = await measure(ceiling, '/mutate', payload, context);
         for (const route of availableRoutes) {
           progress(`admission: round ${round}/${rounds}, ${payload.id}: sandbox-storage serve ${route}`);
-          const ours = await measure(serve, route, payload, context);
+          const ours = await measure(serve, route, bodyFor(route, payload), context);
           const key = `${payload.id} ${route}`;
           samples.set(key, [...(samples.get(key) ?? []), { ceiling: baseline, ours }]);
         }
@@ -148,7 +186,7 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
         rows,
       },
       notes: [
-        `${connections} keep-alive HTTPS connections, closed loop; ${rounds} round(s), each pairing serve with the ceiling server measured just before it; medians over rounds.`,
+        `${connections} keep-alive HTTPS connections, closed loop; one unmeasured warm-up pass, then ${rounds} round(s), each pairing serve with the ceiling server measured just before it; medians over rounds.`,
         ...notes,
       ],
       details,
