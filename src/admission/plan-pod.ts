@@ -34,6 +34,32 @@ function upsertByName<T extends { name: string }>(list: T[], item: T, insertAtSt
   }
 }
 
+/**
+ * A copy of the pod in which exactly the objects and arrays planPod changes are new (pod, metadata, spec, its
+ * volumes, initContainers and containers arrays, the sandbox container and its volumeMounts); everything else is
+ * shared with the input. jsonPatch.compare skips identical references, so the diff walks only what may have
+ * changed, and nothing is deep-cloned on the hot path. Change nothing outside these copies: the input must stay
+ * untouched (test/unit/plan-pod-copy.test.ts freezes it).
+ */
+function copyForMutation(pod: V1Pod, sandboxInput: V1Container): V1Pod & { spec: NonNullable<V1Pod['spec']> } {
+  const spec = pod.spec as NonNullable<V1Pod['spec']>;
+  const copy: V1Pod & { spec: NonNullable<V1Pod['spec']> } = {
+    ...pod,
+    spec: {
+      ...spec,
+      containers: spec.containers.map((container) =>
+        container === sandboxInput
+          ? { ...container, ...(container.volumeMounts ? { volumeMounts: [...container.volumeMounts] } : {}) }
+          : container,
+      ),
+    },
+  };
+  if (pod.metadata) copy.metadata = { ...pod.metadata };
+  if (spec.volumes) copy.spec.volumes = [...spec.volumes];
+  if (spec.initContainers) copy.spec.initContainers = [...spec.initContainers];
+  return copy;
+}
+
 export function planPod(rawPod: unknown, policies: readonly Policy[], request: PlanRequest): PodPlan {
   const pod = rawPod as V1Pod;
   const labels = pod?.metadata?.labels;
@@ -58,7 +84,7 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
     return plan;
   }
 
-  const mutated = structuredClone(pod) as V1Pod & { spec: NonNullable<V1Pod['spec']> };
+  const mutated = copyForMutation(pod, sandboxInput);
   const sandbox = mutated.spec.containers.find((container) => container.name === sandboxInput.name) as V1Container;
   const layout = storageLayout(policy, identity, request.namespace);
 

@@ -1,0 +1,58 @@
+// The servers under test, each as its own process: `sandbox-storage serve` (the product, as shipped), the ceiling
+// server and the bare webhook (same-run baselines).
+import { fileURLToPath } from 'node:url';
+import type { ServingCertificate } from '../../test/harness/tls.ts';
+import { startNodeProcess, type NodeProcess } from './node-process.ts';
+
+export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+const cliPath = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+export interface RunningServer {
+  name: string;
+  process: NodeProcess;
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function running(name: string, process: NodeProcess): RunningServer {
+  const port = Number(process.ready.port);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`${name} logged no port: ${JSON.stringify(process.ready)}`);
+  return { name, process, pid: process.pid, port, stop: () => process.stop() };
+}
+
+export interface ServeOptions {
+  /** Directory for a V8 CPU profile of the serve process (written when it stops). */
+  cpuProfileDir?: string;
+  logLevel?: string;
+}
+
+/** `sandbox-storage serve --port 0` with the embedded default policy, as `npx node src/cli.ts serve` runs it. */
+export async function startServe(tls: ServingCertificate, options: ServeOptions = {}): Promise<RunningServer> {
+  const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = await startNodeProcess({
+    script: cliPath,
+    nodeArgs,
+    cwd: repositoryRoot,
+    args: [
+      'serve',
+      '--tls-cert-file', tls.certFile,
+      '--tls-key-file', tls.keyFile,
+      '--host', '127.0.0.1',
+      '--port', '0',
+      '--log-level', options.logLevel ?? 'info',
+    ],
+    readyMessage: 'webhook server listening',
+  });
+  return running('sandbox-storage serve', child);
+}
+
+export async function startCeilingServer(tls: ServingCertificate): Promise<RunningServer> {
+  const script = fileURLToPath(new URL('../servers/ceiling-server.ts', import.meta.url));
+  return running('ceiling', await startNodeProcess({ script, args: [tls.certFile, tls.keyFile], readyMessage: 'webhook server listening' }));
+}
+
+export async function startBareWebhook(tls: ServingCertificate): Promise<RunningServer> {
+  const script = fileURLToPath(new URL('../servers/bare-webhook-server.ts', import.meta.url));
+  return running('bare webhook', await startNodeProcess({ script, args: [tls.certFile, tls.keyFile], cwd: repositoryRoot, readyMessage: 'webhook server listening' }));
+}

@@ -1,0 +1,159 @@
+// Scenario 3: what the webhook adds to a Pod CREATE through a real kube-apiserver. Sequential creates of the same
+// sandbox Pod with no webhook registered, with `sandbox-storage serve` registered (the shipped settings) and with
+// a bare Node mutating webhook registered (same settings), interleaved in rounds on one API server in one run.
+import type * as k8s from '@kubernetes/client-node';
+import { createTestNamespace, startControlPlane, type ControlPlane } from '../../test/harness/controlplane.ts';
+import { waitFor } from '../../test/harness/wait.ts';
+import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../../test/harness/webhook.ts';
+import { admissionPayloads, podForCreate } from '../lib/admission-payloads.ts';
+import { podClient, type PodClient } from '../lib/pod-client.ts';
+import { progress } from '../lib/progress.ts';
+import { startBareWebhook, startServe, type RunningServer } from '../lib/servers.ts';
+import { round, summarize, type LatencySummary } from '../lib/stats.ts';
+import { comparison, target, type ScenarioResult } from '../report/results.ts';
+import type { ScenarioContext } from './context.ts';
+
+type SeriesId = 'none' | 'sandbox-storage' | 'bare';
+const seriesOrder: SeriesId[] = ['none', 'sandbox-storage', 'bare'];
+const seriesNames: Record<SeriesId, string> = {
+  none: 'no webhook',
+  'sandbox-storage': 'sandbox-storage serve',
+  bare: 'bare Node webhook',
+};
+const bareAnnotation = 'bench.sandbox-storage.io/bare-webhook';
+const warmupCreatesPerBlock = 5;
+
+const injectedBySandboxStorage = (pod: k8s.V1Pod) => (pod.spec?.volumes ?? []).some((volume) => volume.name.startsWith('sandbox-storage-'));
+const annotatedByBare = (pod: k8s.V1Pod) => pod.metadata?.annotations?.[bareAnnotation] === 'true';
+
+/** Admission calls the serve process logged: one line per call that reached the planning core. */
+function serveCalls(serve: RunningServer): number {
+  const counts = serve.process.messageCounts;
+  return (counts.get('pod mutated') ?? 0) + (counts.get('pod admitted unchanged') ?? 0) + (counts.get('pod denied') ?? 0);
+}
+
+let lastCounted = 0;
+/** The serve call count once at least `atLeast` more than `since` are logged (or 5 s passed). */
+async function settledServeCalls(serve: RunningServer, atLeast: number, since = lastCounted): Promise<number> {
+  await waitFor(() => serveCalls(serve) >= since + atLeast, { description: 'serve log lines', timeoutMs: 5_000, intervalMs: 5 }).catch(() => undefined);
+  lastCounted = serveCalls(serve);
+  return lastCounted;
+}
+
+export async function apiServerOverhead(context: ScenarioContext): Promise<ScenarioResult> {
+  const rounds = context.smoke ? 2 : 5;
+  const podsPerBlock = context.smoke ? 15 : 104;
+  const pod = podForCreate(admissionPayloads().find((payload) => payload.id === 'sandbox-5.5k')!) as k8s.V1Pod;
+  progress('apiserver: starting etcd and kube-apiserver (no controller manager)');
+  const controlPlane: ControlPlane = await startControlPlane();
+  const servers: RunningServer[] = [];
+  let unregister: (() => Promise<void>) | undefined;
+  let client: PodClient | undefined;
+  try {
+    client = await podClient(controlPlane);
+    const pods = client;
+    const namespace = await createTestNamespace(controlPlane, 'bench');
+    const serve = await startServe(context.tls);
+    servers.push(serve);
+    const bare = await startBareWebhook(context.tls);
+    servers.push(bare);
+    const configurations = {
+      'sandbox-storage': shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${serve.port}`, context.tls.caPem),
+      bare: shippedMutatingWebhook('bench-bare-webhook', `https://127.0.0.1:${bare.port}`, context.tls.caPem),
+    };
+    const dryRun = async () => (await pods.create(namespace, pod, { dryRun: true })).pod;
+
+    const activate = async (series: SeriesId) => {
+      if (unregister) await unregister();
+      unregister = undefined;
+      if (series === 'none') {
+        // Removal reaches the API server's webhook cache asynchronously too.
+        await waitFor(async () => {
+          const created = await dryRun();
+          return !injectedBySandboxStorage(created) && !annotatedByBare(created);
+        }, { description: 'the API server to stop calling the removed webhooks', timeoutMs: 60_000, intervalMs: 100 });
+        return;
+      }
+      unregister = await registerMutatingWebhook(controlPlane.kubeConfig, configurations[series]);
+      await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, pod, series === 'bare' ? annotatedByBare : injectedBySandboxStorage);
+    };
+
+    const samples: Record<SeriesId, number[]> = { none: [], 'sandbox-storage': [], bare: [] };
+    let measuredServeCalls = 0;
+    for (let roundIndex = 0; roundIndex < rounds; roundIndex += 1) {
+      // Rotate the order so no series always runs first after a quiet API server.
+      const order = seriesOrder.map((_, index) => seriesOrder[(index + roundIndex) % seriesOrder.length] as SeriesId);
+      for (const series of order) {
+        progress(`apiserver: round ${roundIndex + 1}/${rounds}, ${podsPerBlock} Pod creates, ${seriesNames[series]}`);
+        await activate(series);
+        for (let index = 0; index < warmupCreatesPerBlock; index += 1) await pods.create(namespace, pod);
+        // Log lines arrive through a pipe: wait until every call so far is counted before starting the block.
+        const callsBefore = await settledServeCalls(serve, series === 'sandbox-storage' ? warmupCreatesPerBlock : 0);
+        for (let index = 0; index < podsPerBlock; index += 1) {
+          const { pod: created, elapsedMs } = await pods.create(namespace, pod);
+          samples[series].push(elapsedMs);
+          if (series === 'sandbox-storage' && !injectedBySandboxStorage(created)) throw new Error('a sandbox Pod was created without its storage');
+          if (series === 'bare' && !annotatedByBare(created)) throw new Error('a Pod was created without the bare webhook');
+        }
+        if (series === 'sandbox-storage') measuredServeCalls += (await settledServeCalls(serve, podsPerBlock, callsBefore)) - callsBefore;
+      }
+    }
+    if (unregister) await unregister();
+    unregister = undefined;
+
+    const summaries = Object.fromEntries(seriesOrder.map((series) => [series, summarize(samples[series])])) as Record<SeriesId, LatencySummary>;
+    const none = summaries.none;
+    const ours = summaries['sandbox-storage'];
+    const bareSummary = summaries.bare;
+    const callsPerPod = measuredServeCalls / samples['sandbox-storage'].length;
+    const formatMs = (value: number) => value.toFixed(2);
+    const row = (series: SeriesId) => {
+      const summary = summaries[series];
+      return [
+        seriesNames[series],
+        String(summary.count),
+        formatMs(summary.p50),
+        formatMs(summary.p99),
+        series === 'none' ? '–' : `${formatMs(summary.p50 - none.p50)}`,
+        series === 'none' ? '–' : `${formatMs(summary.p99 - none.p99)}`,
+      ];
+    };
+    return {
+      id: 'apiserver',
+      title: 'Overhead through the real API server',
+      status: 'ok',
+      durationSeconds: 0,
+      targets: [
+        target('median Pod CREATE overhead, sandbox-storage vs no webhook', round(ours.p50 - none.p50), 'ms', '<=', 2),
+        target('p99 Pod CREATE overhead, sandbox-storage vs no webhook', round(ours.p99 - none.p99), 'ms', '<=', 10),
+      ],
+      comparisons: [
+        comparison('Pod CREATE p50, sandbox-storage', round(ours.p50), round(none.p50), 'no webhook', 'ms'),
+        comparison('Pod CREATE p99, sandbox-storage', round(ours.p99), round(none.p99), 'no webhook', 'ms'),
+        comparison('Pod CREATE p50, sandbox-storage', round(ours.p50), round(bareSummary.p50), 'bare Node webhook', 'ms'),
+        comparison('Pod CREATE p99, sandbox-storage', round(ours.p99), round(bareSummary.p99), 'bare Node webhook', 'ms'),
+      ],
+      table: {
+        headers: ['series', 'Pods', 'p50 ms', 'p99 ms', 'p50 overhead ms', 'p99 overhead ms'],
+        rows: seriesOrder.map(row),
+      },
+      notes: [
+        `Sequential creates of a sandbox Pod (5.5 KB as admitted) through kube-apiserver ${'1.37'} without the controller manager (ServiceAccount admission plugin off); ${rounds} rounds, each series ${podsPerBlock} Pods per round after ${warmupCreatesPerBlock} unmeasured creates, order rotated per round.`,
+        `Webhook calls per Pod: ${round(callsPerPod, 2)} (more than 1 means the API server reinvoked it after another mutation).`,
+      ],
+      details: {
+        rounds,
+        podsPerBlock,
+        callsPerPod: round(callsPerPod, 3),
+        series: Object.fromEntries(
+          seriesOrder.map((series) => [series, Object.fromEntries(Object.entries(summaries[series]).map(([key, value]) => [key, round(value)]))]),
+        ),
+      },
+    };
+  } finally {
+    if (unregister) await unregister().catch(() => undefined);
+    client?.close();
+    for (const server of servers) await server.stop();
+    await controlPlane.stop();
+  }
+}

@@ -1,0 +1,12 @@
+// What every scenario gets from the runner.
+import type { ServingCertificate } from '../../test/harness/tls.ts';
+
+export interface ScenarioContext {
+  smoke: boolean;
+  /** Serving certificate shared by every HTTPS server of the run. */
+  tls: ServingCertificate;
+  /** When set, `sandbox-storage serve` writes V8 CPU profiles here. */
+  cpuProfileDir?: string;
+  /** Scratch directory of this run, removed at the end. */
+  workDir: string;
+}

@@ -1,0 +1,185 @@
+// Scenario 4: controller scale. Enabled only when this build has `sandbox-storage controller`; otherwise the
+// results say "controller not available in this build".
+// - PVC latency: 1,000 sandbox Pods (distinct threads, so 1,000 claims) created at a fixed rate through the API
+//   server with the webhook registered → time until every PVC exists, against a bare client creating the same
+//   1,000 PVCs at the same rate in the same run (ratio ≤ 1.2).
+// - Memory: RSS of the controller once 10,000 sandbox Pods are in its informer cache (all their PVCs exist).
+// - Cold start: process spawn → the controller's ready log line (≤ 1.5 s), next to a bare `node -e 0` start.
+// What this module assumes of the controller (adjust `controllerCommand` and `readyMessage` if it differs):
+// `sandbox-storage controller --kubeconfig FILE` watches Pods in all namespaces, creates the claims the webhook
+// planned, and logs a JSON line whose msg matches `readyMessage` once its caches are synced.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type * as k8s from '@kubernetes/client-node';
+import { createTestNamespace, startControlPlane, type ControlPlane } from '../../test/harness/controlplane.ts';
+import { waitFor } from '../../test/harness/wait.ts';
+import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../../test/harness/webhook.ts';
+import { admissionPayloads, podForCreate } from '../lib/admission-payloads.ts';
+import { startNodeProcess, type NodeProcess } from '../lib/node-process.ts';
+import { podClient, type PodClient } from '../lib/pod-client.ts';
+import { processRssBytes } from '../lib/process-stats.ts';
+import { progress } from '../lib/progress.ts';
+import { repositoryRoot, startServe, type RunningServer } from '../lib/servers.ts';
+import { median, round } from '../lib/stats.ts';
+import { comparison, target, type ScenarioResult } from '../report/results.ts';
+import type { ScenarioContext } from './context.ts';
+
+const cliPath = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+export const notAvailable = 'controller not available in this build';
+const readyMessage = /\b(ready|caches? synced|started)\b/i;
+const controllerCommand = (kubeconfigPath: string) => ['controller', '--kubeconfig', kubeconfigPath];
+const creationRate = 100; // Pods (and baseline PVCs) per second
+
+/** True when `sandbox-storage controller --help` is a known command. */
+export function controllerAvailable(): boolean {
+  const result = spawnSync(process.execPath, [cliPath, 'controller', '--help'], { cwd: repositoryRoot, encoding: 'utf8', timeout: 30_000 });
+  return result.status === 0 && !/unknown command/i.test(`${result.stdout}${result.stderr}`);
+}
+
+function skipped(reason: string): ScenarioResult {
+  return { id: 'controller', title: 'Controller scale', status: 'skipped', reason, durationSeconds: 0, targets: [], comparisons: [], notes: [], details: {} };
+}
+
+function sandboxPod(template: k8s.V1Pod, index: number): k8s.V1Pod {
+  const pod = structuredClone(template);
+  pod.metadata!.labels = { ...pod.metadata!.labels, 'sandbox-storage.io/thread': `thread-${index}` };
+  return pod;
+}
+
+/** Count of objects in a namespaced list, from one item plus remainingItemCount (cheap to poll). */
+async function countOf(client: PodClient, path: string): Promise<number> {
+  const response = await client.get(`${path}?limit=1`);
+  const items = (response.items as unknown[] | undefined)?.length ?? 0;
+  const remaining = Number((response.metadata as { remainingItemCount?: number } | undefined)?.remainingItemCount ?? 0);
+  return items + remaining;
+}
+
+/** Starts `count` operations at `rate` per second (open loop) and resolves when all have finished. */
+async function paced(count: number, rate: number, operation: (index: number) => Promise<unknown>): Promise<void> {
+  const started = performance.now();
+  const running: Array<Promise<unknown>> = [];
+  for (let index = 0; index < count; index += 1) {
+    const due = started + (index * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    running.push(operation(index));
+  }
+  await Promise.all(running);
+}
+
+/** How the controller is started; replaceable to exercise this module against a stand-in. */
+export interface ControllerLauncher {
+  script: string;
+  args: (kubeconfigPath: string) => string[];
+  available: () => boolean;
+}
+
+const shippedController: ControllerLauncher = { script: cliPath, args: controllerCommand, available: controllerAvailable };
+
+async function startController(controlPlane: ControlPlane, launcher: ControllerLauncher): Promise<{ controller: NodeProcess; coldStartMs: number }> {
+  const started = performance.now();
+  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), readyMessage, timeoutMs: 60_000 });
+  return { controller, coldStartMs: performance.now() - started };
+}
+
+export async function controllerScale(context: ScenarioContext, launcher: ControllerLauncher = shippedController): Promise<ScenarioResult> {
+  if (!launcher.available()) {
+    progress(`controller: ${notAvailable}, skipped`);
+    return skipped(notAvailable);
+  }
+  const pvcPods = context.smoke ? 50 : 1_000;
+  const cachePods = context.smoke ? 200 : 10_000;
+  const template = podForCreate(admissionPayloads().find((payload) => payload.id === 'sandbox-5.5k')!) as k8s.V1Pod;
+  progress('controller: starting etcd and kube-apiserver');
+  const controlPlane = await startControlPlane();
+  let serve: RunningServer | undefined;
+  let controller: NodeProcess | undefined;
+  let client: PodClient | undefined;
+  try {
+    client = await podClient(controlPlane);
+    const pods = client;
+    serve = await startServe(context.tls);
+    const namespace = await createTestNamespace(controlPlane, 'bench-controller');
+    const baselineNamespace = await createTestNamespace(controlPlane, 'bench-baseline');
+    await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${serve.port}`, context.tls.caPem));
+    await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, template, (pod) => (pod.spec?.volumes ?? []).some((volume) => volume.name.startsWith('sandbox-storage-')));
+
+    progress('controller: cold start');
+    const nodeStartMs = median(Array.from({ length: 3 }, () => {
+      const started = performance.now();
+      spawnSync(process.execPath, ['-e', '0']);
+      return performance.now() - started;
+    }));
+    const started = await startController(controlPlane, launcher);
+    controller = started.controller;
+    const idleRss = processRssBytes(controller.pid);
+
+    progress(`controller: ${pvcPods} sandbox Pods at ${creationRate}/s → time until all PVCs exist`);
+    const pvcPath = (ns: string) => `/api/v1/namespaces/${ns}/persistentvolumeclaims`;
+    const podsStarted = performance.now();
+    await paced(pvcPods, creationRate, (index) => pods.create(namespace, sandboxPod(template, index)));
+    await waitFor(async () => (await countOf(pods, pvcPath(namespace))) >= pvcPods, {
+      description: `${pvcPods} PVCs created by the controller`,
+      timeoutMs: 600_000,
+      intervalMs: 50,
+    });
+    const controllerMs = performance.now() - podsStarted;
+
+    progress(`controller: baseline, a bare client creating the same ${pvcPods} PVCs at ${creationRate}/s`);
+    const claims = ((await pods.get(pvcPath(namespace))).items as k8s.V1PersistentVolumeClaim[]).map((claim) => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: claim.metadata?.name, labels: claim.metadata?.labels, annotations: claim.metadata?.annotations },
+      spec: { accessModes: claim.spec?.accessModes, resources: claim.spec?.resources, storageClassName: claim.spec?.storageClassName, volumeMode: claim.spec?.volumeMode },
+    }));
+    const baselineStarted = performance.now();
+    await paced(claims.length, creationRate, (index) => pods.post(pvcPath(baselineNamespace), claims[index]));
+    const baselineMs = performance.now() - baselineStarted;
+
+    progress(`controller: ${cachePods} more sandbox Pods for the informer cache`);
+    const cacheNamespace = await createTestNamespace(controlPlane, 'bench-cache');
+    const concurrency = 8;
+    for (let next = 0; next < cachePods; next += concurrency) {
+      await Promise.all(Array.from({ length: Math.min(concurrency, cachePods - next) }, (_, offset) => pods.create(cacheNamespace, sandboxPod(template, pvcPods + next + offset))));
+      if (next % 1000 === 0) progress(`controller: ${next}/${cachePods} cache Pods created`);
+    }
+    await waitFor(async () => (await countOf(pods, pvcPath(cacheNamespace))) >= cachePods, {
+      description: `${cachePods} PVCs created by the controller`,
+      timeoutMs: 900_000,
+      intervalMs: 500,
+    });
+    const rss = processRssBytes(controller.pid);
+    const mb = (bytes: number) => bytes / 2 ** 20;
+    return {
+      id: 'controller',
+      title: 'Controller scale',
+      status: 'ok',
+      durationSeconds: 0,
+      targets: [
+        target(`time to all ${pvcPods} PVCs ÷ bare client creating them`, round(controllerMs / baselineMs), '×', '<=', 1.2),
+        target(`controller RSS with ${cachePods + pvcPods} sandbox Pods cached`, round(mb(rss), 1), 'MB', '<=', 150),
+        target('controller cold start to ready', round(started.coldStartMs / 1000, 3), 's', '<=', 1.5),
+      ],
+      comparisons: [
+        comparison(`time to all ${pvcPods} PVCs`, round(controllerMs), round(baselineMs), 'bare client, same PVCs, same rate', 'ms'),
+        comparison('controller RSS', round(mb(rss), 1), round(mb(idleRss), 1), 'same controller, idle after start', 'MB'),
+        comparison('cold start', round(started.coldStartMs), round(nodeStartMs), 'node -e 0', 'ms'),
+      ],
+      table: {
+        headers: ['measure', 'controller', 'same-run baseline'],
+        rows: [
+          [`time until ${pvcPods} PVCs exist (${creationRate} Pods/s)`, `${controllerMs.toFixed(0)} ms`, `${baselineMs.toFixed(0)} ms (bare client, ${creationRate} PVCs/s)`],
+          [`RSS, ${cachePods + pvcPods} sandbox Pods cached`, `${mb(rss).toFixed(1)} MB`, `${mb(idleRss).toFixed(1)} MB (idle after start)`],
+          ['cold start to ready', `${started.coldStartMs.toFixed(0)} ms`, `${nodeStartMs.toFixed(0)} ms (node -e 0)`],
+        ],
+      },
+      notes: [`Pods created at ${creationRate}/s through the API server with the webhook registered; PVC counts polled every 50 ms.`],
+      details: { pvcPods, cachePods, creationRate, controllerMs: round(controllerMs), baselineMs: round(baselineMs), rssBytes: rss, idleRssBytes: idleRss, coldStartMs: round(started.coldStartMs), nodeStartMs: round(nodeStartMs) },
+    };
+  } finally {
+    await controller?.stop();
+    client?.close();
+    await serve?.stop();
+    await controlPlane.stop();
+  }
+}
