@@ -13,6 +13,7 @@ import { waitFor } from '../harness/wait.ts';
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
 
 const shippedWebhookFile = new URL('../../deploy/manifests/mutating-webhook.yaml', import.meta.url);
+const shippedValidatingWebhookFile = new URL('../../deploy/manifests/validating-webhook.yaml', import.meta.url);
 const certManagerValues = ['--set', 'certificates.mode=cert-manager', '--set', 'validatingWebhook.enabled=true'];
 const existingSecretValues = [
   '--set', 'certificates.mode=existing-secret',
@@ -84,6 +85,13 @@ describe('helm chart', () => {
     expect(rendered.apiVersion).toBe(shipped.apiVersion);
     expect(rendered.metadata.name).toBe(shipped.metadata.name);
     expect(rendered.metadata.labels).toEqual(expect.objectContaining(shipped.metadata.labels));
+    expect(rendered.webhooks).toEqual(shipped.webhooks);
+  });
+
+  it('renders the validating webhook exactly as deploy/manifests/validating-webhook.yaml ships it', async () => {
+    const shipped = parseYaml(readFileSync(shippedValidatingWebhookFile, 'utf8')) as Manifest;
+    const rendered = find(documents(await renderChart()), 'ValidatingWebhookConfiguration');
+    expect(rendered.metadata.name).toBe(shipped.metadata.name);
     expect(rendered.webhooks).toEqual(shipped.webhooks);
   });
 

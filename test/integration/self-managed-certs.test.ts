@@ -103,6 +103,10 @@ beforeAll(async () => {
     { name, body: [{ op: 'replace', path: '/webhooks/0/clientConfig', value: { url: `https://127.0.0.1:${port}/mutate` } }] },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
   );
+  await admin.admission.patchValidatingWebhookConfiguration(
+    { name, body: [{ op: 'replace', path: '/webhooks/0/clientConfig', value: { url: `https://127.0.0.1:${port}/validate` } }] },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+  );
 
   // Credentials of the shipped ServiceAccount, nothing more (TokenRequest, as the kubelet would mount them).
   const token = await admin.core.createNamespacedServiceAccountToken({
