@@ -4,7 +4,7 @@ import jsonPatch from 'fast-json-patch';
 import type { Policy } from '../policy/types.ts';
 import { planPod } from './plan-pod.ts';
 import { needsNamespaceLabels } from './select-policy.ts';
-import type { PodPlan, RequesterInfo } from './plan-types.ts';
+import type { ClaimLookup, PodPlan, RequesterInfo } from './plan-types.ts';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';
 
@@ -57,6 +57,8 @@ export interface AdmissionContext {
   policies: readonly Policy[];
   /** Namespace labels for policies with a namespaceSelector; undefined when not known. */
   namespaceLabels?: Record<string, string>;
+  /** Observed PVCs (an informer cache); undefined when the server has none, and then every sandbox Pod is gated. */
+  claims?: ClaimLookup;
 }
 
 function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
@@ -107,6 +109,7 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
     namespaceLabels: context.namespaceLabels,
     dryRun: request.dryRun === true,
     userInfo: request.userInfo ?? {},
+    ...(context.claims ? { claims: context.claims } : {}),
   });
   if (!plan.selected) return { request, plan, result: 'skipped', review: answer(uid, { allowed: true }) };
 
@@ -148,6 +151,8 @@ export interface AdmissionSources {
   policies: readonly Policy[];
   /** Looks up a namespace's labels; only called when some policy has a namespaceSelector. */
   namespaceLabels(namespace: string): Promise<Record<string, string> | undefined>;
+  /** Observed PVCs, when the server watches them (sandbox-storage run); undefined otherwise. */
+  claims?: ClaimLookup;
 }
 
 /** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */
@@ -160,7 +165,11 @@ export async function reviewAdmission(body: unknown, sources: AdmissionSources):
       isPodRequest(request) && request.namespace && needsNamespaceLabels(sources.policies, podLabels)
         ? await sources.namespaceLabels(request.namespace)
         : undefined;
-    return reviewPodMutation(request, { policies: sources.policies, namespaceLabels });
+    return reviewPodMutation(request, {
+      policies: sources.policies,
+      namespaceLabels,
+      ...(sources.claims ? { claims: sources.claims } : {}),
+    });
   } catch (thrown) {
     return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
   }

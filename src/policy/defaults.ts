@@ -26,6 +26,12 @@ export function defaultPolicySpec(): PolicySpec {
       claimName: '',
       mounts: [{ subPath: 'users/{user}/threads/{thread}/user-data', mountPath: '/sandbox', readOnly: false }],
     },
+    provisioning: {
+      schedulingGate: true,
+      adoptExisting: false,
+      pendingWarningSeconds: 120,
+      shared: { createIfMissing: false, size: '10Gi', accessModes: ['ReadWriteMany'], volumeMode: 'Filesystem' },
+    },
     seed: { enabled: true, path: '/sandbox', sentinel: '.sandbox-storage-seeded' },
   };
 }

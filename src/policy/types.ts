@@ -50,11 +50,31 @@ export interface PolicySpec {
     claimName: string;
     mounts: SharedMount[];
   };
+  /** How the controller provisions the planned PVCs and holds Pods until they exist. */
+  provisioning: ProvisioningSpec;
   seed: {
     enabled: boolean;
     /** Directory of the sandbox image copied into the volume on first use; also the mount path that is seeded. */
     path: string;
     sentinel: string;
+  };
+}
+
+export interface ProvisioningSpec {
+  /** Hold sandbox Pods with a scheduling gate until their PVC exists; the controller removes it. */
+  schedulingGate: boolean;
+  /** Take over a PVC of the planned name that carries the Pod's identity labels but was not created by sandbox-storage. */
+  adoptExisting: boolean;
+  /** A PVC still Pending this many seconds after creation is reported with a Warning Event on its Pods. */
+  pendingWarningSeconds: number;
+  /** Shared mode: create spec.shared.claimName when it is missing, with these hints. */
+  shared: {
+    createIfMissing: boolean;
+    /** Absent means the cluster's default StorageClass. */
+    storageClassName?: string;
+    size: string;
+    accessModes: AccessMode[];
+    volumeMode: VolumeMode;
   };
 }
 

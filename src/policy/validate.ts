@@ -11,7 +11,7 @@ import { defaultPolicySpec } from './defaults.ts';
 import { FieldErrorList, type FieldError } from './field-errors.ts';
 import { policyApiVersion, policyKind, type LabelSelector, type Policy, type PolicySpec } from './types.ts';
 
-type Shape = 'string' | 'boolean' | 'stringMap' | { fields: Record<string, Shape> } | { items: Shape };
+type Shape = 'string' | 'boolean' | 'number' | 'stringMap' | { fields: Record<string, Shape> } | { items: Shape };
 
 const selectorShape: Shape = {
   fields: {
@@ -44,6 +44,22 @@ const specShape: Shape = {
         mounts: { items: { fields: { subPath: 'string', mountPath: 'string', readOnly: 'boolean' } } },
       },
     },
+    provisioning: {
+      fields: {
+        schedulingGate: 'boolean',
+        adoptExisting: 'boolean',
+        pendingWarningSeconds: 'number',
+        shared: {
+          fields: {
+            createIfMissing: 'boolean',
+            storageClassName: 'string',
+            size: 'string',
+            accessModes: { items: 'string' },
+            volumeMode: 'string',
+          },
+        },
+      },
+    },
     seed: { fields: { enabled: 'boolean', path: 'string', sentinel: 'string' } },
   },
 };
@@ -57,7 +73,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * defaulting can carry on past a type error and every problem is still reported.
  */
 function conform(value: unknown, shape: Shape, field: string, errors: FieldErrorList): unknown {
-  if (shape === 'string' || shape === 'boolean') {
+  if (shape === 'string' || shape === 'boolean' || shape === 'number') {
     if (typeof value === shape) return value;
     errors.invalid(field, value, `must be a ${shape}`);
     return undefined;
@@ -156,6 +172,40 @@ function checkMountPath(path: string, field: string, errors: FieldErrorList): vo
   }
 }
 
+/** The provisioning hints of a PVC the controller creates (workspace PVCs, a shared PVC created if missing). */
+function checkClaimHints(
+  hints: { storageClassName?: string; size: string; accessModes: string[]; volumeMode: string },
+  field: string,
+  errors: FieldErrorList,
+): void {
+  if (hints.storageClassName !== undefined) {
+    const classError = dns1123SubdomainError(hints.storageClassName);
+    if (classError) errors.invalid(`${field}.storageClassName`, hints.storageClassName, classError);
+  }
+  const sizeError = storageQuantityError(hints.size);
+  if (sizeError) errors.invalid(`${field}.size`, hints.size, sizeError);
+  if (hints.accessModes.length === 0) errors.required(`${field}.accessModes`, 'at least one access mode');
+  hints.accessModes.forEach((mode, index) => {
+    if (!(accessModes as readonly string[]).includes(mode)) errors.unsupported(`${field}.accessModes[${index}]`, mode, accessModes);
+    else if (hints.accessModes.indexOf(mode) !== index) errors.invalid(`${field}.accessModes[${index}]`, mode, 'is listed twice');
+  });
+  if (!(volumeModes as readonly string[]).includes(hints.volumeMode)) {
+    errors.unsupported(`${field}.volumeMode`, hints.volumeMode, volumeModes);
+  } else if (hints.volumeMode === 'Block') {
+    errors.invalid(`${field}.volumeMode`, 'Block', 'a Block volume cannot be mounted at a path; use Filesystem');
+  }
+}
+
+function checkProvisioning(provisioning: PolicySpec['provisioning'], mode: string, errors: FieldErrorList): void {
+  const seconds = provisioning.pendingWarningSeconds;
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400) {
+    errors.invalid('spec.provisioning.pendingWarningSeconds', seconds, 'must be a whole number of seconds from 1 to 86400');
+  }
+  if (mode === 'shared' && provisioning.shared.createIfMissing) {
+    checkClaimHints(provisioning.shared, 'spec.provisioning.shared', errors);
+  }
+}
+
 function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
   checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', errors);
   checkSelector(spec.podSelector, 'spec.podSelector', errors);
@@ -184,24 +234,7 @@ function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
         'must start with a lower-case letter and have at most 30 lower-case letters, digits or \'-\'',
       );
     }
-    if (workspace.storageClassName !== undefined) {
-      const classError = dns1123SubdomainError(workspace.storageClassName);
-      if (classError) errors.invalid('spec.workspace.storageClassName', workspace.storageClassName, classError);
-    }
-    const sizeError = storageQuantityError(workspace.size);
-    if (sizeError) errors.invalid('spec.workspace.size', workspace.size, sizeError);
-    if (workspace.accessModes.length === 0) errors.required('spec.workspace.accessModes', 'at least one access mode');
-    workspace.accessModes.forEach((mode, index) => {
-      if (!accessModes.includes(mode)) errors.unsupported(`spec.workspace.accessModes[${index}]`, mode, accessModes);
-      else if (workspace.accessModes.indexOf(mode) !== index) {
-        errors.invalid(`spec.workspace.accessModes[${index}]`, mode, 'is listed twice');
-      }
-    });
-    if (!volumeModes.includes(workspace.volumeMode)) {
-      errors.unsupported('spec.workspace.volumeMode', workspace.volumeMode, volumeModes);
-    } else if (workspace.volumeMode === 'Block') {
-      errors.invalid('spec.workspace.volumeMode', 'Block', 'a Block volume cannot be mounted at a path; use Filesystem');
-    }
+    checkClaimHints(workspace, 'spec.workspace', errors);
     seededMountPaths.push(workspace.mountPath);
   }
 
@@ -231,6 +264,8 @@ function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
       }
     });
   }
+
+  checkProvisioning(spec.provisioning, spec.mode, errors);
 
   if (spec.seed.enabled) {
     checkMountPath(spec.seed.path, 'spec.seed.path', errors);

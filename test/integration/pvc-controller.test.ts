@@ -1,0 +1,317 @@
+// The PVC controller against a real kube-apiserver + kube-controller-manager, with the webhook registered over
+// HTTPS: PVCs created once per identity, scheduling gates lifted, ownership enforced, Events and metrics recorded.
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimClient, type ClaimClient } from '../../src/k8s/claims.ts';
+import { claimLookupFromCache } from '../../src/k8s/claim-lookup.ts';
+import { workspaceClaimName } from '../../src/naming/identity-names.ts';
+import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
+import type { Policy } from '../../src/policy/types.ts';
+import { policyFrom } from '../fixtures/pods.ts';
+import { startTestController, type TestController } from '../harness/controller.ts';
+import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
+import {
+  registerMutatingWebhook,
+  shippedMutatingWebhook,
+  startTestWebhook,
+  waitUntilWebhookActive,
+  type RunningWebhook,
+} from '../harness/webhook.ts';
+import { waitFor } from '../harness/wait.ts';
+
+const gate = 'sandbox-storage.io/storage';
+const policies = {
+  default: embeddedDefaultPolicies()[0] as Policy,
+  perUser: policyFrom({ workspace: { scope: 'user' }, seed: { enabled: false } }, 'per-user'),
+  sharedCreated: policyFrom(
+    { mode: 'shared', shared: { claimName: 'team-share' }, provisioning: { shared: { createIfMissing: true, size: '1Gi' } } },
+    'shared-created',
+  ),
+  sharedExisting: policyFrom({ mode: 'shared', shared: { claimName: 'admin-share' } }, 'shared-existing'),
+  adopting: policyFrom({ provisioning: { adoptExisting: true } }, 'adopting'),
+  pendingFast: policyFrom({ provisioning: { pendingWarningSeconds: 1 } }, 'pending-fast'),
+};
+const allPolicies = Object.values(policies);
+
+let controlPlane: ControlPlane;
+let webhook: RunningWebhook;
+let controller: TestController;
+let core: k8s.CoreV1Api;
+let namespace: string;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+function pod(user: string, thread = 't1'): k8s.V1Pod {
+  return {
+    metadata: {
+      generateName: 'sandbox-',
+      labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': user, 'sandbox-storage.io/thread': thread },
+    },
+    spec: { containers: [{ name: 'sandbox', image: 'registry.example/sandbox:1' }] },
+  };
+}
+
+async function createPod(body: k8s.V1Pod, ns = namespace): Promise<k8s.V1Pod> {
+  return core.createNamespacedPod({ namespace: ns, body });
+}
+
+async function readPod(created: k8s.V1Pod): Promise<k8s.V1Pod> {
+  return core.readNamespacedPod({ namespace: created.metadata?.namespace ?? namespace, name: created.metadata?.name ?? '' });
+}
+
+const gates = (p: k8s.V1Pod) => (p.spec?.schedulingGates ?? []).map((g) => g.name);
+
+async function waitUngated(created: k8s.V1Pod): Promise<k8s.V1Pod> {
+  return waitFor(async () => {
+    const current = await readPod(created);
+    return gates(current).includes(gate) ? undefined : current;
+  }, { description: `the storage gate of pod ${created.metadata?.name} to be removed`, timeoutMs: 60_000 });
+}
+
+async function readClaim(name: string, ns = namespace): Promise<k8s.V1PersistentVolumeClaim | undefined> {
+  try {
+    return await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name });
+  } catch (error) {
+    if (error instanceof k8s.ApiException && error.code === 404) return undefined;
+    throw error;
+  }
+}
+
+async function eventsFor(kind: string, name: string, ns = namespace): Promise<k8s.CoreV1Event[]> {
+  const list = await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
+  return list.items;
+}
+
+async function waitForEvent(kind: string, name: string, reason: string, ns = namespace): Promise<k8s.CoreV1Event> {
+  return waitFor(async () => (await eventsFor(kind, name, ns)).find((event) => event.reason === reason), {
+    description: `a ${reason} Event on ${kind} ${name}`,
+    timeoutMs: 60_000,
+  });
+}
+
+async function withPolicy<T>(policy: Policy, body: () => Promise<T>): Promise<T> {
+  webhook.setPolicies([policy]);
+  try {
+    return await body();
+  } finally {
+    webhook.setPolicies([policies.default]);
+  }
+}
+
+beforeAll(async () => {
+  controlPlane = await startControlPlane({ controllerManager: true });
+  cleanups.push(() => controlPlane.stop());
+  core = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  namespace = await createTestNamespace(controlPlane, 'pvc-controller');
+  controller = await startTestController(controlPlane.kubeConfig, allPolicies);
+  cleanups.unshift(() => controller.stop());
+  webhook = await startTestWebhook([policies.default]);
+  webhook.setClaims(claimLookupFromCache(controller.claims)());
+  cleanups.unshift(() => webhook.stop());
+  cleanups.unshift(
+    await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
+  );
+  await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, pod('probe'), (created) => (created.spec?.volumes ?? []).length > 0);
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+});
+
+describe('workspace mode', () => {
+  it('gates a new sandbox pod, creates its PVC from the policy hints, then lifts the gate', async () => {
+    const created = await createPod(pod('alice', 'thread-1'));
+    expect(gates(created)).toEqual([gate]);
+    const claimName = workspaceClaimName('sandbox-', { scope: 'thread', user: 'alice', thread: 'thread-1' });
+    expect(created.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName).toBe(claimName);
+
+    const released = await waitUngated(created);
+    expect(gates(released)).toEqual([]);
+    const claim = await readClaim(claimName);
+    expect(claim?.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'sandbox-storage-webhook',
+      'sandbox-storage.io/policy': 'default',
+      'sandbox-storage.io/user': 'alice',
+      'sandbox-storage.io/thread': 'thread-1',
+    });
+    expect(claim?.metadata?.labels?.['sandbox-storage.io/identity-hash']).toMatch(/^[a-z2-7]{51}$/);
+    expect(claim?.spec?.accessModes).toEqual(['ReadWriteOnce']);
+    expect(claim?.spec?.resources?.requests?.storage).toBe('2Gi');
+    expect(claim?.spec?.volumeMode).toBe('Filesystem');
+    // No class in the policy: the field is left for the cluster default, not set to "".
+    expect(claim?.spec?.storageClassName).toBeUndefined();
+    // kube-controller-manager's pvc-protection is running against it.
+    expect(claim?.metadata?.finalizers).toContain('kubernetes.io/pvc-protection');
+
+    await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspaceProvisioned');
+    await waitForEvent('PersistentVolumeClaim', claimName, 'WorkspaceProvisioned');
+
+    // Storage already there: the next pod of that identity is not gated at all (the webhook reads the PVC cache).
+    await waitFor(() => controller.claims.cache.get(claimName, namespace), { description: 'the PVC in the cache' });
+    const second = await createPod(pod('alice', 'thread-1'));
+    expect(gates(second)).toEqual([]);
+  });
+
+  it('scope user: many pods of one user over several threads share one PVC, created once', async () => {
+    await withPolicy(policies.perUser, async () => {
+      const created = await Promise.all(['a', 'b', 'c', 'a', 'b'].map((thread) => createPod(pod('bob', thread))));
+      for (const each of created) await waitUngated(each);
+    });
+    const claims = await core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector: 'sandbox-storage.io/user=bob' });
+    expect(claims.items.map((claim) => claim.metadata?.name)).toEqual([workspaceClaimName('sandbox-', { scope: 'user', user: 'bob' })]);
+    expect(claims.items[0]?.metadata?.labels).not.toHaveProperty('sandbox-storage.io/thread');
+  });
+
+  it('dryRun creates nothing: the webhook never writes, and the controller never sees the pod', async () => {
+    const dryRun = await core.createNamespacedPod({ namespace, body: pod('dry-run-user'), dryRun: 'All' });
+    expect(gates(dryRun)).toEqual([gate]);
+    // A real pod created afterwards is a barrier: once its PVC exists, the controller has handled everything before it.
+    await waitUngated(await createPod(pod('after-dry-run')));
+    expect(await readClaim(workspaceClaimName('sandbox-', { scope: 'thread', user: 'dry-run-user', thread: 't1' }))).toBeUndefined();
+  });
+
+  it('a PVC that stays Pending is reported on the pod with the binder\'s reason', async () => {
+    const created = await withPolicy(policies.pendingFast, () => createPod(pod('pending-user')));
+    await waitUngated(created);
+    const event = await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspacePending');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toMatch(/is still Pending after \d+s/);
+  });
+});
+
+describe('shared mode', () => {
+  it('creates the shared PVC (ReadWriteMany) when the policy says createIfMissing', async () => {
+    const created = await withPolicy(policies.sharedCreated, () => Promise.all([createPod(pod('carol')), createPod(pod('dave'))]));
+    for (const each of created) await waitUngated(each);
+    const claim = await readClaim('team-share');
+    expect(claim?.spec?.accessModes).toEqual(['ReadWriteMany']);
+    expect(claim?.spec?.resources?.requests?.storage).toBe('1Gi');
+    expect(claim?.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('sandbox-storage-webhook');
+  });
+
+  it('reports a missing shared PVC it does not create, and releases the pod once an admin creates it', async () => {
+    const created = await withPolicy(policies.sharedExisting, () => createPod(pod('erin')));
+    expect(gates(created)).toEqual([gate]);
+    const event = await waitForEvent('Pod', created.metadata?.name ?? '', 'SharedClaimMissing');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toContain('shared PVC admin-share does not exist');
+    expect(await readClaim('admin-share')).toBeUndefined();
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: { metadata: { name: 'admin-share' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '5Gi' } } } },
+    });
+    await waitUngated(created);
+  });
+});
+
+describe('ownership', () => {
+  const foreignClaim = (name: string, labels: Record<string, string>) =>
+    core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: { metadata: { name, labels }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+    });
+
+  it('a PVC pre-created under the planned name by another identity is never mounted: webhook denies, controller warns', async () => {
+    const claimName = workspaceClaimName('sandbox-', { scope: 'thread', user: 'victim', thread: 't1' });
+    await foreignClaim(claimName, { 'sandbox-storage.io/user': 'mallory' });
+    await waitFor(() => controller.claims.cache.get(claimName, namespace), { description: 'the foreign PVC in the cache' });
+    let denial = '';
+    await createPod(pod('victim')).catch((error: unknown) => {
+      denial = String((error as k8s.ApiException<string>).body);
+    });
+    expect(denial).toContain(`PVC ${claimName} exists but belongs to someone else (sandbox-storage.io/user=mallory`);
+
+    // A webhook without the PVC cache admits the pod gated; the controller then refuses to release it.
+    webhook.setClaims(undefined);
+    const created = await createPod(pod('victim')).finally(() => webhook.setClaims(claimLookupFromCache(controller.claims)()));
+    const event = await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspaceConflict');
+    expect(event.type).toBe('Warning');
+    expect(gates(await readPod(created))).toEqual([gate]);
+    expect((await readClaim(claimName))?.metadata?.labels).toEqual({ 'sandbox-storage.io/user': 'mallory' });
+  });
+
+  it('adopts a PVC with the identity\'s labels made by someone else only when the policy allows it', async () => {
+    const claimName = workspaceClaimName('sandbox-', { scope: 'thread', user: 'frank', thread: 't1' });
+    await foreignClaim(claimName, { 'sandbox-storage.io/user': 'frank', 'sandbox-storage.io/thread': 't1' });
+    await waitFor(() => controller.claims.cache.get(claimName, namespace), { description: 'the PVC in the cache' });
+    const refused = await createPod(pod('frank')).then(
+      () => '',
+      (error: unknown) => String((error as k8s.ApiException<string>).body),
+    );
+    expect(refused).toContain('spec.provisioning.adoptExisting: false');
+
+    const created = await withPolicy(policies.adopting, () => createPod(pod('frank')));
+    await waitUngated(created);
+    expect((await readClaim(claimName))?.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'sandbox-storage-webhook',
+      'sandbox-storage.io/policy': 'adopting',
+    });
+    await waitForEvent('PersistentVolumeClaim', claimName, 'WorkspaceAdopted');
+  });
+});
+
+describe('races', () => {
+  it('a PVC created between our Get and our Create (409) counts as success', async () => {
+    const ns = await createTestNamespace(controlPlane, 'race');
+    const real = claimClient(controlPlane.kubeConfig);
+    let interleaved = 0;
+    // The first Get answers "not found", then someone else creates the same PVC before our Create.
+    const racing: ClaimClient = {
+      ...real,
+      async get(namespace_, name) {
+        if (namespace_ === ns && interleaved === 0) {
+          interleaved += 1;
+          return undefined;
+        }
+        return real.get(namespace_, name);
+      },
+      async create(plan) {
+        if (plan.namespace === ns && interleaved === 1) {
+          interleaved += 1;
+          await real.create(plan);
+        }
+        return real.create(plan);
+      },
+    };
+    const second = await startTestController(controlPlane.kubeConfig, allPolicies, { claimClient: racing });
+    try {
+      // The shared controller acts too; whoever is first, the racing one meets an existing PVC on Create.
+      const created = await createPod(pod('racer'), ns);
+      await waitUngated(created);
+      await waitFor(() => interleaved === 2, { description: 'the racing controller to hit 409 on Create' });
+      const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: ns });
+      expect(claims.items).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('two controllers without election on a burst: every PVC exists once, and all pods are released', async () => {
+    const ns = await createTestNamespace(controlPlane, 'two-controllers');
+    const second = await startTestController(controlPlane.kubeConfig, allPolicies, { instance: 'second' });
+    try {
+      const created = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => createPod(pod(`user-${index % 10}`, `t${index % 3}`), ns)),
+      );
+      for (const each of created) await waitUngated(each);
+      const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: ns });
+      const expected = new Set(created.map((each) => each.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName));
+      expect(claims.items.map((claim) => claim.metadata?.name).sort()).toEqual([...expected].sort());
+      const metrics = (await controller.registry.metrics()) + (await second.registry.metrics());
+      expect(metrics).toContain('sandbox_storage_pvcs_created_total');
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('counts reconciles by result, PVCs created and gates removed, with a latency histogram', async () => {
+    const text = await controller.registry.metrics();
+    expect(text).toMatch(/sandbox_storage_reconciles_total\{result="success"\} [1-9]/);
+    expect(text).toMatch(/sandbox_storage_pvcs_created_total\{role="workspace"\} [1-9]/);
+    expect(text).toMatch(/sandbox_storage_pvcs_created_total\{role="shared"\} 1/);
+    expect(text).toMatch(/sandbox_storage_scheduling_gates_removed_total [1-9]/);
+    expect(text).toContain('sandbox_storage_reconcile_duration_seconds_bucket');
+    expect(text).toContain('sandbox_storage_queue_depth');
+  });
+});
