@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // `sandbox-storage` command line: dispatches to the subcommands.
+import { controllerUsage, runController } from './commands/controller.ts';
 import { reviewUsage, runReview } from './commands/review.ts';
+import { runAll, runUsage } from './commands/run.ts';
 import { runServe, serveUsage } from './commands/serve.ts';
 import { UsageError } from './commands/usage-error.ts';
 
 const usage = `Usage: sandbox-storage <command> [options]
 
 Commands:
-  serve     run the HTTPS mutating admission webhook
-  review    show what the webhook would do with a Pod or AdmissionReview (alias: preview)
+  serve      run the HTTPS mutating admission webhook
+  controller run the leader-elected PVC controller
+  run        run webhook and controller in one process (as deployed)
+  review     show what the webhook would do with a Pod or AdmissionReview (alias: preview)
 
 Run 'sandbox-storage <command> --help' for a command's options.
 `;
@@ -22,6 +26,12 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       if (wantsHelp) return (out(serveUsage), 0);
       return runServe(args);
+    case 'controller':
+      if (wantsHelp) return (out(controllerUsage), 0);
+      return runController(args);
+    case 'run':
+      if (wantsHelp) return (out(runUsage), 0);
+      return runAll(args);
     case 'review':
     case 'preview':
       if (wantsHelp) return (out(reviewUsage), 0);
