@@ -5,12 +5,14 @@ import type { Logger } from 'pino';
 import { claimState, type ClaimState } from '../admission/claim-ownership.ts';
 import type { ClaimPlan } from '../admission/plan-types.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
+import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import { apiErrorMessage } from '../k8s/api-errors.ts';
 import { observeClaim, type ClaimClient } from '../k8s/claims.ts';
 import type { PodClient } from '../k8s/pods.ts';
 import type { ControllerMetrics, ReconcileResult } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import { eventReasons, type EventRecorder, type EventTarget } from './events.ts';
+import { lastUsedAnnotation, retentionDecision } from './retention.ts';
 
 export interface ClaimUsers {
   /** The live (not deleting) Pods that mount this PVC, with the plan and policy they were admitted under. */
@@ -117,7 +119,54 @@ export class ClaimReconciler {
     }
 
     await this.releasePods(pods, log);
+    // In use again: the retention clock starts over when the last Pod leaves.
+    if (plan.role === 'workspace' && live?.metadata?.annotations?.[lastUsedAnnotation] !== undefined) {
+      await claims.setAnnotation(live, lastUsedAnnotation, undefined);
+    }
     return this.checkPending(users, live);
+  }
+
+  /**
+   * A PVC no live Pod mounts: apply the retention policy. Only workspace PVCs this controller manages are ever
+   * deleted (managed-by + identity hash); `stillUnused` is asked again right before deleting.
+   */
+  async reconcileUnused(
+    namespace: string,
+    name: string,
+    policies: readonly Policy[],
+    stillUnused: () => boolean,
+  ): Promise<ReconcileOutcome> {
+    const { claims, events, logger, metrics } = this.deps;
+    const live = await claims.get(namespace, name);
+    const labels = live?.metadata?.labels ?? {};
+    if (!live || live.metadata?.deletionTimestamp) return { result: 'skipped' };
+    if (labels[ownershipLabels.managedBy] !== managedByValue || labels[ownershipLabels.identityHash] === undefined) {
+      return { result: 'skipped' };
+    }
+    const policy = policies.find((candidate) => candidate.name === labels[ownershipLabels.policy]);
+    if (!policy) return { result: 'skipped' };
+    const now = this.deps.now?.() ?? Date.now();
+    const decision = retentionDecision(policy.spec.retention, live.metadata?.annotations?.[lastUsedAnnotation], now);
+    const log = logger.child({ pvc: `${namespace}/${name}`, policy: policy.name });
+    switch (decision.action) {
+      case 'keep':
+        return { result: 'skipped' };
+      case 'mark':
+        await claims.setAnnotation(live, lastUsedAnnotation, new Date(now).toISOString());
+        log.info({ deleteInMs: decision.recheckAfterMs }, 'PVC unused; retention clock started');
+        return { result: 'success', requeueAfterMs: decision.recheckAfterMs };
+      case 'wait':
+        return { result: 'success', requeueAfterMs: decision.recheckAfterMs };
+      case 'delete': {
+        if (!stillUnused()) return { result: 'requeue', requeueAfterMs: 0 };
+        // Preconditions: if the PVC changed since we read it (e.g. adopted, relabelled), the delete fails with 409.
+        await claims.delete(namespace, name, { uid: live.metadata?.uid ?? '', resourceVersion: live.metadata?.resourceVersion ?? '' });
+        metrics.claimDeleted();
+        events.normal(claimTarget(live, { namespace, name } as ClaimPlan), eventReasons.deleted, `deleted PVC ${name}: ${decision.reason}`);
+        log.info({ reason: decision.reason }, 'unused PVC deleted');
+        return { result: 'success' };
+      }
+    }
   }
 
   private stateOf(plan: ClaimPlan, live: k8s.V1PersistentVolumeClaim | undefined, policy: Policy): ClaimState {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 export const eventReasons = {
   provisioned: 'WorkspaceProvisioned',
   adopted: 'WorkspaceAdopted',
+  deleted: 'WorkspaceDeleted',
   failed: 'ProvisioningFailed',
   conflict: 'WorkspaceConflict',
   pending: 'WorkspacePending',

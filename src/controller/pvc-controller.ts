@@ -4,6 +4,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { apiErrorMessage } from '../k8s/api-errors.ts';
 import type { WatchedCache } from '../k8s/informers.ts';
+import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
@@ -77,9 +78,20 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
 
   const onPod = (pod: k8s.V1Pod) => indexPod(pod, false);
   const onPodDeleted = (pod: k8s.V1Pod) => indexPod(pod, true);
+  // Managed workspace PVCs are watched even without Pods: retention acts on exactly those.
+  const isManagedWorkspace = (claim: k8s.V1PersistentVolumeClaim) =>
+    claim.metadata?.labels?.[ownershipLabels.managedBy] === managedByValue &&
+    claim.metadata?.labels?.[ownershipLabels.identityHash] !== undefined;
   const onClaim = (claim: k8s.V1PersistentVolumeClaim) => {
     const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
-    if (running && podsByClaim.has(key)) enqueue(key);
+    if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
+  };
+  const allKeys = () => {
+    const keys = new Set(podsByClaim.keys());
+    for (const claim of claims.cache.list()) {
+      if (isManagedWorkspace(claim)) keys.add(claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? ''));
+    }
+    return keys;
   };
 
   const usersOf = (key: string) => {
@@ -107,15 +119,13 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
       try {
         const users = usersOf(key);
-        if (!users) {
-          metrics.reconciled('skipped', seconds());
-          queue.forget(key);
-        } else {
-          const outcome = await reconciler.reconcile(users);
-          metrics.reconciled(outcome.result, seconds());
-          queue.forget(key);
-          if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
-        }
+        const { namespace, name } = splitKey(key);
+        const outcome = users
+          ? await reconciler.reconcile(users)
+          : await reconciler.reconcileUnused(namespace, name, policies, () => usersOf(key) === undefined);
+        metrics.reconciled(outcome.result, seconds());
+        queue.forget(key);
+        if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
       } catch (error) {
         metrics.reconciled('error', seconds());
         const retryInMs = queue.addRateLimited(key);
@@ -140,10 +150,10 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       // Index what the first list brought, then hand every known PVC key to the workers.
       for (const pod of pods.cache.list()) indexPod(pod, false);
       running = true;
-      for (const key of podsByClaim.keys()) enqueue(key);
+      for (const key of allKeys()) enqueue(key);
       workers = Array.from({ length: options.workers ?? 4 }, () => work());
       resyncTimer = setInterval(() => {
-        for (const key of podsByClaim.keys()) enqueue(key);
+        for (const key of allKeys()) enqueue(key);
       }, options.resyncMs ?? 5 * 60_000);
       resyncTimer.unref();
       logger.info({ pods: claimsByPod.size, claims: podsByClaim.size }, 'PVC controller started');

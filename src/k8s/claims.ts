@@ -9,6 +9,8 @@ export interface ClaimClient {
   create(plan: ClaimPlan): Promise<'created' | 'exists'>;
   /** Merges labels into an existing PVC (adoption), guarded by its resourceVersion. */
   addLabels(claim: k8s.V1PersistentVolumeClaim, labels: Record<string, string>): Promise<void>;
+  /** Sets (or with undefined removes) one annotation, guarded by the PVC's resourceVersion. */
+  setAnnotation(claim: k8s.V1PersistentVolumeClaim, key: string, value: string | undefined): Promise<void>;
   delete(namespace: string, name: string, preconditions: { uid: string; resourceVersion: string }): Promise<void>;
 }
 
@@ -60,6 +62,14 @@ export function claimClient(config: k8s.KubeConfig): ClaimClient {
       await core.patchNamespacedPersistentVolumeClaim(
         { namespace: claim.metadata?.namespace ?? '', name: claim.metadata?.name ?? '', body: patch },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+      );
+    },
+    async setAnnotation(claim, key, value) {
+      // A merge patch carrying resourceVersion fails with 409 if the PVC changed since it was read.
+      const patch = { metadata: { resourceVersion: claim.metadata?.resourceVersion, annotations: { [key]: value ?? null } } };
+      await core.patchNamespacedPersistentVolumeClaim(
+        { namespace: claim.metadata?.namespace ?? '', name: claim.metadata?.name ?? '', body: patch },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
     },
     async delete(namespace, name, preconditions) {

@@ -1,7 +1,7 @@
 // Thin wrapper over the Pod calls the controller makes: removing our scheduling gate.
 import * as k8s from '@kubernetes/client-node';
 import { storageSchedulingGate } from '../admission/scheduling-gate.ts';
-import { isNotFound } from './api-errors.ts';
+import { apiStatusCode, isNotFound } from './api-errors.ts';
 
 export interface PodClient {
   /** Removes the storage gate; 'gone' when the Pod or the gate no longer exists. */
@@ -26,7 +26,9 @@ export function podClient(config: k8s.KubeConfig): PodClient {
         );
         return 'removed';
       } catch (error) {
-        if (isNotFound(error)) return 'gone';
+        // 422: the test op failed, the gates changed since our cached copy (typically: already removed). The watch
+        // brings the new Pod and enqueues it again if it is still gated.
+        if (isNotFound(error) || apiStatusCode(error) === 422) return 'gone';
         throw error;
       }
     },

@@ -6,6 +6,7 @@ export type ReconcileResult = 'success' | 'requeue' | 'error' | 'conflict' | 'sk
 export interface ControllerMetrics {
   reconciled(result: ReconcileResult, durationSeconds: number): void;
   claimCreated(role: 'workspace' | 'shared'): void;
+  claimDeleted(): void;
   error(operation: string): void;
   queueDepth(depth: number): void;
   leader(isLeader: boolean): void;
@@ -37,6 +38,11 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     labelNames: ['role'],
     registers: [registry],
   });
+  const deleted = new Counter({
+    name: 'sandbox_storage_pvcs_deleted_total',
+    help: 'Unused workspace PVCs deleted under the retention policy',
+    registers: [registry],
+  });
   const errors = new Counter({
     name: 'sandbox_storage_errors_total',
     help: 'Failed Kubernetes API operations of the controller',
@@ -62,6 +68,7 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
       latency.observe(seconds);
     },
     claimCreated: (role) => created.inc({ role }),
+    claimDeleted: () => deleted.inc(),
     error: (operation) => errors.inc({ operation }),
     queueDepth: (value) => depth.set(value),
     leader: (isLeader) => leader.set(isLeader ? 1 : 0),
@@ -73,6 +80,7 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
 export const noMetrics: ControllerMetrics = {
   reconciled: () => undefined,
   claimCreated: () => undefined,
+  claimDeleted: () => undefined,
   error: () => undefined,
   queueDepth: () => undefined,
   leader: () => undefined,

@@ -32,6 +32,7 @@ export function defaultPolicySpec(): PolicySpec {
       pendingWarningSeconds: 120,
       shared: { createIfMissing: false, size: '10Gi', accessModes: ['ReadWriteMany'], volumeMode: 'Filesystem' },
     },
+    retention: { whenUnused: 'Retain', gracePeriodSeconds: 3600, idleTTLSeconds: 0 },
     seed: { enabled: true, path: '/sandbox', sentinel: '.sandbox-storage-seeded' },
   };
 }

@@ -52,6 +52,8 @@ export interface PolicySpec {
   };
   /** How the controller provisions the planned PVCs and holds Pods until they exist. */
   provisioning: ProvisioningSpec;
+  /** What happens to a workspace PVC once no Pod uses it. User data is kept unless this opts in. */
+  retention: RetentionSpec;
   seed: {
     enabled: boolean;
     /** Directory of the sandbox image copied into the volume on first use; also the mount path that is seeded. */
@@ -76,6 +78,16 @@ export interface ProvisioningSpec {
     accessModes: AccessMode[];
     volumeMode: VolumeMode;
   };
+}
+
+export type RetentionPolicy = 'Retain' | 'Delete';
+
+export interface RetentionSpec {
+  /** Retain: never deleted because Pods went away. Delete: deleted gracePeriodSeconds after the last Pod is gone. */
+  whenUnused: RetentionPolicy;
+  gracePeriodSeconds: number;
+  /** Opt-in, also under Retain: delete a workspace PVC that no Pod has used for this many seconds. 0 = never. */
+  idleTTLSeconds: number;
 }
 
 /** A policy as written: every spec field optional, defaults filled in by resolvePolicy. */

@@ -60,6 +60,7 @@ const specShape: Shape = {
         },
       },
     },
+    retention: { fields: { whenUnused: 'string', gracePeriodSeconds: 'number', idleTTLSeconds: 'number' } },
     seed: { fields: { enabled: 'boolean', path: 'string', sentinel: 'string' } },
   },
 };
@@ -206,6 +207,23 @@ function checkProvisioning(provisioning: PolicySpec['provisioning'], mode: strin
   }
 }
 
+const retentionPolicies = ['Retain', 'Delete'] as const;
+const maxRetentionSeconds = 366 * 24 * 3600;
+
+function checkRetention(retention: PolicySpec['retention'], errors: FieldErrorList): void {
+  if (!retentionPolicies.includes(retention.whenUnused)) {
+    errors.unsupported('spec.retention.whenUnused', retention.whenUnused, retentionPolicies);
+  }
+  const grace = retention.gracePeriodSeconds;
+  if (!Number.isInteger(grace) || grace < 0 || grace > maxRetentionSeconds) {
+    errors.invalid('spec.retention.gracePeriodSeconds', grace, `must be a whole number of seconds from 0 to ${maxRetentionSeconds}`);
+  }
+  const ttl = retention.idleTTLSeconds;
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > maxRetentionSeconds) {
+    errors.invalid('spec.retention.idleTTLSeconds', ttl, `must be a whole number of seconds from 0 (never) to ${maxRetentionSeconds}`);
+  }
+}
+
 function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
   checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', errors);
   checkSelector(spec.podSelector, 'spec.podSelector', errors);
@@ -266,6 +284,7 @@ function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
   }
 
   checkProvisioning(spec.provisioning, spec.mode, errors);
+  checkRetention(spec.retention, errors);
 
   if (spec.seed.enabled) {
     checkMountPath(spec.seed.path, 'spec.seed.path', errors);

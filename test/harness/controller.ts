@@ -22,7 +22,8 @@ export async function startTestController(
   policies: readonly Policy[],
   options: { claimClient?: ClaimClient; logger?: Logger; instance?: string } = {},
 ): Promise<TestController> {
-  const logger = options.logger ?? pino({ level: 'silent' });
+  // SANDBOX_STORAGE_TEST_LOG=debug shows the controller's log while diagnosing a test.
+  const logger = options.logger ?? pino({ level: process.env.SANDBOX_STORAGE_TEST_LOG ?? 'silent' });
   const registry = createMetricsRegistry();
   const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger);
   const claims = watchClaims(kubeConfig, logger);

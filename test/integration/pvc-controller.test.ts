@@ -30,6 +30,8 @@ const policies = {
   sharedExisting: policyFrom({ mode: 'shared', shared: { claimName: 'admin-share' } }, 'shared-existing'),
   adopting: policyFrom({ provisioning: { adoptExisting: true } }, 'adopting'),
   pendingFast: policyFrom({ provisioning: { pendingWarningSeconds: 1 } }, 'pending-fast'),
+  deleteAfterGrace: policyFrom({ retention: { whenUnused: 'Delete', gracePeriodSeconds: 2 } }, 'delete-after-grace'),
+  idleTtl: policyFrom({ retention: { idleTTLSeconds: 3 } }, 'idle-ttl'),
 };
 const allPolicies = Object.values(policies);
 
@@ -301,6 +303,65 @@ describe('races', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('retention', () => {
+  async function podGone(created: k8s.V1Pod): Promise<void> {
+    await core.deleteNamespacedPod({ namespace, name: created.metadata?.name ?? '' });
+    await waitFor(async () => {
+      try {
+        await readPod(created);
+        return false;
+      } catch (error) {
+        return error instanceof k8s.ApiException && error.code === 404;
+      }
+    }, { description: `pod ${created.metadata?.name} to be gone` });
+  }
+
+  it('Retain keeps the PVC; Delete removes it (finalizers included) after the grace period; idle TTL also under Retain', async () => {
+    const retained = await createPod(pod('keeper'));
+    const deleted = await withPolicy(policies.deleteAfterGrace, () => createPod(pod('leaver')));
+    const expiring = await withPolicy(policies.idleTtl, () => createPod(pod('idler')));
+    for (const each of [retained, deleted, expiring]) await waitUngated(each);
+    const claimOf = (p: k8s.V1Pod) => p.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName ?? '';
+    // A PVC with the same labels that the controller did not create is never touched.
+    const lookalikeName = 'sandbox-leaver-lookalike';
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: {
+        metadata: { name: lookalikeName, labels: { 'sandbox-storage.io/user': 'leaver', 'sandbox-storage.io/policy': 'delete-after-grace' } },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+
+    for (const each of [retained, deleted, expiring]) await podGone(each);
+    const deletedAt = Date.now();
+    // Gone for good: kube-controller-manager's pvc-protection finalizer was released, no Pod uses it any more.
+    await waitFor(async () => (await readClaim(claimOf(deleted))) === undefined, { description: 'the Delete PVC to be gone', timeoutMs: 90_000 });
+    expect(Date.now() - deletedAt).toBeGreaterThanOrEqual(1500);
+    await waitFor(async () => (await readClaim(claimOf(expiring))) === undefined, { description: 'the idle PVC to be gone', timeoutMs: 90_000 });
+    await waitForEvent('PersistentVolumeClaim', claimOf(deleted), 'WorkspaceDeleted');
+
+    const kept = await readClaim(claimOf(retained));
+    expect(kept?.metadata?.deletionTimestamp).toBeUndefined();
+    expect(kept?.metadata?.annotations?.['sandbox-storage.io/unused-since']).toBeUndefined();
+    expect(await readClaim(lookalikeName)).toBeDefined();
+  }, 240_000);
+
+  it('a returning pod gets a fresh gate-free start on its retained PVC, and the retention clock is cleared', async () => {
+    const first = await withPolicy(policies.idleTtl, () => createPod(pod('returner')));
+    await waitUngated(first);
+    const claimName = first.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName ?? '';
+    await core.deleteNamespacedPod({ namespace, name: first.metadata?.name ?? '' });
+    await waitFor(async () => (await readClaim(claimName))?.metadata?.annotations?.['sandbox-storage.io/unused-since'], {
+      description: 'the retention clock to start',
+    });
+    const second = await withPolicy(policies.idleTtl, () => createPod(pod('returner')));
+    await waitUngated(second);
+    await waitFor(async () => (await readClaim(claimName))?.metadata?.annotations?.['sandbox-storage.io/unused-since'] === undefined, {
+      description: 'the retention clock to be cleared while a pod uses the PVC',
+    });
   });
 });
 
