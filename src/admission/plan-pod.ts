@@ -4,6 +4,7 @@ import { describeSelector } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 import { claimState } from './claim-ownership.ts';
 import { readIdentity } from './identity.ts';
+import { quotaViolation } from './quota.ts';
 import { hasStorageGate, storageSchedulingGate } from './scheduling-gate.ts';
 import type { PlanRequest, PodPlan } from './plan-types.ts';
 import { buildSeedContainer, seedContainerName } from './seed-container.ts';
@@ -85,10 +86,19 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
 
   // Storage that is already there and usable needs no gate; a PVC of someone else is never mounted.
   const claim = layout.claim;
-  const state = claim && request.claims ? claimState(claim, request.claims(claim.namespace, claim.name), policy.spec.provisioning.adoptExisting) : undefined;
+  const state = claim && request.claims ? claimState(claim, request.claims.get(claim.namespace, claim.name), policy.spec.provisioning.adoptExisting) : undefined;
   if (state?.state === 'conflict') {
     plan.denials.push(state.reason);
     return plan;
+  }
+  // Only a PVC that would be created counts against the quota; Pods of existing workspaces always pass.
+  if (claim && request.claims && state?.state === 'missing') {
+    const user = claim.identityLabels[policy.spec.identity.userLabel] ?? '';
+    const violation = quotaViolation(policy, claim, request.claims.ofUser(claim.namespace, policy.spec.identity.userLabel, user));
+    if (violation) {
+      plan.denials.push(violation);
+      return plan;
+    }
   }
 
   upsertByName(volumes, layout.volume);

@@ -27,9 +27,15 @@ export interface ObservedClaim {
   annotations: Record<string, string>;
   /** Set once deletion was requested; such a PVC is on its way out and cannot be used. */
   deleting: boolean;
+  /** spec.resources.requests.storage in bytes (0 when unreadable), for per-user storage quotas. */
+  requestedBytes: number;
 }
 
-export type ClaimLookup = (namespace: string, name: string) => ObservedClaim | undefined;
+export interface ClaimLookup {
+  get(namespace: string, name: string): ObservedClaim | undefined;
+  /** The workspace PVCs sandbox-storage manages for one user in a namespace (label `userLabel` = `user`). */
+  ofUser(namespace: string, userLabel: string, user: string): ObservedClaim[];
+}
 
 /** A PVC the plan needs; the controller creates it when missing (and `create` allows). */
 export interface ClaimPlan {

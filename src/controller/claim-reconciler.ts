@@ -4,6 +4,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { claimState, type ClaimState } from '../admission/claim-ownership.ts';
 import type { ClaimPlan } from '../admission/plan-types.ts';
+import { hasQuota, quotaViolation } from '../admission/quota.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import { apiErrorMessage } from '../k8s/api-errors.ts';
@@ -53,10 +54,13 @@ const claimTarget = (claim: k8s.V1PersistentVolumeClaim | undefined, plan: Claim
 });
 
 const terminatingRecheckMs = 2_000;
+const quotaRecheckMs = 60_000;
 const missingSharedRecheckMs = 30_000;
 
 export class ClaimReconciler {
   private readonly deps: ReconcilerDependencies;
+  /** Quota checks and creates of one user run one at a time, so that parallel workers cannot both fit the last slot. */
+  private readonly userLocks = new Map<string, Promise<unknown>>();
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
@@ -77,15 +81,16 @@ export class ClaimReconciler {
         log.warn({ pods: pods.map((pod) => pod.metadata?.name) }, 'shared PVC missing');
         return { result: 'requeue', requeueAfterMs: missingSharedRecheckMs };
       }
-      let outcome: 'created' | 'exists';
+      let outcome: 'created' | 'exists' | 'quota';
       try {
-        outcome = await claims.create(plan);
+        outcome = await this.createWithinQuota(users, log);
       } catch (error) {
         metrics.error('create_pvc');
         const message = `cannot create PVC ${plan.name}: ${apiErrorMessage(error)}`;
         for (const pod of pods) events.warning(podTarget(pod), eventReasons.failed, message);
         throw new Error(message, { cause: error });
       }
+      if (outcome === 'quota') return { result: 'requeue', requeueAfterMs: quotaRecheckMs };
       live = await claims.get(plan.namespace, plan.name);
       if (outcome === 'created') {
         metrics.claimCreated(plan.role);
@@ -166,6 +171,30 @@ export class ClaimReconciler {
         log.info({ reason: decision.reason }, 'unused PVC deleted');
         return { result: 'success' };
       }
+    }
+  }
+
+  private async createWithinQuota(users: ClaimUsers, log: Logger): Promise<'created' | 'exists' | 'quota'> {
+    const { plan, policy, pods } = users;
+    if (plan.role !== 'workspace' || !hasQuota(policy)) return this.deps.claims.create(plan);
+    const userLabel = policy.spec.identity.userLabel;
+    const user = plan.identityLabels[userLabel] ?? '';
+    const lockKey = `${plan.namespace}/${userLabel}=${user}`;
+    const previous = this.userLocks.get(lockKey) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(async () => {
+      const violation = quotaViolation(policy, plan, await this.deps.claims.listOfUser(plan.namespace, userLabel, user));
+      if (violation) {
+        for (const pod of pods) this.deps.events.warning(podTarget(pod), eventReasons.quotaExceeded, violation);
+        log.warn({ reason: violation }, 'quota exceeded; PVC not created');
+        return 'quota' as const;
+      }
+      return this.deps.claims.create(plan);
+    });
+    this.userLocks.set(lockKey, run);
+    try {
+      return await run;
+    } finally {
+      if (this.userLocks.get(lockKey) === run) this.userLocks.delete(lockKey);
     }
   }
 

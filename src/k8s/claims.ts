@@ -1,6 +1,8 @@
 // Thin wrapper over the PersistentVolumeClaim calls the controller makes.
 import * as k8s from '@kubernetes/client-node';
 import type { ClaimPlan, ObservedClaim } from '../admission/plan-types.ts';
+import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
+import { quantityBytes } from '../naming/quantity.ts';
 import { isConflict, isNotFound } from './api-errors.ts';
 
 export interface ClaimClient {
@@ -12,6 +14,8 @@ export interface ClaimClient {
   /** Sets (or with undefined removes) one annotation, guarded by the PVC's resourceVersion. */
   setAnnotation(claim: k8s.V1PersistentVolumeClaim, key: string, value: string | undefined): Promise<void>;
   delete(namespace: string, name: string, preconditions: { uid: string; resourceVersion: string }): Promise<void>;
+  /** The managed workspace PVCs of one user in a namespace, read from the API server (exact, for quotas). */
+  listOfUser(namespace: string, userLabel: string, user: string): Promise<ObservedClaim[]>;
 }
 
 export function claimBody(plan: ClaimPlan): k8s.V1PersistentVolumeClaim {
@@ -31,6 +35,7 @@ export function observeClaim(claim: k8s.V1PersistentVolumeClaim): ObservedClaim 
     labels: claim.metadata?.labels ?? {},
     annotations: claim.metadata?.annotations ?? {},
     deleting: claim.metadata?.deletionTimestamp !== undefined && claim.metadata?.deletionTimestamp !== null,
+    requestedBytes: quantityBytes(String(claim.spec?.resources?.requests?.storage ?? '')) ?? 0,
   };
 }
 
@@ -71,6 +76,13 @@ export function claimClient(config: k8s.KubeConfig): ClaimClient {
         { namespace: claim.metadata?.namespace ?? '', name: claim.metadata?.name ?? '', body: patch },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
+    },
+    async listOfUser(namespace, userLabel, user) {
+      const list = await core.listNamespacedPersistentVolumeClaim({
+        namespace,
+        labelSelector: `${ownershipLabels.managedBy}=${managedByValue},${userLabel}=${user},${ownershipLabels.identityHash}`,
+      });
+      return list.items.map(observeClaim);
     },
     async delete(namespace, name, preconditions) {
       try {

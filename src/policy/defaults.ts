@@ -33,6 +33,7 @@ export function defaultPolicySpec(): PolicySpec {
       shared: { createIfMissing: false, size: '10Gi', accessModes: ['ReadWriteMany'], volumeMode: 'Filesystem' },
     },
     retention: { whenUnused: 'Retain', gracePeriodSeconds: 3600, idleTTLSeconds: 0 },
+    quota: { maxClaimsPerUser: 0, maxStoragePerUser: '' },
     seed: { enabled: true, path: '/sandbox', sentinel: '.sandbox-storage-seeded' },
   };
 }

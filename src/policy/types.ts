@@ -54,6 +54,8 @@ export interface PolicySpec {
   provisioning: ProvisioningSpec;
   /** What happens to a workspace PVC once no Pod uses it. User data is kept unless this opts in. */
   retention: RetentionSpec;
+  /** Per-user limits on workspace PVCs in a namespace; enforced at admission and by the controller. */
+  quota: QuotaSpec;
   seed: {
     enabled: boolean;
     /** Directory of the sandbox image copied into the volume on first use; also the mount path that is seeded. */
@@ -78,6 +80,13 @@ export interface ProvisioningSpec {
     accessModes: AccessMode[];
     volumeMode: VolumeMode;
   };
+}
+
+export interface QuotaSpec {
+  /** Most workspace PVCs one user may have in a namespace; 0 = no limit. */
+  maxClaimsPerUser: number;
+  /** Most storage (sum of requests) of one user's workspace PVCs in a namespace, e.g. '20Gi'; '' = no limit. */
+  maxStoragePerUser: string;
 }
 
 export type RetentionPolicy = 'Retain' | 'Delete';

@@ -61,6 +61,7 @@ const specShape: Shape = {
       },
     },
     retention: { fields: { whenUnused: 'string', gracePeriodSeconds: 'number', idleTTLSeconds: 'number' } },
+    quota: { fields: { maxClaimsPerUser: 'number', maxStoragePerUser: 'string' } },
     seed: { fields: { enabled: 'boolean', path: 'string', sentinel: 'string' } },
   },
 };
@@ -224,6 +225,17 @@ function checkRetention(retention: PolicySpec['retention'], errors: FieldErrorLi
   }
 }
 
+function checkQuota(quota: PolicySpec['quota'], errors: FieldErrorList): void {
+  const count = quota.maxClaimsPerUser;
+  if (!Number.isInteger(count) || count < 0 || count > 100_000) {
+    errors.invalid('spec.quota.maxClaimsPerUser', count, 'must be a whole number from 0 (no limit) to 100000');
+  }
+  if (quota.maxStoragePerUser !== '') {
+    const sizeError = storageQuantityError(quota.maxStoragePerUser);
+    if (sizeError) errors.invalid('spec.quota.maxStoragePerUser', quota.maxStoragePerUser, `${sizeError}, or '' for no limit`);
+  }
+}
+
 function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
   checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', errors);
   checkSelector(spec.podSelector, 'spec.podSelector', errors);
@@ -285,6 +297,7 @@ function checkSpec(spec: PolicySpec, errors: FieldErrorList): void {
 
   checkProvisioning(spec.provisioning, spec.mode, errors);
   checkRetention(spec.retention, errors);
+  checkQuota(spec.quota, errors);
 
   if (spec.seed.enabled) {
     checkMountPath(spec.seed.path, 'spec.seed.path', errors);

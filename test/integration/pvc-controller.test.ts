@@ -32,6 +32,7 @@ const policies = {
   pendingFast: policyFrom({ provisioning: { pendingWarningSeconds: 1 } }, 'pending-fast'),
   deleteAfterGrace: policyFrom({ retention: { whenUnused: 'Delete', gracePeriodSeconds: 2 } }, 'delete-after-grace'),
   idleTtl: policyFrom({ retention: { idleTTLSeconds: 3 } }, 'idle-ttl'),
+  quota: policyFrom({ workspace: { size: '1Gi' }, quota: { maxClaimsPerUser: 2, maxStoragePerUser: '3Gi' } }, 'quota'),
 };
 const allPolicies = Object.values(policies);
 
@@ -362,6 +363,38 @@ describe('retention', () => {
     await waitFor(async () => (await readClaim(claimName))?.metadata?.annotations?.['sandbox-storage.io/unused-since'] === undefined, {
       description: 'the retention clock to be cleared while a pod uses the PVC',
     });
+  });
+});
+
+describe('quota', () => {
+  it('denies the third workspace of a user at admission, naming the limit and the usage; existing workspaces still pass', async () => {
+    await withPolicy(policies.quota, async () => {
+      for (const thread of ['q1', 'q2']) await waitUngated(await createPod(pod('quinn', thread)));
+      await waitFor(() => controller.claims.cache.list(namespace).filter((c) => c.metadata?.labels?.['sandbox-storage.io/user'] === 'quinn').length === 2, {
+        description: 'both PVCs in the cache',
+      });
+      const denial = await createPod(pod('quinn', 'q3')).then(
+        () => '',
+        (error: unknown) => String((error as k8s.ApiException<string>).body),
+      );
+      expect(denial).toContain('QuotaExceeded: user \\"quinn\\" in namespace');
+      expect(denial).toContain('already has 2 workspace PVCs (2Gi)');
+      expect(denial).toContain('allows at most 2 (spec.quota.maxClaimsPerUser)');
+      await waitUngated(await createPod(pod('quinn', 'q1')));
+    });
+  });
+
+  it('the controller respects the quota too, for pods admitted without a PVC cache', async () => {
+    webhook.setClaims(undefined);
+    const created = await withPolicy(policies.quota, () => createPod(pod('quinn', 'q4'))).finally(() =>
+      webhook.setClaims(claimLookupFromCache(controller.claims)()),
+    );
+    const event = await waitForEvent('Pod', created.metadata?.name ?? '', 'QuotaExceeded');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toContain('spec.quota.maxClaimsPerUser');
+    expect(gates(await readPod(created))).toEqual([gate]);
+    const claimName = workspaceClaimName('sandbox-', { scope: 'thread', user: 'quinn', thread: 'q4' });
+    expect(await readClaim(claimName)).toBeUndefined();
   });
 });
 

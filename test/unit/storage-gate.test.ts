@@ -18,11 +18,17 @@ function plannedClaim(policies: Policy[] = defaults, pod: unknown = sandboxPod()
 }
 
 function observed(claim: { name: string; labels: Record<string, string> }, changes: Partial<ObservedClaim> = {}): ObservedClaim {
-  return { name: claim.name, labels: { ...claim.labels }, annotations: {}, deleting: false, ...changes };
+  return { name: claim.name, labels: { ...claim.labels }, annotations: {}, deleting: false, requestedBytes: 2 * 2 ** 30, ...changes };
 }
 
 function lookupOf(...claims: ObservedClaim[]): ClaimLookup {
-  return (namespace, name) => (namespace === 'agents' ? claims.find((claim) => claim.name === name) : undefined);
+  return {
+    get: (namespace, name) => (namespace === 'agents' ? claims.find((claim) => claim.name === name) : undefined),
+    ofUser: (namespace, userLabel, user) =>
+      namespace === 'agents'
+        ? claims.filter((claim) => claim.labels[userLabel] === user && claim.labels['app.kubernetes.io/managed-by'] === 'sandbox-storage-webhook')
+        : [],
+  };
 }
 
 function review(pod: unknown, policies: Policy[], claims?: ClaimLookup) {
@@ -109,5 +115,32 @@ describe('ownership (anti-hijack)', () => {
     const claim = plannedClaim([shared]);
     expect(claimState(claim, observed(claim, { labels: {} }), false)).toEqual({ state: 'ready' });
     expect(claimState(claim, undefined, false)).toEqual({ state: 'missing', terminating: false });
+  });
+});
+
+describe('per-user quota at admission', () => {
+  const limited = policyFrom({ quota: { maxClaimsPerUser: 2, maxStoragePerUser: '5Gi' } }, 'default');
+  const podOf = (thread: string) =>
+    sandboxPod({ labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': 'alice', 'sandbox-storage.io/thread': thread } });
+  const existing = (thread: string, bytes = 2 * 2 ** 30) => observed(plannedClaim([limited], podOf(thread)), { requestedBytes: bytes });
+
+  it('denies a new workspace beyond the count limit, naming the limit and the usage', () => {
+    const { response } = review(podOf('t3'), [limited], lookupOf(existing('t1'), existing('t2')));
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toContain(
+      'QuotaExceeded: user "alice" in namespace agents already has 2 workspace PVCs (4Gi); policy "default" allows at most 2 (spec.quota.maxClaimsPerUser)',
+    );
+  });
+
+  it('denies a new workspace beyond the storage limit', () => {
+    const { response } = review(podOf('t2'), [limited], lookupOf(existing('t1', 4 * 2 ** 30)));
+    expect(response.status?.message).toContain('already requests 4Gi in 1 workspace PVCs; 2Gi more');
+    expect(response.status?.message).toContain('would exceed 5Gi (spec.quota.maxStoragePerUser of policy "default")');
+  });
+
+  it('always admits pods of an existing workspace, and ignores PVCs being deleted', () => {
+    expect(review(podOf('t1'), [limited], lookupOf(existing('t1'), existing('t2'))).response.allowed).toBe(true);
+    const deleting = observed(plannedClaim([limited], podOf('t2')), { deleting: true });
+    expect(review(podOf('t3'), [limited], lookupOf(existing('t1'), deleting)).response.allowed).toBe(true);
   });
 });
