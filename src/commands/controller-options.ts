@@ -10,7 +10,7 @@ export const controllerOptionsUsage = `Controller options:
   --policy FILE             SandboxStoragePolicy YAML (repeatable; default: the embedded default policy)
   --kubeconfig FILE         cluster credentials (default: in-cluster, then $KUBECONFIG)
   --pod-selector SELECTOR   label selector of the Pods to watch (default sandbox-storage.io/inject=true)
-  --workers N               PVC keys reconciled in parallel (default 4)
+  --workers N               PVC keys reconciled in parallel (default 8)
   --resync-period DURATION  re-check every known PVC this often (default 5m)
   --metrics-host ADDRESS    address of the metrics listener (default 0.0.0.0)
   --metrics-port PORT       plain-HTTP port serving /metrics (default 9090; 0 picks a free port)
@@ -78,7 +78,7 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
       policy: { type: 'string', multiple: true },
       kubeconfig: { type: 'string' },
       'pod-selector': { type: 'string', default: 'sandbox-storage.io/inject=true' },
-      workers: { type: 'string', default: '4' },
+      workers: { type: 'string', default: '8' },
       'resync-period': { type: 'string', default: '5m' },
       'metrics-host': { type: 'string', default: '0.0.0.0' },
       'metrics-port': { type: 'string', default: '9090' },

@@ -34,7 +34,12 @@ export interface PvcController {
 export function createPvcController(options: PvcControllerOptions): PvcController {
   const { policies, pods, claims, logger, metrics } = options;
   const queue = new WorkQueue();
-  const reconciler = new ClaimReconciler({ ...options.reconciler, logger, metrics });
+  const reconciler = new ClaimReconciler({
+    cachedClaim: (namespace, name) => (claims.synced() ? { claim: claims.cache.get(name, namespace) } : undefined),
+    ...options.reconciler,
+    logger,
+    metrics,
+  });
   /** claim key → keys of the Pods that mount it; kept from the watch events, so no reconcile scans all Pods. */
   const podsByClaim = new Map<string, Set<string>>();
   const claimsByPod = new Map<string, string[]>();
@@ -151,7 +156,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       for (const pod of pods.cache.list()) indexPod(pod, false);
       running = true;
       for (const key of allKeys()) enqueue(key);
-      workers = Array.from({ length: options.workers ?? 4 }, () => work());
+      workers = Array.from({ length: options.workers ?? 8 }, () => work());
       resyncTimer = setInterval(() => {
         for (const key of allKeys()) enqueue(key);
       }, options.resyncMs ?? 5 * 60_000);

@@ -7,8 +7,8 @@ import { isConflict, isNotFound } from './api-errors.ts';
 
 export interface ClaimClient {
   get(namespace: string, name: string): Promise<k8s.V1PersistentVolumeClaim | undefined>;
-  /** 'exists' when a PVC of that name appeared first (HTTP 409): the caller re-reads and checks its owner. */
-  create(plan: ClaimPlan): Promise<'created' | 'exists'>;
+  /** The created PVC, or 'exists' when one of that name appeared first (HTTP 409): re-read and check its owner. */
+  create(plan: ClaimPlan): Promise<k8s.V1PersistentVolumeClaim | 'exists'>;
   /** Merges labels into an existing PVC (adoption), guarded by its resourceVersion. */
   addLabels(claim: k8s.V1PersistentVolumeClaim, labels: Record<string, string>): Promise<void>;
   /** Sets (or with undefined removes) one annotation, guarded by the PVC's resourceVersion. */
@@ -52,8 +52,7 @@ export function claimClient(config: k8s.KubeConfig): ClaimClient {
     },
     async create(plan) {
       try {
-        await core.createNamespacedPersistentVolumeClaim({ namespace: plan.namespace, body: claimBody(plan) });
-        return 'created';
+        return await core.createNamespacedPersistentVolumeClaim({ namespace: plan.namespace, body: claimBody(plan) });
       } catch (error) {
         if (isConflict(error)) return 'exists';
         throw error;

@@ -20,7 +20,7 @@ export interface TestController {
 export async function startTestController(
   kubeConfig: k8s.KubeConfig,
   policies: readonly Policy[],
-  options: { claimClient?: ClaimClient; logger?: Logger; instance?: string } = {},
+  options: { claimClient?: ClaimClient; logger?: Logger; instance?: string; readClaimsFromApi?: boolean } = {},
 ): Promise<TestController> {
   // SANDBOX_STORAGE_TEST_LOG=debug shows the controller's log while diagnosing a test.
   const logger = options.logger ?? pino({ level: process.env.SANDBOX_STORAGE_TEST_LOG ?? 'silent' });
@@ -38,6 +38,8 @@ export async function startTestController(
       pods: podClient(kubeConfig),
       events: eventRecorder(kubeConfig, logger, options.instance ?? 'test'),
       claimEventMessage: (namespace, name) => latestClaimEventMessage(kubeConfig, namespace, name),
+      // Forces a Get per reconcile instead of the watch cache, for tests that interleave with the Get.
+      ...(options.readClaimsFromApi ? { cachedClaim: () => undefined } : {}),
     },
   });
   await controller.start();

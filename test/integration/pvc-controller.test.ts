@@ -275,7 +275,7 @@ describe('races', () => {
         return real.create(plan);
       },
     };
-    const second = await startTestController(controlPlane.kubeConfig, allPolicies, { claimClient: racing });
+    const second = await startTestController(controlPlane.kubeConfig, allPolicies, { claimClient: racing, readClaimsFromApi: true });
     try {
       // The shared controller acts too; whoever is first, the racing one meets an existing PVC on Create.
       const created = await createPod(pod('racer'), ns);
