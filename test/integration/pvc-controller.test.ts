@@ -229,6 +229,11 @@ describe('ownership', () => {
     const event = await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspaceConflict');
     expect(event.type).toBe('Warning');
     expect(gates(await readPod(created))).toEqual([gate]);
+    // What an operator sees: the pod waits visibly, and describe says why.
+    const listed = await controlPlane.kubectl(['get', 'pod', created.metadata?.name ?? '', '-n', namespace]);
+    expect(listed.stdout).toContain('SchedulingGated');
+    const described = await controlPlane.kubectl(['describe', 'pod', created.metadata?.name ?? '', '-n', namespace]);
+    expect(described.stdout).toMatch(/Warning\s+WorkspaceConflict/);
     expect((await readClaim(claimName))?.metadata?.labels).toEqual({ 'sandbox-storage.io/user': 'mallory' });
   });
 
