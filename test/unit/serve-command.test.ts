@@ -53,7 +53,7 @@ describe('sandbox-storage serve (process)', () => {
       policy,
       'apiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: p}\nspec: {namespaceSelector: {matchLabels: {a: b}}}\n',
     );
-    const env = { ...process.env, HOME: tls.directory };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: tls.directory };
     delete env.KUBECONFIG;
     delete env.KUBERNETES_SERVICE_HOST;
     const result = spawnSync(
