@@ -7,7 +7,9 @@ import type { WatchedCache } from '../k8s/informers.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
+import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
+import { eventReasons } from './events.ts';
 import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -60,6 +62,14 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       if (planned.problem && !reported.has(key)) {
         reported.add(key);
         logger.warn({ pod: key, problem: planned.problem }, 'cannot plan storage for pod');
+        // A gated Pod that cannot be planned would wait silently: say why on the Pod.
+        if (hasStorageGate(pod)) {
+          options.reconciler.events.warning(
+            { kind: 'Pod', namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) },
+            eventReasons.failed,
+            `cannot plan storage for this pod: ${planned.problem}`,
+          );
+        }
       }
       next = planned.claims.map((claim) => claimKey(claim.namespace, claim.name));
     } else {

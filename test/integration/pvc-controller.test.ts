@@ -257,6 +257,17 @@ describe('ownership', () => {
   });
 });
 
+describe('bad input never stops the loop', () => {
+  it('a gated pod admitted under a policy the controller lacks gets a Warning; other pods are still served', async () => {
+    const unknown = policyFrom({}, 'not-in-the-controller');
+    const orphan = await withPolicy(unknown, () => createPod(pod('orphan')));
+    const event = await waitForEvent('Pod', orphan.metadata?.name ?? '', 'ProvisioningFailed');
+    expect(event.message).toContain('policy "not-in-the-controller", which this controller does not have');
+    await waitUngated(await createPod(pod('after-orphan')));
+    expect(gates(await readPod(orphan))).toEqual([gate]);
+  });
+});
+
 describe('races', () => {
   it('a PVC created between our Get and our Create (409) counts as success', async () => {
     const ns = await createTestNamespace(controlPlane, 'race');
