@@ -61,6 +61,7 @@ const claimTarget = (claim: k8s.V1PersistentVolumeClaim | undefined, plan: Claim
 
 const terminatingRecheckMs = 2_000;
 const quotaRecheckMs = 60_000;
+const pendingReasonRecheckMs = 5_000;
 const missingSharedRecheckMs = 30_000;
 
 export class ClaimReconciler {
@@ -235,8 +236,10 @@ export class ClaimReconciler {
     const waitedMs = now - created;
     if (waitedMs < limitMs) return { result: 'success', requeueAfterMs: limitMs - waitedMs + 100 };
     const why = await this.deps.claimEventMessage(users.plan.namespace, users.plan.name).catch(() => undefined);
-    const message = `PVC ${users.plan.name} is still Pending after ${Math.round(waitedMs / 1000)}s${why ? ` (${why})` : ''}; check its StorageClass (${users.plan.storageClassName ?? 'cluster default'}) and provisioner`;
+    // The message names the limit, not the time waited, so repeats are recognised as one and not re-recorded.
+    const message = `PVC ${users.plan.name} is still Pending after more than ${users.policy.spec.provisioning.pendingWarningSeconds}s${why ? ` (${why})` : ''}; check its StorageClass (${users.plan.storageClassName ?? 'cluster default'}) and provisioner`;
     for (const pod of users.pods) this.deps.events.warning(podTarget(pod), eventReasons.pending, message);
-    return { result: 'success' };
+    // The binder may not have said why yet: look again shortly, so that a Warning with the reason follows.
+    return why ? { result: 'success' } : { result: 'success', requeueAfterMs: pendingReasonRecheckMs };
   }
 }

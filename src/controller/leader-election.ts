@@ -71,9 +71,14 @@ export class LeaderElector {
       const lost = new AbortController();
       const onStop = () => lost.abort(new Error('shutting down'));
       stop.addEventListener('abort', onStop, { once: true });
+      // Renewal runs from the first moment: starting to lead (e.g. syncing a cache) may take longer than the lease.
+      const renewing = this.renewUntilLost(lost.signal).finally(() => {
+        if (!lost.signal.aborted) lost.abort(new Error('leadership lost'));
+      });
       try {
-        await callbacks.onStartedLeading(lost.signal);
-        await this.renewUntilLost(lost.signal);
+        const lostWhileStarting = new Promise<void>((resolve) => lost.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await Promise.race([callbacks.onStartedLeading(lost.signal), lostWhileStarting]);
+        await renewing;
       } finally {
         stop.removeEventListener('abort', onStop);
         if (!lost.signal.aborted) lost.abort(new Error('leadership lost'));

@@ -47,6 +47,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
   const claimsByPod = new Map<string, string[]>();
   const reported = new Set<string>();
   let running = false;
+  let stopped = false;
 
   const enqueue = (key: string) => {
     queue.add(key);
@@ -162,6 +163,8 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       claims.informer.on('update', onClaim);
       claims.informer.on('delete', onClaim);
       await Promise.all([pods.start(), claims.start()]);
+      // Leadership may have ended while the caches were syncing: then there is nothing to start.
+      if (stopped) return;
       // Index what the first list brought, then hand every known PVC key to the workers.
       for (const pod of pods.cache.list()) indexPod(pod, false);
       running = true;
@@ -174,6 +177,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       logger.info({ pods: claimsByPod.size, claims: podsByClaim.size }, 'PVC controller started');
     },
     async stop() {
+      stopped = true;
       running = false;
       clearInterval(resyncTimer);
       pods.informer.off('add', onPod);

@@ -175,9 +175,15 @@ describe('workspace mode', () => {
   it('a PVC that stays Pending is reported on the pod with the binder\'s reason', async () => {
     const created = await withPolicy(policies.pendingFast, () => createPod(pod('pending-user')));
     await waitUngated(created);
-    const event = await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspacePending');
+    const event = await waitFor(
+      async () =>
+        (await eventsFor('Pod', created.metadata?.name ?? '')).find(
+          (each) => each.reason === 'WorkspacePending' && /\(FailedBinding: .+\)/.test(each.message ?? ''),
+        ),
+      { description: 'a WorkspacePending Event quoting the binder', timeoutMs: 60_000 },
+    );
     expect(event.type).toBe('Warning');
-    expect(event.message).toMatch(/is still Pending after \d+s/);
+    expect(event.message).toMatch(/is still Pending after more than 1s \(FailedBinding: .*no storage class is set\)/);
   });
 });
 
