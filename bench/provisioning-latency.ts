@@ -1,6 +1,6 @@
 // Pod CREATE → PVC exists → scheduling gate removed, for N sandbox Pods of N distinct users, through a real
 // kube-apiserver + kube-controller-manager and `sandbox-storage run` as its own process.
-// Usage: node bench/provisioning-latency.ts [pods=200] [concurrency=10]
+// Usage: node bench/provisioning-latency.ts [pods=200] [concurrency=10] [controller workers=8]
 import * as k8s from '@kubernetes/client-node';
 import { startControllerProcess } from '../test/harness/controller-process.ts';
 import { createTestNamespace, startControlPlane } from '../test/harness/controlplane.ts';
@@ -10,6 +10,7 @@ import { waitFor } from '../test/harness/wait.ts';
 
 const podCount = Number(process.argv[2] ?? 200);
 const concurrency = Number(process.argv[3] ?? 10);
+const workers = Number(process.argv[4] ?? 8);
 const gate = 'sandbox-storage.io/storage';
 
 function pod(user: string): k8s.V1Pod {
@@ -42,6 +43,7 @@ const run = startControllerProcess([
   '--lease-namespace=default',
   '--metrics-host=127.0.0.1',
   '--metrics-port=0',
+  `--workers=${workers}`,
 ]);
 try {
   const core = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
@@ -94,7 +96,7 @@ try {
   const reconcileLines = metrics.split('\n').filter((line) => /^sandbox_storage_(reconciles_total|reconcile_duration_seconds_(sum|count)|errors_total)/.test(line));
   process.stdout.write(`controller: ${reconcileLines.join('; ')}\n`);
 
-  process.stdout.write(`${podCount} sandbox pods, ${podCount} distinct users, ${concurrency} concurrent clients\n`);
+  process.stdout.write(`${podCount} sandbox pods, ${podCount} distinct users, ${concurrency} concurrent clients, ${workers} controller workers\n`);
   process.stdout.write(`${summary('Pod CREATE round trip (baseline)', sent.map((each) => each.answeredAt - each.sentAt))}\n`);
   process.stdout.write(`${summary('Pod CREATE → PVC exists', sent.map((each) => (claimSeen.get(each.claim) ?? Number.NaN) - each.sentAt))}\n`);
   process.stdout.write(`${summary('Pod CREATE → gate removed', sent.map((each) => (releasedSeen.get(each.pod) ?? Number.NaN) - each.sentAt))}\n`);

@@ -111,7 +111,7 @@ afterAll(async () => {
 describe('resilience', () => {
   it('kube-apiserver stopped and restarted in the middle of a burst: every planned PVC exists afterwards, once', async () => {
     const namespace = await createTestNamespace(controlPlane, 'apiserver-restart');
-    const bodies = Array.from({ length: 40 }, (_, i) => pod(`user-${i % 13}`, `t${i % 4}`));
+    const bodies = Array.from({ length: 60 }, (_, i) => pod(`user-${i % 19}`, `t${i % 4}`));
     let created = 0;
     const burst = (async () => {
       // Four clients creating Pods one after the other, so the outage falls in the middle of the burst.
@@ -131,7 +131,7 @@ describe('resilience', () => {
     await burst;
     expect(createdWhenStopped).toBeLessThan(bodies.length);
     const count = await expectEveryPlannedClaimOnce(namespace);
-    expect(count).toBeGreaterThan(30);
+    expect(count).toBeGreaterThan(40);
     expect(await leaseHolder()).toBeDefined();
     const seen = (message: string) => replicas.flatMap((replica) => replica.logs).filter((line) => line.msg === message).length;
     process.stdout.write(
