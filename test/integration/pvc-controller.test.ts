@@ -91,6 +91,11 @@ async function waitForEvent(kind: string, name: string, reason: string, ns = nam
   });
 }
 
+async function createdCount(): Promise<number> {
+  const metric = await controller.registry.getSingleMetric('sandbox_storage_pvcs_created_total')?.get();
+  return (metric?.values ?? []).reduce((sum, value) => sum + value.value, 0);
+}
+
 async function withPolicy<T>(policy: Policy, body: () => Promise<T>): Promise<T> {
   webhook.setPolicies([policy]);
   try {
@@ -155,10 +160,13 @@ describe('workspace mode', () => {
   });
 
   it('scope user: many pods of one user over several threads share one PVC, created once', async () => {
+    const createdBefore = await createdCount();
     await withPolicy(policies.perUser, async () => {
-      const created = await Promise.all(['a', 'b', 'c', 'a', 'b'].map((thread) => createPod(pod('bob', thread))));
+      const created = await Promise.all(Array.from({ length: 20 }, (_, i) => createPod(pod('bob', `thread-${i % 7}`))));
       for (const each of created) await waitUngated(each);
     });
+    // One PVC key for all twenty pods: one create, however many pod events were queued.
+    expect((await createdCount()) - createdBefore).toBe(1);
     const claims = await core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector: 'sandbox-storage.io/user=bob' });
     expect(claims.items.map((claim) => claim.metadata?.name)).toEqual([workspaceClaimName('sandbox-', { scope: 'user', user: 'bob' })]);
     expect(claims.items[0]?.metadata?.labels).not.toHaveProperty('sandbox-storage.io/thread');
