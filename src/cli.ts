@@ -5,6 +5,8 @@ import { PolicyLoadError } from './policy/load.ts';
 
 // Each command loads only its own modules: `review` starts without the server or the Kubernetes client.
 const loadServe = () => import('./commands/serve.ts');
+const loadController = () => import('./commands/controller.ts');
+const loadRun = () => import('./commands/run.ts');
 const loadReview = () => import('./commands/review.ts');
 const loadValidate = () => import('./commands/validate.ts');
 const loadPolicies = () => import('./commands/policies.ts');
@@ -12,10 +14,12 @@ const loadPolicies = () => import('./commands/policies.ts');
 const usage = `Usage: sandbox-storage <command> [options]
 
 Commands:
-  serve     run the HTTPS mutating admission webhook
-  review    show what the webhook would do with a Pod or AdmissionReview (alias: preview)
-  validate  check SandboxStoragePolicy files offline
-  policies  list the SandboxStoragePolicies of a cluster with their status
+  serve       run the HTTPS admission webhooks (/mutate, /validate)
+  controller  run the leader-elected PVC controller
+  run         run webhooks and controller in one process (as deployed)
+  review      show what the webhooks would do with a Pod or AdmissionReview (alias: preview)
+  validate    check SandboxStoragePolicy files offline
+  policies    list the SandboxStoragePolicies of a cluster with their status
 
 Run 'sandbox-storage <command> --help' for a command's options.
 `;
@@ -30,6 +34,16 @@ async function main(argv: string[]): Promise<number> {
       const { runServe, serveUsage } = await loadServe();
       if (wantsHelp) return (out(serveUsage), 0);
       return runServe(args);
+    }
+    case 'controller': {
+      const { controllerUsage, runController } = await loadController();
+      if (wantsHelp) return (out(controllerUsage), 0);
+      return runController(args);
+    }
+    case 'run': {
+      const { runAll, runUsage } = await loadRun();
+      if (wantsHelp) return (out(runUsage), 0);
+      return runAll(args);
     }
     case 'review':
     case 'preview': {
@@ -69,6 +83,7 @@ main(process.argv.slice(2)).then(
       error instanceof PolicyLoadError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`error: ${(error as Error).message}\n`);
     if (!usageProblem && (error as Error).stack) process.stderr.write(`${(error as Error).stack}\n`);
-    process.exitCode = 2;
+    // Exit now: a command that failed while starting may hold open sockets or watches that would keep it alive.
+    process.exit(2);
   },
 );

@@ -7,7 +7,7 @@ import type { PodValidation } from './isolation/validate-pod.ts';
 import type { NamespaceLabelLookup } from './namespace-labels.ts';
 import { planPod } from './plan-pod.ts';
 import { needsNamespaceLabels } from './select-policy.ts';
-import type { PodPlan, RequesterInfo } from './plan-types.ts';
+import type { ClaimLookup, PodPlan, RequesterInfo } from './plan-types.ts';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';
 
@@ -64,6 +64,8 @@ export interface AdmissionContext {
   namespaceLabels?: Record<string, string>;
   /** Labels of the PVCs the Pod references, for the validating webhook's ownership checks; empty when not known. */
   claimLabels?: ClaimLabels;
+  /** Observed PVCs (an informer cache); undefined when the server has none, and then every sandbox Pod is gated. */
+  claims?: ClaimLookup;
 }
 
 export function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
@@ -114,6 +116,7 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
     namespaceLabels: context.namespaceLabels,
     dryRun: request.dryRun === true,
     userInfo: request.userInfo ?? {},
+    ...(context.claims ? { claims: context.claims } : {}),
   });
   if (!plan.selected) return { request, plan, result: 'skipped', review: answer(uid, { allowed: true }) };
   const policy = context.policies.find((candidate) => candidate.name === plan.policyName);
@@ -170,6 +173,8 @@ export interface AdmissionSources {
   claimLabels?(namespace: string, claimNames: string[]): Promise<ClaimLabels>;
   /** Reads a Pod (undefined when it does not exist), for CONNECT requests; absent without cluster access. */
   pod?(namespace: string, name: string): Promise<unknown>;
+  /** Observed PVCs, when the server watches them (sandbox-storage run); undefined otherwise. */
+  claims?: ClaimLookup;
 }
 
 /** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */
@@ -182,7 +187,11 @@ export async function reviewAdmission(body: unknown, sources: AdmissionSources):
       isPodRequest(request) && request.namespace && needsNamespaceLabels(sources.policies, podLabels)
         ? await sources.namespaceLabels(request.namespace)
         : undefined;
-    return reviewPodMutation(request, { policies: sources.policies, namespaceLabels });
+    return reviewPodMutation(request, {
+      policies: sources.policies,
+      namespaceLabels,
+      ...(sources.claims ? { claims: sources.claims } : {}),
+    });
   } catch (thrown) {
     return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
   }

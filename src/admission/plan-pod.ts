@@ -2,7 +2,10 @@
 import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { describeSelector } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
+import { claimState } from './claim-ownership.ts';
 import { readIdentity } from './identity.ts';
+import { quotaViolation } from './quota.ts';
+import { hasStorageGate, storageSchedulingGate } from './scheduling-gate.ts';
 import type { PlanRequest, PodPlan } from './plan-types.ts';
 import { buildSeedInjection, seedContainerName } from './seed-container.ts';
 import { selectPolicy } from './select-policy.ts';
@@ -112,6 +115,23 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
     return plan;
   }
 
+  // Storage that is already there and usable needs no gate; a PVC of someone else is never mounted.
+  const claim = layout.claim;
+  const state = claim && request.claims ? claimState(claim, request.claims.get(claim.namespace, claim.name), policy.spec.provisioning.adoptExisting) : undefined;
+  if (state?.state === 'conflict') {
+    plan.denials.push(state.reason);
+    return plan;
+  }
+  // Only a PVC that would be created counts against the quota; Pods of existing workspaces always pass.
+  if (claim && request.claims && state?.state === 'missing') {
+    const user = claim.identityLabels[policy.spec.identity.userLabel] ?? '';
+    const violation = quotaViolation(policy, claim, request.claims.ofUser(claim.namespace, policy.spec.identity.userLabel, user));
+    if (violation) {
+      plan.denials.push(violation);
+      return plan;
+    }
+  }
+
   upsertByName(volumes, layout.volume);
   mutated.spec.volumes = volumes;
   for (const desired of keptMounts) {
@@ -144,9 +164,14 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
     plan.warnings.push(`sandbox-storage: seeding is off in policy "${policy.name}", but the pod has a ${seedContainerName} init container`);
   }
 
+  // Added at most once; on reinvocation the gate is already there, and once storage is ready it is not added.
+  if (claim && policy.spec.provisioning.schedulingGate && state?.state !== 'ready' && !hasStorageGate(mutated)) {
+    mutated.spec.schedulingGates = [...(mutated.spec.schedulingGates ?? []), { name: storageSchedulingGate }];
+  }
+
   mutated.metadata = mutated.metadata ?? {};
   mutated.metadata.annotations = { ...mutated.metadata.annotations, [ownershipLabels.policy]: policy.name };
-  if (layout.claim) plan.claims.push(layout.claim);
+  if (claim) plan.claims.push(claim);
   plan.mutated = mutated as unknown as Record<string, unknown>;
   return plan;
 }

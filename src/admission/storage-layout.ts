@@ -1,6 +1,6 @@
 // The volume, mounts and PVC a policy gives one identity.
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { workspaceClaimName } from '../naming/identity-names.ts';
+import { workspaceClaimName, workspaceIdentityHash } from '../naming/identity-names.ts';
 import { parseSubPathTemplate, renderSubPath } from '../naming/subpath-template.ts';
 import type { Policy } from '../policy/types.ts';
 import type { ClaimPlan } from './plan-types.ts';
@@ -12,6 +12,8 @@ export const volumeNames = { workspace: 'sandbox-storage-workspace', shared: 'sa
 export const ownershipLabels = {
   managedBy: 'app.kubernetes.io/managed-by',
   policy: 'sandbox-storage.io/policy',
+  /** Hash of the exact identity a workspace PVC was created for; see workspaceIdentityHash. */
+  identityHash: 'sandbox-storage.io/identity-hash',
 } as const;
 export const managedByValue = 'sandbox-storage-webhook';
 
@@ -25,17 +27,24 @@ export function storageLayout(policy: Policy, identity: SandboxIdentity, namespa
   const { spec } = policy;
   if (spec.mode === 'workspace') {
     const workspace = spec.workspace;
-    const claimName = workspaceClaimName(workspace.claimNamePrefix, { scope: workspace.scope, ...identity });
+    const workspaceIdentity = { scope: workspace.scope, ...identity };
+    const claimName = workspaceClaimName(workspace.claimNamePrefix, workspaceIdentity);
+    // Identity ids are valid label values: readIdentity refuses any other.
+    const identityLabels: Record<string, string> = { [spec.identity.userLabel]: identity.user };
+    if (workspace.scope === 'thread' && identity.thread !== undefined) identityLabels[spec.identity.threadLabel] = identity.thread;
     const labels: Record<string, string> = {
       [ownershipLabels.managedBy]: managedByValue,
       [ownershipLabels.policy]: policy.name,
-      [spec.identity.userLabel]: identity.user,
+      ...identityLabels,
+      [ownershipLabels.identityHash]: workspaceIdentityHash(workspaceIdentity),
     };
-    if (workspace.scope === 'thread' && identity.thread !== undefined) labels[spec.identity.threadLabel] = identity.thread;
     const claim: ClaimPlan = {
       name: claimName,
       namespace,
+      role: 'workspace',
+      create: true,
       labels,
+      identityLabels,
       size: workspace.size,
       accessModes: [...workspace.accessModes],
       volumeMode: workspace.volumeMode,
@@ -47,7 +56,21 @@ export function storageLayout(policy: Policy, identity: SandboxIdentity, namespa
       claim,
     };
   }
+  const hints = spec.provisioning.shared;
+  const sharedClaim: ClaimPlan = {
+    name: spec.shared.claimName,
+    namespace,
+    role: 'shared',
+    create: hints.createIfMissing,
+    labels: { [ownershipLabels.managedBy]: managedByValue, [ownershipLabels.policy]: policy.name },
+    identityLabels: {},
+    size: hints.size,
+    accessModes: [...hints.accessModes],
+    volumeMode: hints.volumeMode,
+  };
+  if (hints.storageClassName !== undefined) sharedClaim.storageClassName = hints.storageClassName;
   return {
+    claim: sharedClaim,
     volume: { name: volumeNames.shared, persistentVolumeClaim: { claimName: spec.shared.claimName } },
     mounts: spec.shared.mounts.map((mount) => {
       const volumeMount: V1VolumeMount = {

@@ -21,7 +21,9 @@ import { staticPolicySet, type PolicySet } from '../policy/sources/policy-set.ts
 import { admissionMetrics } from '../metrics/admission-metrics.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
-import { startWebhookServer } from '../server/webhook-server.ts';
+import { startWebhookServer, type WebhookServer } from '../server/webhook-server.ts';
+import type { ClaimLookup } from '../admission/plan-types.ts';
+import type { Registry } from 'prom-client';
 import { parseDuration } from './duration.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -241,9 +243,27 @@ async function openPolicySet(config: ServeConfig, logger: Logger, kubeConfig: ()
   return staticPolicySet(embeddedDefaultPolicies());
 }
 
-export async function runServe(args: string[]): Promise<number> {
-  const config = await parseServeConfig(args);
-  const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
+export interface WebhookStack {
+  policySet: PolicySet;
+  server: WebhookServer;
+  /** Cluster credentials, when configured. */
+  kubeConfig?: k8s.KubeConfig;
+  stop(): Promise<void>;
+}
+
+export interface WebhookStackOptions {
+  logger: Logger;
+  /** Where admission metrics are recorded; the caller serves it. */
+  registry: Registry;
+  /** Whether this replica may write shared state (policy status, certificate Secret). */
+  isLeader: () => boolean;
+  /** Observed PVCs (run: the controller's watch cache); without it every sandbox Pod is gated. */
+  claims?: () => ClaimLookup | undefined;
+}
+
+/** The admission webhooks with everything they read: policies, cluster lookups, certificates, status. */
+export async function startWebhookStack(config: ServeConfig, options: WebhookStackOptions): Promise<WebhookStack> {
+  const { logger, registry, isLeader } = options;
   const hasCluster = kubeConfigSource(config.kubeconfig) !== undefined;
   if (config.selfManagedCerts && !hasCluster) {
     throw new UsageError('--self-managed-certs keeps its certificate in a Secret: run in-cluster, or give --kubeconfig or $KUBECONFIG');
@@ -276,20 +296,16 @@ export async function runServe(args: string[]): Promise<number> {
     logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
   }
   const lookups = hasCluster ? { claimLabels: claimLabelLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
-  const registry = createMetricsRegistry();
   const metrics = admissionMetrics(registry);
-  const metricsServer =
-    config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
   metrics.setPolicies(policySet.states());
   policySet.onChange(() => metrics.setPolicies(policySet.states()));
-  // Leader election is not part of this command: every replica acts as leader, which is safe (see self-managed.ts).
   const certificates = config.selfManagedCerts
     ? await startSelfManagedCerts({
         ...config.selfManagedCerts,
         kubeConfig: cluster(),
         certFile: config.certFile,
         keyFile: config.keyFile,
-        isLeader: () => true,
+        isLeader,
         logger: logger.child({ component: 'certificates' }),
       })
     : undefined;
@@ -298,29 +314,54 @@ export async function runServe(args: string[]): Promise<number> {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
-    sources: () => ({ policies: policySet.current(), namespaceLabels, ...lookups }),
+    sources: () => {
+      const claims = options.claims?.();
+      return { policies: policySet.current(), namespaceLabels, ...lookups, ...(claims ? { claims } : {}) };
+    },
     isReady: () => policySet.ready(),
     logger,
     observe: (webhook, outcome, seconds) => metrics.observe(webhook, outcome, seconds),
     onCertificate: (pem) => metrics.setCertificateExpiry(new Date(new X509Certificate(pem).validTo)),
   });
-  // Every replica computes the same status from the same watch, so concurrent writers agree.
-  const statusWriter = config.writePolicyStatus ? writePolicyStatus(cluster(), policySet, () => true, logger) : undefined;
+  const statusWriter = config.writePolicyStatus ? writePolicyStatus(cluster(), policySet, isLeader, logger) : undefined;
   const logPolicies = () => logger.info({ policies: policySet.current().map((policy) => policy.name) }, 'policies loaded');
   logPolicies();
   policySet.onChange(logPolicies);
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
+  return {
+    policySet,
+    server,
+    ...(kubeConfig ? { kubeConfig } : {}),
+    async stop() {
       statusWriter?.stop();
       certificates?.stop();
-      void server
-        .stop()
-        .then(() => Promise.all([policySet.stop(), metricsServer?.stop()]))
-        .then(() => resolve());
+      await server.stop();
+      await policySet.stop();
+    },
+  };
+}
+
+export function waitForTermination(logger: Logger): Promise<string> {
+  return new Promise((resolve) => {
+    const handler = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      resolve(signal);
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => handler('SIGTERM'));
+    process.once('SIGINT', () => handler('SIGINT'));
   });
+}
+
+export async function runServe(args: string[]): Promise<number> {
+  const config = await parseServeConfig(args);
+  const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
+  const registry = createMetricsRegistry();
+  // No leader election in this command: every replica computes the same status and certificates converge
+  // through optimistic concurrency (see self-managed.ts). `run` elects a leader.
+  const stack = await startWebhookStack(config, { logger, registry, isLeader: () => true });
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
+  await waitForTermination(logger);
+  await stack.stop();
+  await metricsServer?.stop();
   return 0;
 }

@@ -76,3 +76,11 @@ export function workspaceClaimName(prefix: string, identity: WorkspaceIdentity):
   const hash = base32(digest).slice(0, hashLength);
   return `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${hash}`;
 }
+
+/**
+ * The SHA-256 of the exact identity in base32 (51 characters, 255 bits; a valid label value): written on the PVCs the
+ * controller creates, so that a PVC of the planned name is only used for the identity it was made for.
+ */
+export function workspaceIdentityHash(identity: WorkspaceIdentity): string {
+  return base32(createHash('sha256').update(canonicalIdentity(identity)).digest());
+}

@@ -92,6 +92,44 @@ export interface PolicySpec {
     /** Mounts of the shared PVC into the sandbox container. */
     mounts: Array<SharedMount>;
   };
+  /** How the controller provides the storage sandbox Pods wait for. */
+  provisioning: {
+    /** Hold sandbox Pods with the scheduling gate sandbox-storage.io/storage until their PVC exists; the controller removes it. */
+    schedulingGate: boolean;
+    /** Take over a PVC of the planned name that carries the identity labels but was not created by sandbox-storage. */
+    adoptExisting: boolean;
+    /** A PVC still Pending this many seconds after creation is reported with a Warning Event on its Pods. */
+    pendingWarningSeconds: number;
+    /** Shared mode: create spec.shared.claimName when it is missing, with these hints. */
+    shared: {
+      /** Create the shared PVC when it does not exist. */
+      createIfMissing: boolean;
+      /** StorageClass of created PVCs; unset means the cluster's default. */
+      storageClassName?: string;
+      /** Requested size of created PVCs (a Kubernetes quantity). */
+      size: string;
+      /** Access modes of created PVCs. */
+      accessModes: Array<'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadWriteMany' | 'ReadOnlyMany'>;
+      /** Volume mode of created PVCs; only Filesystem can be mounted at a path. */
+      volumeMode: 'Filesystem';
+    };
+  };
+  /** What happens to a workspace PVC once no Pod uses it. User data is kept unless this opts in. */
+  retention: {
+    /** Retain: never deleted because Pods went away. Delete: deleted gracePeriodSeconds after the last Pod is gone. */
+    whenUnused: 'Retain' | 'Delete';
+    /** Seconds after the last Pod is gone before Delete applies. */
+    gracePeriodSeconds: number;
+    /** Opt-in, also under Retain: delete a workspace PVC no Pod has used for this many seconds; 0 means never. */
+    idleTTLSeconds: number;
+  };
+  /** Per-user limits on workspace PVCs in a namespace, enforced at admission and by the controller. */
+  quota: {
+    /** Most workspace PVCs one user may have in a namespace; 0 means no limit. */
+    maxClaimsPerUser: number;
+    /** Most storage (sum of requests) of one user's workspace PVCs in a namespace, e.g. 20Gi; empty means no limit. */
+    maxStoragePerUser: string;
+  };
   /** Copy the image's original directory into the volume on first use (init container in the sandbox image). */
   seed: {
     /** Add the seed init container. */

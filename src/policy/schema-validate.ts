@@ -50,6 +50,15 @@ function checkEnum(value: unknown, node: SchemaNode, path: string, walk: Walk): 
 function checkScalar(value: unknown, node: SchemaNode, path: string, walk: Walk): void {
   const errors = walk.errors;
   if (!checkEnum(value, node, path, walk)) return;
+  if (typeof value === 'number') {
+    if (node.minimum !== undefined && value < node.minimum) {
+      errors.invalid(path, value, `${path} in body should be greater than or equal to ${node.minimum}`);
+    }
+    if (node.maximum !== undefined && value > node.maximum) {
+      errors.invalid(path, value, `${path} in body should be less than or equal to ${node.maximum}`);
+    }
+    return;
+  }
   if (typeof value !== 'string') return;
   if (node.maxLength !== undefined && value.length > node.maxLength) {
     errors.add(path, `Too long: may not be more than ${node.maxLength} bytes`);

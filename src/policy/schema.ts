@@ -25,6 +25,8 @@ export interface SchemaNode {
   minItems?: number;
   maxItems?: number;
   maxProperties?: number;
+  minimum?: number;
+  maximum?: number;
   properties?: Record<string, SchemaNode>;
   required?: readonly string[];
   /** Maps (e.g. matchLabels): every value follows this schema. */
@@ -235,6 +237,44 @@ const isolationSchema: SchemaNode = {
   },
 };
 
+/** Provisioning hints of a PVC the controller creates: workspace PVCs, and a shared PVC created when missing. */
+function claimHintProperties(defaults: { size: string; accessModes: string[] }): Record<string, SchemaNode> {
+  return {
+    storageClassName: { type: 'string', description: "StorageClass of created PVCs; unset means the cluster's default.", pattern: dnsSubdomainPattern, maxLength: 253 },
+    size: {
+      type: 'string',
+      description: 'Requested size of created PVCs (a Kubernetes quantity).',
+      default: defaults.size,
+      pattern: quantityPattern,
+      maxLength: 64,
+      'x-kubernetes-validations': [
+        {
+          rule: "!isQuantity(self) || quantity(self).isGreaterThan(quantity('0'))",
+          message: 'must be greater than zero',
+          check: (self: string) => !new RegExp(quantityPattern).test(self) || /[1-9]/.test(self.replace(/[eE][-+]?[0-9]+$/, '')),
+        },
+      ],
+    },
+    accessModes: {
+      type: 'array',
+      description: 'Access modes of created PVCs.',
+      default: defaults.accessModes,
+      minItems: 1,
+      maxItems: 4,
+      'x-kubernetes-list-type': 'set',
+      items: { type: 'string', enum: ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany', 'ReadOnlyMany'] },
+    },
+    volumeMode: {
+      type: 'string',
+      description: 'Volume mode of created PVCs; only Filesystem can be mounted at a path.',
+      default: 'Filesystem',
+      enum: ['Filesystem'],
+    },
+  };
+}
+
+const maxRetentionSeconds = 366 * 24 * 3600;
+
 export const policySpecSchema: SchemaNode = {
   type: 'object',
   typeName: 'PolicySpec',
@@ -300,36 +340,7 @@ export const policySpecSchema: SchemaNode = {
           default: 'sandbox-',
           pattern: '^[a-z][-a-z0-9]{0,29}$',
         },
-        storageClassName: { type: 'string', description: "StorageClass of created PVCs; unset means the cluster's default.", pattern: dnsSubdomainPattern, maxLength: 253 },
-        size: {
-          type: 'string',
-          description: 'Requested size of created PVCs (a Kubernetes quantity).',
-          default: '2Gi',
-          pattern: quantityPattern,
-          maxLength: 64,
-          'x-kubernetes-validations': [
-            {
-              rule: "!isQuantity(self) || quantity(self).isGreaterThan(quantity('0'))",
-              message: 'must be greater than zero',
-              check: (self: string) => !new RegExp(quantityPattern).test(self) || /[1-9]/.test(self.replace(/[eE][-+]?[0-9]+$/, '')),
-            },
-          ],
-        },
-        accessModes: {
-          type: 'array',
-          description: 'Access modes of created PVCs.',
-          default: ['ReadWriteOnce'],
-          minItems: 1,
-          maxItems: 4,
-          'x-kubernetes-list-type': 'set',
-          items: { type: 'string', enum: ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany', 'ReadOnlyMany'] },
-        },
-        volumeMode: {
-          type: 'string',
-          description: 'Volume mode of created PVCs; only Filesystem can be mounted at a path.',
-          default: 'Filesystem',
-          enum: ['Filesystem'],
-        },
+        ...claimHintProperties({ size: '2Gi', accessModes: ['ReadWriteOnce'] }),
       },
     },
     shared: {
@@ -359,6 +370,81 @@ export const policySpecSchema: SchemaNode = {
               readOnly: { type: 'boolean', description: 'Mount read-only.', default: false },
             },
           },
+        },
+      },
+    },
+    provisioning: {
+      type: 'object',
+      description: 'How the controller provides the storage sandbox Pods wait for.',
+      default: {},
+      properties: {
+        schedulingGate: {
+          type: 'boolean',
+          description: 'Hold sandbox Pods with the scheduling gate sandbox-storage.io/storage until their PVC exists; the controller removes it.',
+          default: true,
+        },
+        adoptExisting: {
+          type: 'boolean',
+          description: 'Take over a PVC of the planned name that carries the identity labels but was not created by sandbox-storage.',
+          default: false,
+        },
+        pendingWarningSeconds: {
+          type: 'integer',
+          description: 'A PVC still Pending this many seconds after creation is reported with a Warning Event on its Pods.',
+          default: 120,
+          minimum: 1,
+          maximum: 86400,
+        },
+        shared: {
+          type: 'object',
+          description: 'Shared mode: create spec.shared.claimName when it is missing, with these hints.',
+          default: {},
+          properties: {
+            createIfMissing: { type: 'boolean', description: 'Create the shared PVC when it does not exist.', default: false },
+            ...claimHintProperties({ size: '10Gi', accessModes: ['ReadWriteMany'] }),
+          },
+        },
+      },
+    },
+    retention: {
+      type: 'object',
+      description: 'What happens to a workspace PVC once no Pod uses it. User data is kept unless this opts in.',
+      default: {},
+      properties: {
+        whenUnused: {
+          type: 'string',
+          description: 'Retain: never deleted because Pods went away. Delete: deleted gracePeriodSeconds after the last Pod is gone.',
+          default: 'Retain',
+          enum: ['Retain', 'Delete'],
+        },
+        gracePeriodSeconds: { type: 'integer', description: 'Seconds after the last Pod is gone before Delete applies.', default: 3600, minimum: 0, maximum: maxRetentionSeconds },
+        idleTTLSeconds: {
+          type: 'integer',
+          description: 'Opt-in, also under Retain: delete a workspace PVC no Pod has used for this many seconds; 0 means never.',
+          default: 0,
+          minimum: 0,
+          maximum: maxRetentionSeconds,
+        },
+      },
+    },
+    quota: {
+      type: 'object',
+      description: 'Per-user limits on workspace PVCs in a namespace, enforced at admission and by the controller.',
+      default: {},
+      properties: {
+        maxClaimsPerUser: { type: 'integer', description: 'Most workspace PVCs one user may have in a namespace; 0 means no limit.', default: 0, minimum: 0, maximum: 100000 },
+        maxStoragePerUser: {
+          type: 'string',
+          description: "Most storage (sum of requests) of one user's workspace PVCs in a namespace, e.g. 20Gi; empty means no limit.",
+          default: '',
+          maxLength: 64,
+          'x-kubernetes-validations': [
+            {
+              rule: "self == '' || (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
+              message: "must be a Kubernetes quantity greater than zero, or '' for no limit",
+              check: (self: string) => self === '' || (new RegExp(quantityPattern).test(self) && /[1-9]/.test(self.replace(/[eE][-+]?[0-9]+$/, ''))),
+            },
+          ],
         },
       },
     },

@@ -11,6 +11,7 @@ export type StorageMode = PolicySpec['mode'];
 export type WorkspaceScope = PolicySpec['workspace']['scope'];
 export type AccessMode = PolicySpec['workspace']['accessModes'][number];
 export type VolumeMode = PolicySpec['workspace']['volumeMode'];
+export type RetentionSpec = PolicySpec['retention'];
 
 export interface Policy {
   name: string;

@@ -73,6 +73,13 @@ export interface ControlPlane {
   kubectl(args: string[], options?: { input?: string }): Promise<CommandResult>;
   /** Last lines of a process's log, for diagnosing a failing test before stop() removes the files. */
   logTail(name: ControlPlaneProcess['name'], lines?: number): string;
+  /**
+   * Stops kube-apiserver alone (SIGTERM, then SIGKILL after a deadline), keeping etcd and its data: clients see
+   * the API server go away as in an upgrade or a crash. startApiServer() brings it back on the same port.
+   */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again with the same flags, port and etcd, and waits until it is ready. */
+  startApiServer(): Promise<void>;
   /** Stops all processes (SIGTERM, then SIGKILL after a deadline), waits for them and removes `dir`. Idempotent. */
   stop(): Promise<void>;
 }
@@ -180,7 +187,7 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
     });
     const etcdHealthyMs = elapsed();
 
-    launchProcess('kube-apiserver', [
+    const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       `--secure-port=${apiServerPort}`,
@@ -201,7 +208,8 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
       // Without the controller manager nobody creates `default` ServiceAccounts, and this plugin would reject Pods.
       ...(withControllerManager ? [] : ['--disable-admission-plugins=ServiceAccount']),
       ...(options.apiServerArgs ?? []),
-    ]);
+    ];
+    launchProcess('kube-apiserver', apiServerArgs);
     await waitFor(() => apiServerReady(serverUrl, files.credentials), {
       description: `kube-apiserver ${serverUrl}/readyz`,
       timeoutMs,
@@ -233,6 +241,7 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
     }
 
     for (const managed of processes) managed.onUnexpectedExit = reportExitAfterStartup(managed);
+    const apiServerIndex = processes.findIndex((managed) => managed.name === 'kube-apiserver');
     return {
       kubeconfigPath,
       kubeConfig,
@@ -241,7 +250,9 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
       binDir,
       dir,
       controllerManager: withControllerManager,
-      processes: processes.map(({ name, child, logPath }) => ({ name, pid: child.pid ?? -1, logPath })),
+      get processes() {
+        return processes.map(({ name, child, logPath }) => ({ name, pid: child.pid ?? -1, logPath }));
+      },
       startup: {
         etcdHealthyMs,
         apiServerReadyMs,
@@ -257,6 +268,23 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
       logTail: (name, lines) => {
         const managed = processes.find((candidate) => candidate.name === name);
         return managed ? logTail(managed.logPath, lines) : '';
+      },
+      async stopApiServer() {
+        await stopProcess(processes[apiServerIndex] as ManagedProcess);
+      },
+      async startApiServer() {
+        const previous = processes[apiServerIndex] as ManagedProcess;
+        if (!previous.hasExited) throw new Error('kube-apiserver is still running; call stopApiServer() first');
+        const apiServerBinary = join(binDir, 'kube-apiserver');
+        // Same log file (appended), same flags: same port, same etcd, same certificates.
+        const managed = launch('kube-apiserver', apiServerBinary, apiServerArgs, previous.logPath, () => undefined);
+        managed.onUnexpectedExit = reportExitAfterStartup(managed);
+        processes[apiServerIndex] = managed;
+        await waitFor(() => apiServerReady(serverUrl, files.credentials), {
+          description: `restarted kube-apiserver ${serverUrl}/readyz`,
+          timeoutMs,
+          intervalMs: 200,
+        });
       },
       stop,
     };

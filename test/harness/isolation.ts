@@ -43,6 +43,10 @@ export async function startIsolationWebhook(policies: Policy[], kubeConfig: k8s.
     setPolicies(next) {
       sources = { ...sources, policies: next };
     },
+    setClaims(claims) {
+      const { claims: _previous, ...rest } = sources;
+      sources = claims ? { ...rest, claims } : rest;
+    },
     async stop() {
       await server.stop();
       await tls.remove();

@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { AdmissionOutcome, AdmissionSources } from '../../src/admission/admission-review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
+import type { ClaimLookup } from '../../src/admission/plan-types.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
 import { writeServingCertificate, type ServingCertificate } from './tls.ts';
@@ -20,6 +21,8 @@ export interface RunningWebhook {
   /** Every admission the server answered, in order. */
   outcomes: AdmissionOutcome[];
   setPolicies(policies: Policy[]): void;
+  /** What the webhook knows about existing PVCs (an informer cache in production); undefined = nothing. */
+  setClaims(claims: ClaimLookup | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -42,6 +45,10 @@ export async function startTestWebhook(policies: Policy[], logger: Logger = pino
     outcomes,
     setPolicies(next) {
       sources = { ...sources, policies: next };
+    },
+    setClaims(claims) {
+      const { claims: _previous, ...rest } = sources;
+      sources = claims ? { ...rest, claims } : rest;
     },
     async stop() {
       await server.stop();

@@ -2,7 +2,7 @@ import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { reviewPodMutation, type AdmissionRequest } from '../../src/admission/admission-review.ts';
 import { seedScript } from '../../src/admission/seed-script.ts';
-import { workspaceClaimName } from '../../src/naming/identity-names.ts';
+import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { admissionReviewFor, decodePatch, policyFrom, sandboxPod } from '../fixtures/pods.ts';
@@ -63,18 +63,23 @@ describe('workspace mode', () => {
       { op: 'add', path: '/spec/containers/0/volumeMounts', value: [{ name: 'sandbox-storage-workspace', mountPath: '/sandbox' }] },
       { op: 'add', path: '/spec/volumes', value: [{ name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: aliceT1Claim } }] },
       { op: 'add', path: '/spec/initContainers', value: [seedContainer()] },
+      { op: 'add', path: '/spec/schedulingGates', value: [{ name: 'sandbox-storage.io/storage' }] },
       { op: 'add', path: '/metadata/annotations', value: { 'sandbox-storage.io/policy': 'default' } },
     ]);
     expect(outcome.plan?.claims).toEqual([
       {
         name: aliceT1Claim,
         namespace: 'agents',
+        role: 'workspace',
+        create: true,
         labels: {
           'app.kubernetes.io/managed-by': 'sandbox-storage-webhook',
           'sandbox-storage.io/policy': 'default',
           'sandbox-storage.io/user': 'alice',
           'sandbox-storage.io/thread': 't1',
+          'sandbox-storage.io/identity-hash': workspaceIdentityHash({ scope: 'thread', user: 'alice', thread: 't1' }),
         },
+        identityLabels: { 'sandbox-storage.io/user': 'alice', 'sandbox-storage.io/thread': 't1' },
         size: '2Gi',
         accessModes: ['ReadWriteOnce'],
         volumeMode: 'Filesystem',
@@ -94,6 +99,7 @@ describe('workspace mode', () => {
     expect(patch).toEqual([
       { op: 'add', path: '/spec/containers/0/volumeMounts', value: [{ name: 'sandbox-storage-workspace', mountPath: '/sandbox' }] },
       { op: 'add', path: '/spec/volumes', value: [{ name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName } }] },
+      { op: 'add', path: '/spec/schedulingGates', value: [{ name: 'sandbox-storage.io/storage' }] },
       { op: 'add', path: '/metadata/annotations', value: { 'sandbox-storage.io/policy': 'test' } },
     ]);
     expect(outcome.plan?.claims[0]).toMatchObject({
@@ -147,6 +153,7 @@ describe('workspace mode', () => {
       { op: 'add', path: '/spec/initContainers/0/securityContext', value: { runAsUser: 1000, runAsNonRoot: true } },
       { op: 'add', path: '/spec/initContainers/0/resources', value: { limits: { memory: '1Gi' } } },
       { op: 'add', path: '/spec/initContainers/1', value: { name: 'setup', image: 'busybox' } },
+      { op: 'add', path: '/spec/schedulingGates', value: [{ name: 'sandbox-storage.io/storage' }] },
       { op: 'add', path: '/metadata/annotations', value: { 'sandbox-storage.io/policy': 'test' } },
     ]);
     const mutated = applied(pod, patch) as { spec: { initContainers: Array<{ name: string }> } };
@@ -187,9 +194,11 @@ describe('shared mode', () => {
       },
       { op: 'add', path: '/spec/volumes', value: [{ name: 'sandbox-storage-shared', persistentVolumeClaim: { claimName: 'sandbox-shared' } }] },
       { op: 'add', path: '/spec/initContainers', value: [seedContainer({ subPath: 'users/_alice___smith/threads/_t.1/user-data' })] },
+      { op: 'add', path: '/spec/schedulingGates', value: [{ name: 'sandbox-storage.io/storage' }] },
       { op: 'add', path: '/metadata/annotations', value: { 'sandbox-storage.io/policy': 'shared' } },
     ]);
-    expect(outcome.plan?.claims).toEqual([]);
+    // The shared PVC is planned too, so that Pods wait for it, but it is only created when the policy says so.
+    expect(outcome.plan?.claims).toMatchObject([{ name: 'sandbox-shared', role: 'shared', create: false, accessModes: ['ReadWriteMany'] }]);
   });
 
   it('injects only the mounts whose paths are free, and does not seed a path it did not inject', () => {
@@ -204,6 +213,7 @@ describe('shared mode', () => {
         path: '/spec/containers/0/volumeMounts/1',
         value: { name: 'sandbox-storage-shared', mountPath: '/skills', subPath: 'users/alice/skills', readOnly: true },
       },
+      { op: 'add', path: '/spec/schedulingGates', value: [{ name: 'sandbox-storage.io/storage' }] },
       { op: 'add', path: '/metadata/annotations', value: { 'sandbox-storage.io/policy': 'shared' } },
     ]);
     expect(response.warnings).toEqual([
@@ -372,7 +382,7 @@ describe('audit mode', () => {
   it('still injects storage into pods that follow the policy', () => {
     const { outcome, patch } = review(sandboxPod(), [policyFrom({ enforcement: 'audit' })]);
     expect(outcome.result).toBe('mutated');
-    expect(patch.length).toBe(4);
+    expect(patch.map((operation) => (operation as { path: string }).path)).toContain('/spec/volumes');
   });
 });
 

@@ -98,7 +98,8 @@ describe('webhook server over HTTPS', () => {
     expectAdmissionReview(reply, review.request.uid);
     expect(reply.json.response.allowed).toBe(true);
     expect(reply.json.response.patchType).toBe('JSONPatch');
-    expect(decodePatch(reply.json.response.patch).length).toBe(4);
+    // volume, mount, seed init container, scheduling gate, policy annotation
+    expect(decodePatch(reply.json.response.patch).length).toBe(5);
     const line = logLines.find((entry) => entry.uid === review.request.uid);
     expect(line).toMatchObject({
       msg: 'pod mutated',

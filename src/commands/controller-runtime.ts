@@ -1,0 +1,96 @@
+// Wiring of the leader-elected PVC controller, shared by `controller` and `run`: metrics listener, PVC watch,
+// Lease campaign, and per leadership term a Pod watch + work queue. Stop order on SIGTERM: finish in-flight
+// reconciles, release the Lease, close the watches.
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { eventRecorder } from '../controller/events.ts';
+import { LeaderElector } from '../controller/leader-election.ts';
+import { createPvcController, type PvcController } from '../controller/pvc-controller.ts';
+import { claimClient, latestClaimEventMessage } from '../k8s/claims.ts';
+import { watchPods, type WatchedCache } from '../k8s/informers.ts';
+import { leaseClient } from '../k8s/leases.ts';
+import { podClient } from '../k8s/pods.ts';
+import { controllerMetrics } from '../metrics/controller-metrics.ts';
+import type { Policy } from '../policy/types.ts';
+import type { ControllerConfig } from './controller-options.ts';
+
+export interface ControllerRuntime {
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+export function startControllerRuntime(options: {
+  config: ControllerConfig;
+  kubeConfig: k8s.KubeConfig;
+  policies: () => readonly Policy[];
+  claims: WatchedCache<k8s.V1PersistentVolumeClaim>;
+  registry: Registry;
+  logger: Logger;
+}): ControllerRuntime {
+  const { config, kubeConfig, policies, claims, registry, logger } = options;
+  const metrics = controllerMetrics(registry);
+  const reconciler = {
+    claims: claimClient(kubeConfig),
+    pods: podClient(kubeConfig),
+    events: eventRecorder(kubeConfig, logger, config.identity),
+    claimEventMessage: (namespace: string, name: string) => latestClaimEventMessage(kubeConfig, namespace, name),
+  };
+  let term: { controller: PvcController; pods: WatchedCache<k8s.V1Pod> } | undefined;
+  const lead = async () => {
+    const pods = watchPods(kubeConfig, config.podSelector, logger);
+    const controller = createPvcController({
+      policies,
+      pods,
+      claims,
+      reconciler,
+      logger,
+      metrics,
+      workers: config.workers,
+      resyncMs: config.resyncMs,
+    });
+    term = { controller, pods };
+    await controller.start();
+  };
+  const stepDown = async () => {
+    const current = term;
+    term = undefined;
+    if (!current) return;
+    await current.controller.stop();
+    await current.pods.stop();
+  };
+
+  const stop = new AbortController();
+  let leader = false;
+  let done: Promise<void>;
+  if (config.leaderElect) {
+    const elector = new LeaderElector({
+      leases: leaseClient(kubeConfig),
+      namespace: config.leaseNamespace,
+      name: config.leaseName,
+      identity: config.identity,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      logger,
+      onLeaderChange: (isLeader) => {
+        leader = isLeader;
+        metrics.leader(isLeader);
+      },
+    });
+    done = elector.run({ onStartedLeading: lead, onStoppedLeading: stepDown }, stop.signal);
+  } else {
+    leader = true;
+    metrics.leader(true);
+    done = lead();
+  }
+  done.catch((error: unknown) => logger.error({ err: error }, 'controller failed'));
+  return {
+    isLeader: () => leader,
+    async stop() {
+      stop.abort();
+      await done.catch(() => undefined);
+      if (!config.leaderElect) await stepDown();
+    },
+  };
+}

@@ -1,0 +1,245 @@
+// Reconciles one PVC key (namespace/name): make the planned PVC exist (Get → Create on NotFound, 409 = someone was
+// faster, re-read), refuse PVCs of another identity, adopt when allowed, then release the Pods waiting for it.
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { claimState, type ClaimState } from '../admission/claim-ownership.ts';
+import type { ClaimPlan } from '../admission/plan-types.ts';
+import { hasQuota, quotaViolation } from '../admission/quota.ts';
+import { hasStorageGate } from '../admission/scheduling-gate.ts';
+import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
+import { apiErrorMessage } from '../k8s/api-errors.ts';
+import { observeClaim, type ClaimClient } from '../k8s/claims.ts';
+import type { PodClient } from '../k8s/pods.ts';
+import type { ControllerMetrics, ReconcileResult } from '../metrics/controller-metrics.ts';
+import type { Policy } from '../policy/types.ts';
+import { eventReasons, type EventRecorder, type EventTarget } from './events.ts';
+import { lastUsedAnnotation, retentionDecision } from './retention.ts';
+
+export interface ClaimUsers {
+  /** The live (not deleting) Pods that mount this PVC, with the plan and policy they were admitted under. */
+  pods: k8s.V1Pod[];
+  plan: ClaimPlan;
+  policy: Policy;
+}
+
+export interface ReconcileOutcome {
+  result: ReconcileResult;
+  /** Reconcile again after this long (e.g. to check a Pending PVC); the queue's backoff applies to errors. */
+  requeueAfterMs?: number;
+}
+
+export interface ReconcilerDependencies {
+  claims: ClaimClient;
+  pods: PodClient;
+  events: EventRecorder;
+  metrics: ControllerMetrics;
+  logger: Logger;
+  /**
+   * The PVC as the watch cache has it, or undefined when the cache has not synced (then the API is asked). Reading
+   * the cache instead of a Get halves the API calls of a burst; every write is still checked by the API server
+   * (Create answers 409 if the cache missed a PVC, updates carry resourceVersion).
+   */
+  cachedClaim?(namespace: string, name: string): { claim: k8s.V1PersistentVolumeClaim | undefined } | undefined;
+  /** The latest Event about a PVC, to say why it is still Pending. */
+  claimEventMessage(namespace: string, name: string): Promise<string | undefined>;
+  now?: () => number;
+}
+
+const podTarget = (pod: k8s.V1Pod): EventTarget => ({
+  kind: 'Pod',
+  namespace: pod.metadata?.namespace ?? '',
+  name: pod.metadata?.name ?? '',
+  ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
+});
+
+const claimTarget = (claim: k8s.V1PersistentVolumeClaim | undefined, plan: ClaimPlan): EventTarget => ({
+  kind: 'PersistentVolumeClaim',
+  namespace: plan.namespace,
+  name: plan.name,
+  ...(claim?.metadata?.uid ? { uid: claim.metadata.uid } : {}),
+});
+
+const terminatingRecheckMs = 2_000;
+const quotaRecheckMs = 60_000;
+const pendingReasonRecheckMs = 5_000;
+const missingSharedRecheckMs = 30_000;
+
+export class ClaimReconciler {
+  private readonly deps: ReconcilerDependencies;
+  /** Quota checks and creates of one user run one at a time, so that parallel workers cannot both fit the last slot. */
+  private readonly userLocks = new Map<string, Promise<unknown>>();
+
+  constructor(deps: ReconcilerDependencies) {
+    this.deps = deps;
+  }
+
+  async reconcile(users: ClaimUsers): Promise<ReconcileOutcome> {
+    const { plan, policy, pods } = users;
+    const { claims, events, logger, metrics } = this.deps;
+    const log = logger.child({ pvc: `${plan.namespace}/${plan.name}`, policy: policy.name });
+
+    const cached = this.deps.cachedClaim?.(plan.namespace, plan.name);
+    let live = cached ? cached.claim : await claims.get(plan.namespace, plan.name);
+    let state = this.stateOf(plan, live, policy);
+
+    if (state.state === 'missing' && !state.terminating) {
+      if (!plan.create) {
+        const message = `shared PVC ${plan.name} does not exist and policy "${policy.name}" does not create it (spec.provisioning.shared.createIfMissing); the Pod waits until it is created`;
+        for (const pod of pods) events.warning(podTarget(pod), eventReasons.missingShared, message);
+        log.warn({ pods: pods.map((pod) => pod.metadata?.name) }, 'shared PVC missing');
+        return { result: 'requeue', requeueAfterMs: missingSharedRecheckMs };
+      }
+      let outcome: k8s.V1PersistentVolumeClaim | 'exists' | 'quota';
+      try {
+        outcome = await this.createWithinQuota(users, log);
+      } catch (error) {
+        metrics.error('create_pvc');
+        const message = `cannot create PVC ${plan.name}: ${apiErrorMessage(error)}`;
+        for (const pod of pods) events.warning(podTarget(pod), eventReasons.failed, message);
+        throw new Error(message, { cause: error });
+      }
+      if (outcome === 'quota') return { result: 'requeue', requeueAfterMs: quotaRecheckMs };
+      live = outcome === 'exists' ? await claims.get(plan.namespace, plan.name) : outcome;
+      if (outcome !== 'exists') {
+        metrics.claimCreated(plan.role);
+        log.info({ pods: pods.map((pod) => pod.metadata?.name) }, 'PVC created');
+        const message = `created PVC ${plan.name} (${plan.size}, ${plan.accessModes.join(',')}, storage class ${plan.storageClassName ?? '(cluster default)'})`;
+        events.normal(claimTarget(live, plan), eventReasons.provisioned, message);
+        for (const pod of pods) events.normal(podTarget(pod), eventReasons.provisioned, message);
+      } else {
+        log.info('PVC appeared before our create (409); checking its owner');
+      }
+      state = this.stateOf(plan, live, policy);
+    }
+
+    if (state.state === 'missing') {
+      // Created and gone again at once, or being deleted: look again shortly.
+      return { result: 'requeue', requeueAfterMs: terminatingRecheckMs };
+    }
+    if (state.state === 'conflict') {
+      for (const pod of pods) events.warning(podTarget(pod), eventReasons.conflict, state.reason);
+      events.warning(claimTarget(live, plan), eventReasons.conflict, state.reason);
+      log.warn({ reason: state.reason, pods: pods.map((pod) => pod.metadata?.name) }, 'PVC belongs to another identity');
+      // Nothing to retry: a change of the PVC (deleted, relabelled) enqueues it again.
+      return { result: 'conflict' };
+    }
+    if (state.state === 'adoptable' && live) {
+      await claims.addLabels(live, plan.labels);
+      const message = `adopted existing PVC ${plan.name} (policy "${policy.name}" allows adopting PVCs with the identity's labels)`;
+      events.normal(claimTarget(live, plan), eventReasons.adopted, message);
+      for (const pod of pods) events.normal(podTarget(pod), eventReasons.adopted, message);
+      log.info('PVC adopted');
+    }
+
+    await this.releasePods(pods, log);
+    // In use again: the retention clock starts over when the last Pod leaves.
+    if (plan.role === 'workspace' && live?.metadata?.annotations?.[lastUsedAnnotation] !== undefined) {
+      await claims.setAnnotation(live, lastUsedAnnotation, undefined);
+    }
+    return this.checkPending(users, live);
+  }
+
+  /**
+   * A PVC no live Pod mounts: apply the retention policy. Only workspace PVCs this controller manages are ever
+   * deleted (managed-by + identity hash); `stillUnused` is asked again right before deleting.
+   */
+  async reconcileUnused(
+    namespace: string,
+    name: string,
+    policies: readonly Policy[],
+    stillUnused: () => boolean,
+  ): Promise<ReconcileOutcome> {
+    const { claims, events, logger, metrics } = this.deps;
+    const live = await claims.get(namespace, name);
+    const labels = live?.metadata?.labels ?? {};
+    if (!live || live.metadata?.deletionTimestamp) return { result: 'skipped' };
+    if (labels[ownershipLabels.managedBy] !== managedByValue || labels[ownershipLabels.identityHash] === undefined) {
+      return { result: 'skipped' };
+    }
+    const policy = policies.find((candidate) => candidate.name === labels[ownershipLabels.policy]);
+    if (!policy) return { result: 'skipped' };
+    const now = this.deps.now?.() ?? Date.now();
+    const decision = retentionDecision(policy.spec.retention, live.metadata?.annotations?.[lastUsedAnnotation], now);
+    const log = logger.child({ pvc: `${namespace}/${name}`, policy: policy.name });
+    switch (decision.action) {
+      case 'keep':
+        return { result: 'skipped' };
+      case 'mark':
+        await claims.setAnnotation(live, lastUsedAnnotation, new Date(now).toISOString());
+        log.info({ deleteInMs: decision.recheckAfterMs }, 'PVC unused; retention clock started');
+        return { result: 'success', requeueAfterMs: decision.recheckAfterMs };
+      case 'wait':
+        return { result: 'success', requeueAfterMs: decision.recheckAfterMs };
+      case 'delete': {
+        if (!stillUnused()) return { result: 'requeue', requeueAfterMs: 0 };
+        // Preconditions: if the PVC changed since we read it (e.g. adopted, relabelled), the delete fails with 409.
+        await claims.delete(namespace, name, { uid: live.metadata?.uid ?? '', resourceVersion: live.metadata?.resourceVersion ?? '' });
+        metrics.claimDeleted();
+        events.normal(claimTarget(live, { namespace, name } as ClaimPlan), eventReasons.deleted, `deleted PVC ${name}: ${decision.reason}`);
+        log.info({ reason: decision.reason }, 'unused PVC deleted');
+        return { result: 'success' };
+      }
+    }
+  }
+
+  private async createWithinQuota(users: ClaimUsers, log: Logger): Promise<k8s.V1PersistentVolumeClaim | 'exists' | 'quota'> {
+    const { plan, policy, pods } = users;
+    if (plan.role !== 'workspace' || !hasQuota(policy)) return this.deps.claims.create(plan);
+    const userLabel = policy.spec.identity.userLabel;
+    const user = plan.identityLabels[userLabel] ?? '';
+    const lockKey = `${plan.namespace}/${userLabel}=${user}`;
+    const previous = this.userLocks.get(lockKey) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(async () => {
+      const violation = quotaViolation(policy, plan, await this.deps.claims.listOfUser(plan.namespace, userLabel, user));
+      if (violation) {
+        for (const pod of pods) this.deps.events.warning(podTarget(pod), eventReasons.quotaExceeded, violation);
+        log.warn({ reason: violation }, 'quota exceeded; PVC not created');
+        return 'quota' as const;
+      }
+      return this.deps.claims.create(plan);
+    });
+    this.userLocks.set(lockKey, run);
+    try {
+      return await run;
+    } finally {
+      if (this.userLocks.get(lockKey) === run) this.userLocks.delete(lockKey);
+    }
+  }
+
+  private stateOf(plan: ClaimPlan, live: k8s.V1PersistentVolumeClaim | undefined, policy: Policy): ClaimState {
+    return claimState(plan, live ? observeClaim(live) : undefined, policy.spec.provisioning.adoptExisting);
+  }
+
+  /** Every planned PVC exists and is usable: lift the scheduling gate. */
+  private async releasePods(pods: k8s.V1Pod[], log: Logger): Promise<void> {
+    for (const pod of pods.filter(hasStorageGate)) {
+      try {
+        const result = await this.deps.pods.removeStorageGate(pod);
+        if (result === 'removed') {
+          this.deps.metrics.gateRemoved();
+          log.info({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` }, 'scheduling gate removed');
+        }
+      } catch (error) {
+        this.deps.metrics.error('remove_gate');
+        throw new Error(`cannot remove the scheduling gate of pod ${pod.metadata?.name}: ${apiErrorMessage(error)}`, { cause: error });
+      }
+    }
+  }
+
+  /** A PVC that stays Pending (no default StorageClass, no matching PV) is reported on its Pods, with the reason. */
+  private async checkPending(users: ClaimUsers, live: k8s.V1PersistentVolumeClaim | undefined): Promise<ReconcileOutcome> {
+    const phase = live?.status?.phase ?? 'Pending';
+    if (phase !== 'Pending') return { result: 'success' };
+    const now = this.deps.now?.() ?? Date.now();
+    const created = live?.metadata?.creationTimestamp ? new Date(live.metadata.creationTimestamp).getTime() : now;
+    const limitMs = users.policy.spec.provisioning.pendingWarningSeconds * 1000;
+    const waitedMs = now - created;
+    if (waitedMs < limitMs) return { result: 'success', requeueAfterMs: limitMs - waitedMs + 100 };
+    const why = await this.deps.claimEventMessage(users.plan.namespace, users.plan.name).catch(() => undefined);
+    // The message names the limit, not the time waited, so repeats are recognised as one and not re-recorded.
+    const message = `PVC ${users.plan.name} is still Pending after more than ${users.policy.spec.provisioning.pendingWarningSeconds}s${why ? ` (${why})` : ''}; check its StorageClass (${users.plan.storageClassName ?? 'cluster default'}) and provisioner`;
+    for (const pod of users.pods) this.deps.events.warning(podTarget(pod), eventReasons.pending, message);
+    // The binder may not have said why yet: look again shortly, so that a Warning with the reason follows.
+    return why ? { result: 'success' } : { result: 'success', requeueAfterMs: pendingReasonRecheckMs };
+  }
+}

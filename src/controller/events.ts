@@ -1,0 +1,65 @@
+// core/v1 Events on Pods and PVCs, so `kubectl describe` shows what the controller did or why a Pod waits.
+// The same (object, reason, message) is recorded at most once per interval, so a retry loop does not flood etcd.
+import { randomBytes } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export const eventReasons = {
+  provisioned: 'WorkspaceProvisioned',
+  adopted: 'WorkspaceAdopted',
+  deleted: 'WorkspaceDeleted',
+  failed: 'ProvisioningFailed',
+  conflict: 'WorkspaceConflict',
+  pending: 'WorkspacePending',
+  missingShared: 'SharedClaimMissing',
+  quotaExceeded: 'QuotaExceeded',
+} as const;
+
+export interface EventTarget {
+  kind: 'Pod' | 'PersistentVolumeClaim';
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export interface EventRecorder {
+  normal(target: EventTarget, reason: string, message: string): void;
+  warning(target: EventTarget, reason: string, message: string): void;
+}
+
+export const controllerComponent = 'sandbox-storage-controller';
+
+export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: string, repeatAfterMs = 10 * 60_000): EventRecorder {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const recent = new Map<string, number>();
+  const record = (type: 'Normal' | 'Warning', target: EventTarget, reason: string, message: string) => {
+    const key = `${target.kind}/${target.namespace}/${target.name}/${target.uid ?? ''}/${reason}/${message}`;
+    const now = Date.now();
+    if ((recent.get(key) ?? 0) > now - repeatAfterMs) return;
+    recent.set(key, now);
+    if (recent.size > 10_000) for (const [old, at] of recent) if (at <= now - repeatAfterMs) recent.delete(old);
+    const time = new Date();
+    const body: k8s.CoreV1Event = {
+      metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
+      involvedObject: { apiVersion: 'v1', kind: target.kind, namespace: target.namespace, name: target.name, ...(target.uid ? { uid: target.uid } : {}) },
+      type,
+      reason,
+      message: message.slice(0, 1024),
+      source: { component: controllerComponent },
+      reportingComponent: controllerComponent,
+      reportingInstance: instance,
+      firstTimestamp: time,
+      lastTimestamp: time,
+      count: 1,
+    };
+    // Events are best effort: losing one must never fail or slow a reconcile.
+    core.createNamespacedEvent({ namespace: target.namespace, body }).catch((error: unknown) => {
+      recent.delete(key);
+      logger.warn({ err: error, reason, object: `${target.kind}/${target.namespace}/${target.name}` }, 'cannot record event');
+    });
+  };
+  return {
+    normal: (target, reason, message) => record('Normal', target, reason, message),
+    warning: (target, reason, message) => record('Warning', target, reason, message),
+  };
+}

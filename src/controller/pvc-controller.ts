@@ -1,0 +1,197 @@
+// Wiring of the PVC controller: Pod and PVC watches feed a work queue keyed by PVC (100 Pods of one user are one
+// reconcile), a few workers run the reconciler, and a periodic resync re-checks everything in the caches.
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { apiErrorMessage } from '../k8s/api-errors.ts';
+import type { WatchedCache } from '../k8s/informers.ts';
+import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
+import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
+import type { Policy } from '../policy/types.ts';
+import { hasStorageGate } from '../admission/scheduling-gate.ts';
+import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
+import { eventReasons } from './events.ts';
+import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export interface PvcControllerOptions {
+  /** The policies in force now (they may be reloaded while the controller runs). */
+  policies: () => readonly Policy[];
+  pods: WatchedCache<k8s.V1Pod>;
+  claims: WatchedCache<k8s.V1PersistentVolumeClaim>;
+  reconciler: Omit<ReconcilerDependencies, 'logger' | 'metrics'>;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  workers?: number;
+  resyncMs?: number;
+}
+
+export interface PvcController {
+  /** Waits for both caches, then starts the workers. */
+  start(): Promise<void>;
+  /** Stops taking work and waits for reconciles in flight. */
+  stop(): Promise<void>;
+  /** Keys waiting plus in flight, for tests and metrics. */
+  pending(): number;
+}
+
+export function createPvcController(options: PvcControllerOptions): PvcController {
+  const { policies, pods, claims, logger, metrics } = options;
+  const queue = new WorkQueue();
+  const reconciler = new ClaimReconciler({
+    cachedClaim: (namespace, name) => (claims.synced() ? { claim: claims.cache.get(name, namespace) } : undefined),
+    ...options.reconciler,
+    logger,
+    metrics,
+  });
+  /** claim key → keys of the Pods that mount it; kept from the watch events, so no reconcile scans all Pods. */
+  const podsByClaim = new Map<string, Set<string>>();
+  const claimsByPod = new Map<string, string[]>();
+  const reported = new Set<string>();
+  let running = false;
+  let stopped = false;
+
+  const enqueue = (key: string) => {
+    queue.add(key);
+    metrics.queueDepth(queue.depth);
+  };
+
+  const indexPod = (pod: k8s.V1Pod, deleted: boolean) => {
+    const key = podKey(pod);
+    const previous = claimsByPod.get(key) ?? [];
+    let next: string[] = [];
+    if (!deleted) {
+      const planned = plannedClaims(pod, policies());
+      if (planned.problem && !reported.has(key)) {
+        reported.add(key);
+        logger.warn({ pod: key, problem: planned.problem }, 'cannot plan storage for pod');
+        // A gated Pod that cannot be planned would wait silently: say why on the Pod.
+        if (hasStorageGate(pod)) {
+          options.reconciler.events.warning(
+            { kind: 'Pod', namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) },
+            eventReasons.failed,
+            `cannot plan storage for this pod: ${planned.problem}`,
+          );
+        }
+      }
+      next = planned.claims.map((claim) => claimKey(claim.namespace, claim.name));
+    } else {
+      reported.delete(key);
+    }
+    for (const old of previous) {
+      if (!next.includes(old)) podsByClaim.get(old)?.delete(key);
+    }
+    for (const claim of next) {
+      let set = podsByClaim.get(claim);
+      if (!set) podsByClaim.set(claim, (set = new Set()));
+      set.add(key);
+    }
+    if (next.length > 0) claimsByPod.set(key, next);
+    else claimsByPod.delete(key);
+    for (const claim of new Set([...previous, ...next])) {
+      if (podsByClaim.get(claim)?.size === 0) podsByClaim.delete(claim);
+      if (running) enqueue(claim);
+    }
+  };
+
+  const onPod = (pod: k8s.V1Pod) => indexPod(pod, false);
+  const onPodDeleted = (pod: k8s.V1Pod) => indexPod(pod, true);
+  // Managed workspace PVCs are watched even without Pods: retention acts on exactly those.
+  const isManagedWorkspace = (claim: k8s.V1PersistentVolumeClaim) =>
+    claim.metadata?.labels?.[ownershipLabels.managedBy] === managedByValue &&
+    claim.metadata?.labels?.[ownershipLabels.identityHash] !== undefined;
+  const onClaim = (claim: k8s.V1PersistentVolumeClaim) => {
+    const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
+    if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
+  };
+  const allKeys = () => {
+    const keys = new Set(podsByClaim.keys());
+    for (const claim of claims.cache.list()) {
+      if (isManagedWorkspace(claim)) keys.add(claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? ''));
+    }
+    return keys;
+  };
+
+  const usersOf = (key: string) => {
+    const livePods: k8s.V1Pod[] = [];
+    for (const member of podsByClaim.get(key) ?? []) {
+      const { namespace, name } = splitKey(member);
+      const pod = pods.cache.get(name, namespace);
+      if (pod && !pod.metadata?.deletionTimestamp) livePods.push(pod);
+    }
+    const { name } = splitKey(key);
+    for (const pod of livePods) {
+      const planned = plannedClaims(pod, policies());
+      const plan = planned.claims.find((claim) => claim.name === name);
+      if (plan && planned.policy) return { pods: livePods, plan, policy: planned.policy };
+    }
+    return undefined;
+  };
+
+  const work = async () => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      metrics.queueDepth(queue.depth);
+      const started = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+      try {
+        const users = usersOf(key);
+        const { namespace, name } = splitKey(key);
+        const outcome = users
+          ? await reconciler.reconcile(users)
+          : await reconciler.reconcileUnused(namespace, name, policies(), () => usersOf(key) === undefined);
+        metrics.reconciled(outcome.result, seconds());
+        queue.forget(key);
+        if (outcome.requeueAfterMs !== undefined) queue.addAfter(key, outcome.requeueAfterMs);
+      } catch (error) {
+        metrics.reconciled('error', seconds());
+        const retryInMs = queue.addRateLimited(key);
+        logger.warn({ pvc: key, err: apiErrorMessage(error), retryInMs }, 'reconcile failed; retrying');
+      } finally {
+        queue.done(key);
+      }
+    }
+  };
+
+  let workers: Promise<void>[] = [];
+  let resyncTimer: NodeJS.Timeout | undefined;
+  return {
+    async start() {
+      pods.informer.on('add', onPod);
+      pods.informer.on('update', onPod);
+      pods.informer.on('delete', onPodDeleted);
+      claims.informer.on('add', onClaim);
+      claims.informer.on('update', onClaim);
+      claims.informer.on('delete', onClaim);
+      await Promise.all([pods.start(), claims.start()]);
+      // Leadership may have ended while the caches were syncing: then there is nothing to start.
+      if (stopped) return;
+      // Index what the first list brought, then hand every known PVC key to the workers.
+      for (const pod of pods.cache.list()) indexPod(pod, false);
+      running = true;
+      for (const key of allKeys()) enqueue(key);
+      workers = Array.from({ length: options.workers ?? 8 }, () => work());
+      resyncTimer = setInterval(() => {
+        for (const key of allKeys()) enqueue(key);
+      }, options.resyncMs ?? 5 * 60_000);
+      resyncTimer.unref();
+      logger.info({ pods: claimsByPod.size, claims: podsByClaim.size }, 'PVC controller started');
+    },
+    async stop() {
+      stopped = true;
+      running = false;
+      clearInterval(resyncTimer);
+      pods.informer.off('add', onPod);
+      pods.informer.off('update', onPod);
+      pods.informer.off('delete', onPodDeleted);
+      claims.informer.off('add', onClaim);
+      claims.informer.off('update', onClaim);
+      claims.informer.off('delete', onClaim);
+      queue.shutDown();
+      await Promise.all(workers);
+      metrics.queueDepth(0);
+      logger.info('PVC controller stopped');
+    },
+    pending: () => queue.depth + queue.inProgress,
+  };
+}

@@ -1,0 +1,107 @@
+// Thin wrapper over the PersistentVolumeClaim calls the controller makes.
+import * as k8s from '@kubernetes/client-node';
+import type { ClaimPlan, ObservedClaim } from '../admission/plan-types.ts';
+import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
+import { quantityBytes } from '../naming/quantity.ts';
+import { isConflict, isNotFound } from './api-errors.ts';
+
+export interface ClaimClient {
+  get(namespace: string, name: string): Promise<k8s.V1PersistentVolumeClaim | undefined>;
+  /** The created PVC, or 'exists' when one of that name appeared first (HTTP 409): re-read and check its owner. */
+  create(plan: ClaimPlan): Promise<k8s.V1PersistentVolumeClaim | 'exists'>;
+  /** Merges labels into an existing PVC (adoption), guarded by its resourceVersion. */
+  addLabels(claim: k8s.V1PersistentVolumeClaim, labels: Record<string, string>): Promise<void>;
+  /** Sets (or with undefined removes) one annotation, guarded by the PVC's resourceVersion. */
+  setAnnotation(claim: k8s.V1PersistentVolumeClaim, key: string, value: string | undefined): Promise<void>;
+  delete(namespace: string, name: string, preconditions: { uid: string; resourceVersion: string }): Promise<void>;
+  /** The managed workspace PVCs of one user in a namespace, read from the API server (exact, for quotas). */
+  listOfUser(namespace: string, userLabel: string, user: string): Promise<ObservedClaim[]>;
+}
+
+export function claimBody(plan: ClaimPlan): k8s.V1PersistentVolumeClaim {
+  const spec: k8s.V1PersistentVolumeClaimSpec = {
+    accessModes: [...plan.accessModes],
+    volumeMode: plan.volumeMode,
+    resources: { requests: { storage: plan.size } },
+  };
+  // Absent means the cluster's default StorageClass; '' would mean "no class", which is not what a policy says.
+  if (plan.storageClassName !== undefined) spec.storageClassName = plan.storageClassName;
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: plan.name, namespace: plan.namespace, labels: { ...plan.labels } }, spec };
+}
+
+export function observeClaim(claim: k8s.V1PersistentVolumeClaim): ObservedClaim {
+  return {
+    name: claim.metadata?.name ?? '',
+    labels: claim.metadata?.labels ?? {},
+    annotations: claim.metadata?.annotations ?? {},
+    deleting: claim.metadata?.deletionTimestamp !== undefined && claim.metadata?.deletionTimestamp !== null,
+    requestedBytes: quantityBytes(String(claim.spec?.resources?.requests?.storage ?? '')) ?? 0,
+  };
+}
+
+export function claimClient(config: k8s.KubeConfig): ClaimClient {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  return {
+    async get(namespace, name) {
+      try {
+        return await core.readNamespacedPersistentVolumeClaim({ namespace, name });
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async create(plan) {
+      try {
+        return await core.createNamespacedPersistentVolumeClaim({ namespace: plan.namespace, body: claimBody(plan) });
+      } catch (error) {
+        if (isConflict(error)) return 'exists';
+        throw error;
+      }
+    },
+    async addLabels(claim, labels) {
+      const patch = [
+        { op: 'test', path: '/metadata/resourceVersion', value: claim.metadata?.resourceVersion },
+        { op: 'add', path: '/metadata/labels', value: { ...claim.metadata?.labels, ...labels } },
+      ];
+      await core.patchNamespacedPersistentVolumeClaim(
+        { namespace: claim.metadata?.namespace ?? '', name: claim.metadata?.name ?? '', body: patch },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+      );
+    },
+    async setAnnotation(claim, key, value) {
+      // A merge patch carrying resourceVersion fails with 409 if the PVC changed since it was read.
+      const patch = { metadata: { resourceVersion: claim.metadata?.resourceVersion, annotations: { [key]: value ?? null } } };
+      await core.patchNamespacedPersistentVolumeClaim(
+        { namespace: claim.metadata?.namespace ?? '', name: claim.metadata?.name ?? '', body: patch },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    },
+    async listOfUser(namespace, userLabel, user) {
+      const list = await core.listNamespacedPersistentVolumeClaim({
+        namespace,
+        labelSelector: `${ownershipLabels.managedBy}=${managedByValue},${userLabel}=${user},${ownershipLabels.identityHash}`,
+      });
+      return list.items.map(observeClaim);
+    },
+    async delete(namespace, name, preconditions) {
+      try {
+        await core.deleteNamespacedPersistentVolumeClaim({ namespace, name, body: { preconditions } });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    },
+  };
+}
+
+/** The message of the latest Event about a PVC (e.g. the binder's "no storage class is set"), for Warnings. */
+export async function latestClaimEventMessage(config: k8s.KubeConfig, namespace: string, name: string): Promise<string | undefined> {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const events = await core.listNamespacedEvent({
+    namespace,
+    fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${name}`,
+  });
+  const latest = events.items
+    .filter((event) => event.source?.component !== 'sandbox-storage-controller')
+    .sort((a, b) => new Date(b.lastTimestamp ?? b.eventTime ?? 0).getTime() - new Date(a.lastTimestamp ?? a.eventTime ?? 0).getTime())[0];
+  return latest ? `${latest.reason ?? ''}: ${latest.message ?? ''}` : undefined;
+}

@@ -1,0 +1,82 @@
+// Prometheus metrics of the controller, on a registry the caller owns and serves (see metrics-server.ts).
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type ReconcileResult = 'success' | 'requeue' | 'error' | 'conflict' | 'skipped';
+
+export interface ControllerMetrics {
+  reconciled(result: ReconcileResult, durationSeconds: number): void;
+  claimCreated(role: 'workspace' | 'shared'): void;
+  claimDeleted(): void;
+  error(operation: string): void;
+  queueDepth(depth: number): void;
+  leader(isLeader: boolean): void;
+  gateRemoved(): void;
+}
+
+export function controllerMetrics(registry: Registry): ControllerMetrics {
+  const reconciles = new Counter({
+    name: 'sandbox_storage_reconciles_total',
+    help: 'PVC reconciles by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'sandbox_storage_reconcile_duration_seconds',
+    help: 'Time to reconcile one PVC key',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const created = new Counter({
+    name: 'sandbox_storage_pvcs_created_total',
+    help: 'PVCs created by the controller',
+    labelNames: ['role'],
+    registers: [registry],
+  });
+  const deleted = new Counter({
+    name: 'sandbox_storage_pvcs_deleted_total',
+    help: 'Unused workspace PVCs deleted under the retention policy',
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'sandbox_storage_errors_total',
+    help: 'Failed Kubernetes API operations of the controller',
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  const depth = new Gauge({ name: 'sandbox_storage_queue_depth', help: 'PVC keys waiting to be reconciled', registers: [registry] });
+  const leader = new Gauge({
+    name: 'sandbox_storage_leader',
+    help: '1 while this replica holds the controller lease',
+    registers: [registry],
+  });
+  const gates = new Counter({
+    name: 'sandbox_storage_scheduling_gates_removed_total',
+    help: 'Scheduling gates removed from Pods whose storage is ready',
+    registers: [registry],
+  });
+  leader.set(0);
+  depth.set(0);
+  return {
+    reconciled: (result, seconds) => {
+      reconciles.inc({ result });
+      latency.observe(seconds);
+    },
+    claimCreated: (role) => created.inc({ role }),
+    claimDeleted: () => deleted.inc(),
+    error: (operation) => errors.inc({ operation }),
+    queueDepth: (value) => depth.set(value),
+    leader: (isLeader) => leader.set(isLeader ? 1 : 0),
+    gateRemoved: () => gates.inc(),
+  };
+}
+
+/** For callers that do not export metrics (tests of other parts). */
+export const noMetrics: ControllerMetrics = {
+  reconciled: () => undefined,
+  claimCreated: () => undefined,
+  claimDeleted: () => undefined,
+  error: () => undefined,
+  queueDepth: () => undefined,
+  leader: () => undefined,
+  gateRemoved: () => undefined,
+};

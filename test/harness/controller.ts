@@ -1,0 +1,57 @@
+// Runs the PVC controller in-process against a test control plane, with its own watches, Events and metrics.
+import type * as k8s from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { eventRecorder } from '../../src/controller/events.ts';
+import { createPvcController, type PvcController } from '../../src/controller/pvc-controller.ts';
+import { claimClient, latestClaimEventMessage, type ClaimClient } from '../../src/k8s/claims.ts';
+import { watchClaims, watchPods, type WatchedCache } from '../../src/k8s/informers.ts';
+import { podClient } from '../../src/k8s/pods.ts';
+import { controllerMetrics } from '../../src/metrics/controller-metrics.ts';
+import { createMetricsRegistry } from '../../src/metrics/registry.ts';
+import type { Policy } from '../../src/policy/types.ts';
+
+export interface TestController {
+  controller: PvcController;
+  claims: WatchedCache<k8s.V1PersistentVolumeClaim>;
+  registry: Registry;
+  stop(): Promise<void>;
+}
+
+export async function startTestController(
+  kubeConfig: k8s.KubeConfig,
+  policies: readonly Policy[],
+  options: { claimClient?: ClaimClient; logger?: Logger; instance?: string; readClaimsFromApi?: boolean } = {},
+): Promise<TestController> {
+  // SANDBOX_STORAGE_TEST_LOG=debug shows the controller's log while diagnosing a test.
+  const logger = options.logger ?? pino({ level: process.env.SANDBOX_STORAGE_TEST_LOG ?? 'silent' });
+  const registry = createMetricsRegistry();
+  const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger);
+  const claims = watchClaims(kubeConfig, logger);
+  const controller = createPvcController({
+    policies: () => policies,
+    pods,
+    claims,
+    logger,
+    metrics: controllerMetrics(registry),
+    reconciler: {
+      claims: options.claimClient ?? claimClient(kubeConfig),
+      pods: podClient(kubeConfig),
+      events: eventRecorder(kubeConfig, logger, options.instance ?? 'test'),
+      claimEventMessage: (namespace, name) => latestClaimEventMessage(kubeConfig, namespace, name),
+      // Forces a Get per reconcile instead of the watch cache, for tests that interleave with the Get.
+      ...(options.readClaimsFromApi ? { cachedClaim: () => undefined } : {}),
+    },
+  });
+  await controller.start();
+  return {
+    controller,
+    claims,
+    registry,
+    async stop() {
+      await controller.stop();
+      await pods.stop();
+      await claims.stop();
+    },
+  };
+}

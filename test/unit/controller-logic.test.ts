@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { parseControllerConfig, parseDuration, splitRunArgs } from '../../src/commands/controller-options.ts';
+import { retentionDecision } from '../../src/controller/retention.ts';
+import { WorkQueue } from '../../src/controller/work-queue.ts';
+import { validatePolicyDocument } from '../../src/policy/validate.ts';
+
+const retention = (changes: object = {}) => ({ whenUnused: 'Retain' as const, gracePeriodSeconds: 60, idleTTLSeconds: 0, ...changes });
+const t0 = Date.parse('2026-01-01T00:00:00Z');
+
+describe('retention decision', () => {
+  it('Retain without idle TTL never deletes', () => {
+    expect(retentionDecision(retention(), undefined, t0)).toEqual({ action: 'keep' });
+    expect(retentionDecision(retention(), '2020-01-01T00:00:00Z', t0)).toEqual({ action: 'keep' });
+  });
+
+  it('Delete: marks first, waits out the grace period, then deletes', () => {
+    const policy = retention({ whenUnused: 'Delete' });
+    expect(retentionDecision(policy, undefined, t0)).toEqual({ action: 'mark', recheckAfterMs: 60_000 });
+    expect(retentionDecision(policy, new Date(t0 - 20_000).toISOString(), t0)).toEqual({ action: 'wait', recheckAfterMs: 40_000 });
+    expect(retentionDecision(policy, new Date(t0 - 60_000).toISOString(), t0)).toMatchObject({ action: 'delete' });
+  });
+
+  it('idle TTL applies under Retain; the sooner of grace and TTL wins under Delete', () => {
+    expect(retentionDecision(retention({ idleTTLSeconds: 10 }), new Date(t0 - 10_000).toISOString(), t0)).toMatchObject({
+      action: 'delete',
+      reason: expect.stringContaining('idleTTLSeconds: 10'),
+    });
+    expect(retentionDecision(retention({ whenUnused: 'Delete', idleTTLSeconds: 600 }), new Date(t0 - 60_000).toISOString(), t0)).toMatchObject({
+      action: 'delete',
+      reason: expect.stringContaining('gracePeriodSeconds: 60'),
+    });
+  });
+
+  it('an unreadable timestamp restarts the clock rather than deleting', () => {
+    expect(retentionDecision(retention({ whenUnused: 'Delete' }), 'yesterday', t0)).toEqual({ action: 'mark', recheckAfterMs: 60_000 });
+  });
+});
+
+describe('work queue', () => {
+  it('hands a key out once however often it is added, and re-queues a key changed while in progress', async () => {
+    const queue = new WorkQueue();
+    queue.add('a');
+    queue.add('a');
+    queue.add('b');
+    expect(queue.depth).toBe(2);
+    const first = await queue.get();
+    expect(first).toBe('a');
+    queue.add('a'); // changed while processing: not handed to a second worker
+    expect(await queue.get()).toBe('b');
+    expect(queue.depth).toBe(0);
+    queue.done('a');
+    expect(await queue.get()).toBe('a');
+  });
+
+  it('backs off exponentially up to the cap and forgets on success', () => {
+    const queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000 });
+    expect([1, 2, 3, 4, 5, 6].map(() => queue.addRateLimited('k'))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    queue.forget('k');
+    expect(queue.addRateLimited('k')).toBe(100);
+    queue.shutDown();
+  });
+
+  it('shutDown releases waiting workers', async () => {
+    const queue = new WorkQueue();
+    const waiting = queue.get();
+    queue.shutDown();
+    expect(await waiting).toBeUndefined();
+  });
+});
+
+describe('controller flags', () => {
+  it('parses durations', () => {
+    expect([parseDuration('15s'), parseDuration('500ms'), parseDuration('5m'), parseDuration('2'), parseDuration('x')]).toEqual([
+      15_000, 500, 300_000, 2_000, undefined,
+    ]);
+  });
+
+  it('reports every problem at once', async () => {
+    await expect(
+      parseControllerConfig(['--workers=0', '--lease-duration=2s', '--renew-deadline=5s', '--leader-elect=maybe', '--policy=/nonexistent.yaml']),
+    ).rejects.toThrow(
+      /--workers must be an integer from 1 to 64, got 0\n--leader-elect must be true or false, got maybe\n--lease-duration must be longer than --renew-deadline\n--policy: cannot read \/nonexistent.yaml/,
+    );
+  });
+
+  it('run gives policies and metrics to the webhook side, credentials to both, controller flags to the controller', () => {
+    expect(
+      splitRunArgs(['--tls-cert-file', 'c', '--policy', 'p.yaml', '--workers=2', '--metrics-port', '0', '--port', '8443', '--kubeconfig', 'k']),
+    ).toEqual({
+      controllerArgs: ['--workers=2', '--kubeconfig', 'k'],
+      serveArgs: ['--tls-cert-file', 'c', '--policy', 'p.yaml', '--metrics-port', '0', '--port', '8443', '--kubeconfig', 'k'],
+    });
+  });
+});
+
+describe('policy fields of provisioning and retention', () => {
+  const doc = (spec: unknown) => ({ apiVersion: 'sandbox-storage.io/v1alpha1', kind: 'SandboxStoragePolicy', metadata: { name: 'p' }, spec });
+  it('reports every bad value with its path', () => {
+    const fields = validatePolicyDocument(
+      doc({
+        mode: 'shared',
+        shared: { claimName: 'team' },
+        provisioning: { pendingWarningSeconds: 0, schedulingGate: 'yes', shared: { createIfMissing: true, size: 'big', accessModes: [] } },
+        retention: { whenUnused: 'Sometimes', gracePeriodSeconds: -1, idleTTLSeconds: 1.5 },
+      }),
+    ).errors.map((error) => error.field);
+    expect(fields).toEqual([
+      'spec.provisioning.schedulingGate',
+      'spec.provisioning.pendingWarningSeconds',
+      'spec.provisioning.shared.size',
+      'spec.provisioning.shared.accessModes',
+      'spec.retention.whenUnused',
+      'spec.retention.gracePeriodSeconds',
+      'spec.retention.idleTTLSeconds',
+      '<nil>',
+    ]);
+  });
+});
