@@ -1,6 +1,7 @@
 // `npm run demo`: the product working end to end on a local control plane. Starts etcd, kube-apiserver and
-// kube-controller-manager, runs `sandbox-storage serve` as its own process, registers the shipped webhook
-// configuration, creates sandbox Pods in workspace and shared mode, prints what the webhook injected, cleans up.
+// kube-controller-manager, runs `sandbox-storage run` (webhooks + PVC controller) as its own process, registers the
+// shipped webhook configurations, creates sandbox Pods in workspace and shared mode, prints what was injected and
+// what the controller did, shows an isolation escape being refused, cleans up.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { planPod } from '../src/admission/plan-pod.ts';
 import { parsePolicies } from '../src/policy/load.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../test/harness/controlplane.ts';
 import { writeServingCertificate, type ServingCertificate } from '../test/harness/tls.ts';
+import { registerValidatingWebhook, shippedValidatingWebhook } from '../test/harness/isolation.ts';
+import { waitFor } from '../test/harness/wait.ts';
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../test/harness/webhook.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -77,7 +80,10 @@ function describePod(pod: k8s.V1Pod): void {
 async function startServe(tls: ServingCertificate, policyFile: string, kubeconfig: string) {
   const child = spawn(
     process.execPath,
-    [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--host', '127.0.0.1', '--port', '0', '--metrics-port', 'none', '--policy', policyFile, '--kubeconfig', kubeconfig],
+    [
+      join(root, 'src/cli.ts'), 'run', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--host', '127.0.0.1',
+      '--port', '0', '--metrics-port', 'none', '--policy', policyFile, '--kubeconfig', kubeconfig, '--leader-elect', 'false',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const logs: Array<Record<string, unknown>> = [];
@@ -86,6 +92,7 @@ async function startServe(tls: ServingCertificate, policyFile: string, kubeconfi
       const entry = JSON.parse(line) as Record<string, unknown>;
       logs.push(entry);
       if (entry.msg === 'webhook server listening') resolve(entry.port as number);
+      if (Number(entry.level) >= 50) process.stderr.write(`${line}\n`);
     });
     child.once('exit', (code) => reject(new Error(`sandbox-storage serve exited with ${code}`)));
   });
@@ -102,51 +109,82 @@ async function main(): Promise<void> {
     controlPlane = await startControlPlane({ controllerManager: true });
     say(`API server ${controlPlane.serverUrl} ready in ${(controlPlane.startup.totalMs / 1000).toFixed(1)} s`);
 
-    heading('Starting `sandbox-storage serve` with two policies');
+    heading('Starting `sandbox-storage run` (webhooks + PVC controller) with two policies');
     tls = await writeServingCertificate();
     const policyFile = join(tls.directory, 'policies.yaml');
     await writeFile(policyFile, demoPolicies);
     serve = await startServe(tls, policyFile, controlPlane.kubeconfigPath);
-    say(`webhook listening on https://127.0.0.1:${serve.port}`);
-    await registerMutatingWebhook(
-      controlPlane.kubeConfig,
-      shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${serve.port}`, tls.caPem),
-    );
-    say('registered deploy/manifests/mutating-webhook.yaml (clientConfig pointed at the local server)');
+    say(`webhooks listening on https://127.0.0.1:${serve.port}`);
+    const url = `https://127.0.0.1:${serve.port}`;
+    await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', url, tls.caPem));
+    await registerValidatingWebhook(controlPlane.kubeConfig, shippedValidatingWebhook('sandbox-storage-webhook', url, tls.caPem));
+    say('registered deploy/manifests/{mutating,validating}-webhook.yaml (clientConfig pointed at the local server)');
 
     const core = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
     const policies = parsePolicies(demoPolicies, 'demo');
     for (const mode of ['workspace', 'shared']) {
       heading(`${mode} mode`);
       const namespace = await createTestNamespace(controlPlane, `agents-${mode}`, { 'storage-mode': mode });
+      if (mode === 'shared') {
+        // The admin's pre-existing ReadWriteMany PVC (no provisioner runs here, so it stays Pending: that is fine).
+        await core.createNamespacedPersistentVolumeClaim({
+          namespace,
+          body: { metadata: { name: 'sandbox-shared' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '50Gi' } } } },
+        });
+      }
       await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, sandboxPod('probe', 'p'), (pod) =>
         (pod.spec?.volumes ?? []).some((volume) => volume.name.startsWith('sandbox-storage-')),
       );
+      const started = Date.now();
       const created = await core.createNamespacedPod({ namespace, body: sandboxPod('Alice_Smith', 'thread-42') });
       describePod(created);
+      const gates = (created.spec?.schedulingGates ?? []).map((gate) => gate.name);
+      say(`  gates       ${gates.length > 0 ? `${gates.join(', ')} (kubectl get pod shows SchedulingGated until the storage exists)` : 'none: the storage already exists'}`);
       const plan = planPod(created, policies, { operation: 'CREATE', namespace, namespaceLabels: { 'storage-mode': mode }, dryRun: false, userInfo: {} });
       for (const claim of plan.claims) {
-        say(`  PVC plan    ${claim.name}: ${claim.size}, ${claim.accessModes.join(',')}, class ${claim.storageClassName ?? '(cluster default)'}`);
+        const pvc = await waitFor(
+          async () => core.readNamespacedPersistentVolumeClaim({ name: claim.name, namespace }).catch(() => undefined),
+          { description: `PVC ${claim.name}`, timeoutMs: 60_000 },
+        );
+        const owner = pvc.metadata?.labels?.['app.kubernetes.io/managed-by'] ?? 'the admin';
+        say(`  PVC         ${claim.name}: ${pvc.spec?.resources?.requests?.storage}, ${pvc.spec?.accessModes?.join(',')} (created by ${owner})`);
       }
-      if (plan.claims.length === 0) say('  PVC plan    none: the shared PVC sandbox-shared is expected to exist');
+      const name = created.metadata?.name as string;
+      await waitFor(
+        async () => ((await core.readNamespacedPod({ name, namespace })).spec?.schedulingGates ?? []).length === 0,
+        { description: 'the controller to lift the scheduling gate', timeoutMs: 60_000 },
+      );
+      say(`  controller  storage ready, scheduling gate removed ${Date.now() - started} ms after the Pod was created`);
     }
 
-    heading('A sandbox Pod without a user id is refused');
-    const namespace = await createTestNamespace(controlPlane, 'agents-denied', { 'storage-mode': 'workspace' });
+    heading('Isolation: escapes are refused');
+    const namespace = await createTestNamespace(controlPlane, 'agents-escape', { 'storage-mode': 'shared' });
+    const refused = async (what: string, body: k8s.V1Pod) => {
+      try {
+        await core.createNamespacedPod({ namespace, body });
+        say(`unexpected: ${what} was admitted`);
+        process.exitCode = 1;
+      } catch (error) {
+        const status = (error as k8s.ApiException<string>).body;
+        say(`${what}:\n  refused: ${(typeof status === 'string' ? JSON.parse(status) : status).message}`);
+      }
+    };
     const anonymous = sandboxPod('x', 'y');
     delete anonymous.metadata!.labels!['sandbox-storage.io/user'];
-    try {
-      await core.createNamespacedPod({ namespace, body: anonymous });
-      say('unexpected: the pod was admitted');
-      process.exitCode = 1;
-    } catch (error) {
-      const body = (error as k8s.ApiException<string>).body;
-      say(`refused: ${(typeof body === 'string' ? JSON.parse(body) : body).message}`);
-    }
+    await refused('a sandbox Pod without a user id', anonymous);
+    await refused('an unlabelled Pod mounting the shared PVC root', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'sneaky' },
+      spec: {
+        containers: [{ name: 'shell', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'sandbox-shared' } }],
+      },
+    });
 
     heading('Webhook log (JSON, one line per admission)');
     for (const entry of serve.logs.filter((line) => line.uid !== undefined && String(line.name ?? '').startsWith('sandbox-'))) {
-      say(`  ${entry.msg}: ${entry.namespace}/${entry.name} policy=${entry.policy} result=${entry.result} ${entry.durationMs} ms`);
+      say(`  /${entry.webhook} ${entry.operation}: ${entry.namespace}/${entry.name} policy=${entry.policy ?? '-'} result=${entry.result} ${entry.durationMs} ms`);
     }
   } finally {
     heading('Cleaning up');
