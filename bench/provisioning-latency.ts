@@ -49,7 +49,7 @@ try {
   const core = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const namespace = await createTestNamespace(controlPlane, 'bench');
   await run.metricsPort();
-  const port = run.logs.find((line) => line.msg === 'webhook and controller started')?.port as number;
+  const port = run.logs.find((line) => line.msg === 'webhooks and controller started')?.port as number;
   await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${port}`, tls.caPem));
   await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, pod('probe'), (created) => (created.spec?.volumes ?? []).length > 0);
 

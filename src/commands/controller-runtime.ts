@@ -27,6 +27,8 @@ export function startControllerRuntime(options: {
   claims: WatchedCache<k8s.V1PersistentVolumeClaim>;
   registry: Registry;
   logger: Logger;
+  /** Reconciling waits for this (run: the webhook stack's policies are loaded); leadership is held meanwhile. */
+  ready?: Promise<void>;
 }): ControllerRuntime {
   const { config, kubeConfig, policies, claims, registry, logger } = options;
   const metrics = controllerMetrics(registry);
@@ -38,6 +40,7 @@ export function startControllerRuntime(options: {
   };
   let term: { controller: PvcController; pods: WatchedCache<k8s.V1Pod> } | undefined;
   const lead = async () => {
+    await options.ready;
     const pods = watchPods(kubeConfig, config.podSelector, logger);
     const controller = createPvcController({
       policies,

@@ -8,8 +8,8 @@ import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
 import { controllerOptionsUsage, parseControllerConfig, splitRunArgs } from './controller-options.ts';
-import { startControllerRuntime, type ControllerRuntime } from './controller-runtime.ts';
-import { parseServeConfig, serveUsage, startWebhookStack, waitForTermination } from './serve.ts';
+import { startControllerRuntime } from './controller-runtime.ts';
+import { parseServeConfig, serveUsage, startWebhookStack, waitForTermination, type WebhookStack } from './serve.ts';
 import { UsageError } from './usage-error.ts';
 
 export const runUsage = `Usage: sandbox-storage run --tls-cert-file FILE --tls-key-file FILE [options]
@@ -43,21 +43,27 @@ export async function runAll(args: string[]): Promise<number> {
   // Not awaited: until the cache has synced the webhook gates every sandbox Pod, which is safe.
   void claims.start();
   const claimLookup = claimLookupFromCache(claims);
-  let runtime: ControllerRuntime | undefined;
-  const stack = await startWebhookStack(serveConfig, {
-    logger: logger.child({ component: 'webhook' }),
-    registry,
-    isLeader: () => runtime?.isLeader() ?? false,
-    claims: claimLookup,
-  });
-  runtime = startControllerRuntime({
+  // The controller campaigns first: with self-managed certificates the webhook waits for the leader to create
+  // them. It reconciles only once the webhook stack (and so the policies) is up.
+  let stack: WebhookStack | undefined;
+  let stackStarted!: () => void;
+  const ready = new Promise<void>((resolve) => (stackStarted = resolve));
+  const runtime = startControllerRuntime({
     config: controllerConfig,
     kubeConfig,
-    policies: () => stack.policySet.current(),
+    policies: () => stack?.policySet.current() ?? [],
     claims,
     registry,
     logger: logger.child({ component: 'controller' }),
+    ready,
   });
+  stack = await startWebhookStack(serveConfig, {
+    logger: logger.child({ component: 'webhook' }),
+    registry,
+    isLeader: () => runtime.isLeader(),
+    claims: claimLookup,
+  });
+  stackStarted();
   logger.info({ port: stack.server.address.port, metricsPort: metricsServer?.address.port }, 'webhooks and controller started');
   await waitForTermination(logger);
   await Promise.all([runtime.stop(), stack.stop()]);

@@ -122,7 +122,7 @@ describe('helm chart', () => {
     expect(container.livenessProbe.httpGet.path).toBe('/healthz');
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
     expect(pod.topologySpreadConstraints.length).toBeGreaterThan(0);
-    expect(container.args[0]).toBe('serve');
+    expect(container.args[0]).toBe('run');
     expect(container.args).toContain('--self-managed-certs');
   });
 
@@ -207,9 +207,9 @@ describe('helm chart', () => {
     for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
       expect(find(objects, kind).metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${namespace}/${name}-serving` });
     }
-    // Self-managed rights are not granted when cert-manager manages the certificate.
-    const roles = objects.filter((object) => object.kind === 'Role');
-    expect(roles).toEqual([]);
+    // Self-managed rights are not granted when cert-manager manages the certificate: the Role holds only the Lease.
+    const roleRules = objects.filter((object) => object.kind === 'Role').flatMap((role) => role.rules as Array<{ resources: string[] }>);
+    expect(roleRules.flatMap((rule) => rule.resources)).toEqual(['leases', 'leases']);
   });
 
   it('wires the controller when enabled: `run`, and the verbs it needs', async () => {
@@ -233,7 +233,7 @@ describe('helm chart', () => {
       expect.arrayContaining(['--cluster-policies', '--write-policy-status']),
     );
     const clusterRules = find(byDefault, 'ClusterRole').rules as Array<{ resources: string[]; verbs: string[] }>;
-    expect(clusterRules.find((rule) => rule.resources.includes('sandboxstoragepolicies/status'))?.verbs).toEqual(['get', 'patch']);
+    expect(clusterRules.find((rule) => rule.resources.includes('sandboxstoragepolicies/status'))?.verbs).toEqual(['get', 'patch', 'update']);
     const fromFiles = documents(await renderChart(policyFileValues));
     const args = find(fromFiles, 'Deployment').spec.template.spec.containers[0].args as string[];
     expect(args).toContain('--policy=/etc/sandbox-storage/policies/policies.yaml');

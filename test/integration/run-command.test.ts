@@ -54,7 +54,7 @@ beforeAll(async () => {
   ]);
   cleanups.unshift(() => process_.stop());
   await process_.metricsPort();
-  const port = process_.logs.find((line) => line.msg === 'webhook and controller started')?.port as number;
+  const port = process_.logs.find((line) => line.msg === 'webhooks and controller started')?.port as number;
   cleanups.unshift(
     await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${port}`, tls.caPem)),
   );

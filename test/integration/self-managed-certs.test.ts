@@ -139,7 +139,11 @@ beforeAll(async () => {
     process.execPath,
     [
       join(root, 'src/cli.ts'),
-      'serve',
+      'run',
+      // As the chart runs it: webhooks and controller, one Lease per release held by the Pod's name.
+      `--lease-name=${name}`,
+      `--lease-namespace=${systemNamespace}`,
+      '--identity=replica-0',
       // As the chart runs it: cluster policies, status written back.
       '--cluster-policies',
       '--write-policy-status',
