@@ -40,6 +40,7 @@ export async function startServe(tls: ServingCertificate, options: ServeOptions 
       '--tls-key-file', tls.keyFile,
       '--host', '127.0.0.1',
       '--port', '0',
+      '--metrics-port', 'none',
       '--log-level', options.logLevel ?? 'info',
     ],
     readyMessage: 'webhook server listening',

@@ -355,11 +355,12 @@ export async function runServe(args: string[]): Promise<number> {
   const config = await parseServeConfig(args);
   const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
   const registry = createMetricsRegistry();
+  // Bound first, so that a taken port fails the start before the webhook announces itself.
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
   // No leader election in this command: every replica computes the same status and certificates converge
   // through optimistic concurrency (see self-managed.ts). `run` elects a leader.
   const stack = await startWebhookStack(config, { logger, registry, isLeader: () => true });
-  const metricsServer =
-    config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
   await waitForTermination(logger);
   await stack.stop();
   await metricsServer?.stop();

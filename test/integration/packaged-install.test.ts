@@ -79,7 +79,7 @@ describe('the packaged webhook (what the image contains)', () => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: 'production', HOME: workDir };
     const webhook = startWebhookProcess(
       process.execPath,
-      [script!.replace('/app', appDir), 'serve', `--tls-cert-file=${tls.certFile}`, `--tls-key-file=${tls.keyFile}`, '--host=127.0.0.1', '--port=0'],
+      [script!.replace('/app', appDir), 'serve', `--tls-cert-file=${tls.certFile}`, `--tls-key-file=${tls.keyFile}`, '--host=127.0.0.1', '--port=0', '--metrics-host=127.0.0.1', '--metrics-port=0'],
       { cwd: appDir, env },
     );
     try {

@@ -126,7 +126,7 @@ describe('sandbox-storage serve (process)', () => {
     delete env.KUBERNETES_SERVICE_HOST;
     const result = spawnSync(
       process.execPath,
-      [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--port', '0', '--policy', policy],
+      [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--port', '0', '--metrics-port', 'none', '--policy', policy],
       { cwd: root, env, encoding: 'utf8' },
     );
     expect(result.status).toBe(2);
