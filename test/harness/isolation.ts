@@ -4,54 +4,18 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
-import type { AdmissionOutcome, AdmissionSources } from '../../src/admission/admission-review.ts';
 import { claimLabelLookup } from '../../src/k8s/claim-labels.ts';
 import { podLookup } from '../../src/k8s/pod-lookup.ts';
-import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import type { Policy } from '../../src/policy/types.ts';
-import { startWebhookServer } from '../../src/server/webhook-server.ts';
-import type { RunningWebhook } from './webhook.ts';
-import { writeServingCertificate } from './tls.ts';
+import { startTestWebhook, type RunningWebhook } from './webhook.ts';
 import { waitFor } from './wait.ts';
 
 const shippedConfiguration = new URL('../../deploy/manifests/validating-webhook.yaml', import.meta.url);
 
 /** Like startTestWebhook, plus the cluster look-ups (PVC ownership labels, Pods for exec) `serve` enables with credentials. */
 export async function startIsolationWebhook(policies: Policy[], kubeConfig: k8s.KubeConfig): Promise<RunningWebhook> {
-  const tls = await writeServingCertificate();
-  const outcomes: AdmissionOutcome[] = [];
   const logger = pino({ level: 'silent' });
-  let sources: AdmissionSources = {
-    policies,
-    namespaceLabels: staticNamespaceLabels(undefined),
-    claimLabels: claimLabelLookup(kubeConfig, logger),
-    pod: podLookup(kubeConfig, logger),
-  };
-  const server = await startWebhookServer({
-    tls: { certFile: tls.certFile, keyFile: tls.keyFile },
-    host: '127.0.0.1',
-    port: 0,
-    sources: () => sources,
-    logger,
-    observe: (_webhook, outcome) => outcomes.push(outcome),
-  });
-  return {
-    server,
-    tls,
-    url: `https://127.0.0.1:${server.address.port}`,
-    outcomes,
-    setPolicies(next) {
-      sources = { ...sources, policies: next };
-    },
-    setClaims(claims) {
-      const { claims: _previous, ...rest } = sources;
-      sources = claims ? { ...rest, claims } : rest;
-    },
-    async stop() {
-      await server.stop();
-      await tls.remove();
-    },
-  };
+  return startTestWebhook(policies, logger, { claimLabels: claimLabelLookup(kubeConfig, logger), pod: podLookup(kubeConfig, logger) });
 }
 
 /** The shipped ValidatingWebhookConfiguration, pointed at a local URL. */

@@ -26,10 +26,15 @@ export interface RunningWebhook {
   stop(): Promise<void>;
 }
 
-export async function startTestWebhook(policies: Policy[], logger: Logger = pino({ level: 'silent' })): Promise<RunningWebhook> {
+/** `lookups`: the cluster look-ups `serve` enables with credentials (PVC labels, Pods), when a test needs them. */
+export async function startTestWebhook(
+  policies: Policy[],
+  logger: Logger = pino({ level: 'silent' }),
+  lookups: Pick<AdmissionSources, 'claimLabels' | 'pod'> = {},
+): Promise<RunningWebhook> {
   const tls = await writeServingCertificate();
   const outcomes: AdmissionOutcome[] = [];
-  let sources: AdmissionSources = { policies, namespaceLabels: staticNamespaceLabels(undefined) };
+  let sources: AdmissionSources = { policies, namespaceLabels: staticNamespaceLabels(undefined), ...lookups };
   const server = await startWebhookServer({
     tls: { certFile: tls.certFile, keyFile: tls.keyFile },
     host: '127.0.0.1',
