@@ -1,5 +1,6 @@
 // `sandbox-storage serve`: the HTTPS admission webhook.
 import { X509Certificate } from 'node:crypto';
+import { hostname } from 'node:os';
 import { access, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,7 @@ import type { Logger } from 'pino';
 import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 import { claimLabelLookup } from '../k8s/claim-labels.ts';
 import { podLookup } from '../k8s/pod-lookup.ts';
+import { auditEventObserver } from '../k8s/audit-events.ts';
 import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
 import { writePolicyStatus } from '../k8s/policy-status-writer.ts';
 import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
@@ -297,6 +299,7 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
   }
   const lookups = hasCluster ? { claimLabels: claimLabelLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
   const metrics = admissionMetrics(registry);
+  const auditEvents = hasCluster ? auditEventObserver(cluster(), logger, process.env.POD_NAME ?? hostname()) : undefined;
   metrics.setPolicies(policySet.states());
   policySet.onChange(() => metrics.setPolicies(policySet.states()));
   const certificates = config.selfManagedCerts
@@ -320,7 +323,10 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
     },
     isReady: () => policySet.ready(),
     logger,
-    observe: (webhook, outcome, seconds) => metrics.observe(webhook, outcome, seconds),
+    observe: (webhook, outcome, seconds) => {
+      metrics.observe(webhook, outcome, seconds);
+      auditEvents?.(webhook, outcome);
+    },
     onCertificate: (pem) => metrics.setCertificateExpiry(new Date(new X509Certificate(pem).validTo)),
   });
   const statusWriter = config.writePolicyStatus ? writePolicyStatus(cluster(), policySet, isLeader, logger) : undefined;

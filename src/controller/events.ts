@@ -16,7 +16,10 @@ export const eventReasons = {
 } as const;
 
 export interface EventTarget {
-  kind: 'Pod' | 'PersistentVolumeClaim';
+  kind: 'Pod' | 'PersistentVolumeClaim' | 'SandboxStoragePolicy';
+  /** Defaults to v1 (core objects). */
+  apiVersion?: string;
+  /** For a cluster-scoped object: the namespace the Event is stored in (`default`). */
   namespace: string;
   name: string;
   uid?: string;
@@ -41,7 +44,14 @@ export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: 
     const time = new Date();
     const body: k8s.CoreV1Event = {
       metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
-      involvedObject: { apiVersion: 'v1', kind: target.kind, namespace: target.namespace, name: target.name, ...(target.uid ? { uid: target.uid } : {}) },
+      involvedObject: {
+        apiVersion: target.apiVersion ?? 'v1',
+        kind: target.kind,
+        // Cluster-scoped objects have no namespace of their own; their Events live in `default`.
+        ...(target.kind === 'SandboxStoragePolicy' ? {} : { namespace: target.namespace }),
+        name: target.name,
+        ...(target.uid ? { uid: target.uid } : {}),
+      },
       type,
       reason,
       message: message.slice(0, 1024),

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { crdPath } from '../../scripts/policy-artifacts.ts';
 import { policyGroup, policyNames, policyVersion } from '../../src/policy/schema.ts';
+import { auditEventObserver } from '../../src/k8s/audit-events.ts';
 import { writePolicyStatus } from '../../src/k8s/policy-status-writer.ts';
 import { watchClusterPolicies } from '../../src/policy/sources/cluster-source.ts';
 import type { PolicyStatus } from '../../src/policy/types.ts';
@@ -68,6 +69,7 @@ beforeAll(async () => {
     sources: () => ({ policies: policies.current(), namespaceLabels: staticNamespaceLabels(undefined) }),
     isReady: () => policies.ready(),
     logger,
+    observe: auditEventObserver(controlPlane.kubeConfig, logger, 'policy-live-test'),
   });
   await registerMutatingWebhook(
     controlPlane.kubeConfig,
@@ -114,6 +116,19 @@ describe('policies from the cluster, live', () => {
     expect(audited.stderr).toContain(
       'Warning: sandbox-storage: audit mode, policy "team" would deny: label sandbox-storage.io/user (the user id) is required',
     );
+    // A real create (not a dry run) leaves a Warning Event on the policy.
+    const admitted = await controlPlane.kubectl(['create', '-n', namespace, '-f', '-'], { input: anonymous });
+    expect(admitted.code).toBe(0);
+    const event = await waitFor(
+      async () =>
+        (await core.listNamespacedEvent({ namespace: 'default' })).items.find(
+          (candidate) => candidate.involvedObject.kind === 'SandboxStoragePolicy' && candidate.involvedObject.name === 'team',
+        ),
+      { description: 'the audit Event on policy team', timeoutMs: 30_000 },
+    );
+    expect([event.type, event.reason]).toEqual(['Warning', 'PolicyViolation']);
+    expect(event.message).toContain(`pod ${namespace}/anonymous`);
+    expect(event.message).toContain('would deny: label sandbox-storage.io/user (the user id) is required');
 
     await objects.deleteClusterCustomObject({ ...target, name: 'team' });
     await waitFor(async () => !injected(await dryRun(pod())), { description: 'the deletion to apply', timeoutMs: 30_000 });
