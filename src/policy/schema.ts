@@ -3,6 +3,15 @@
 // (`npm run generate`). Offline validation (review, serve --policy) walks the same object, evaluating each CEL rule
 // through the `check` function written beside it; an integration test proves the pairs agree with the API server.
 
+import {
+  dnsLabelPattern,
+  dnsSubdomainPattern,
+  isPositiveQuantity,
+  isQuantity,
+  labelValuePattern,
+  quantityPattern,
+} from '../naming/kubernetes-names.ts';
+
 export interface ValidationRule {
   /** CEL, evaluated by the API server. */
   rule: string;
@@ -41,10 +50,6 @@ export interface SchemaNode {
 
 const labelKeyPattern =
   '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$';
-const labelValuePattern = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
-const dnsSubdomainPattern = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-const dnsLabelPattern = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const quantityPattern = '^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$';
 /** Absolute, normalised path: no empty, `.` or `..` segments, no trailing slash. */
 const absolutePathPattern = '^(/[^/]+)+$';
 
@@ -251,7 +256,7 @@ function claimHintProperties(defaults: { size: string; accessModes: string[] }):
         {
           rule: "!isQuantity(self) || quantity(self).isGreaterThan(quantity('0'))",
           message: 'must be greater than zero',
-          check: (self: string) => !new RegExp(quantityPattern).test(self) || /[1-9]/.test(self.replace(/[eE][-+]?[0-9]+$/, '')),
+          check: (self: string) => !isQuantity(self) || isPositiveQuantity(self),
         },
       ],
     },
@@ -442,7 +447,7 @@ export const policySpecSchema: SchemaNode = {
             {
               rule: "self == '' || (isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))",
               message: "must be a Kubernetes quantity greater than zero, or '' for no limit",
-              check: (self: string) => self === '' || (new RegExp(quantityPattern).test(self) && /[1-9]/.test(self.replace(/[eE][-+]?[0-9]+$/, ''))),
+              check: (self: string) => self === '' || (isQuantity(self) && isPositiveQuantity(self)),
             },
           ],
         },
