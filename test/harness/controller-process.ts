@@ -16,6 +16,21 @@ export interface ControllerProcess {
   stop(): Promise<void>;
 }
 
+/** Arguments of one leader-elected `controller` replica with short lease timings, so that failover tests stay quick. */
+export function controllerReplicaArgs(options: { kubeconfigPath: string; leaseNamespace: string; identity: string; leaseDurationSeconds?: number }): string[] {
+  return [
+    'controller',
+    `--kubeconfig=${options.kubeconfigPath}`,
+    `--lease-namespace=${options.leaseNamespace}`,
+    `--identity=${options.identity}`,
+    `--lease-duration=${options.leaseDurationSeconds ?? 6}s`,
+    '--renew-deadline=4s',
+    '--retry-period=1s',
+    '--metrics-port=0',
+    '--metrics-host=127.0.0.1',
+  ];
+}
+
 export function startControllerProcess(args: string[]): ControllerProcess {
   // setpriv makes the kernel kill the replica when the test process dies, so no controller outlives its test.
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));

@@ -106,3 +106,18 @@ export async function waitUntilWebhookActive(
     { description: 'the API server to call the registered webhook', timeoutMs: 60_000, intervalMs: 200 },
   );
 }
+
+/**
+ * Registers a webhook server at `url` with the shipped settings and waits until the API server calls it for
+ * `probe.pod` in `probe.namespace`. Returns the unregister function, for the test's cleanups.
+ */
+export async function registerShippedWebhook(
+  kubeConfig: k8s.KubeConfig,
+  server: { url: string; caPem: string },
+  probe: { namespace: string; pod: k8s.V1Pod; isMutated?: (pod: k8s.V1Pod) => boolean },
+): Promise<() => Promise<void>> {
+  const unregister = await registerMutatingWebhook(kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', server.url, server.caPem));
+  const injected = (pod: k8s.V1Pod) => (pod.spec?.volumes ?? []).some((volume) => volume.name.startsWith('sandbox-storage-'));
+  await waitUntilWebhookActive(kubeConfig, probe.namespace, probe.pod, probe.isMutated ?? injected);
+  return unregister;
+}

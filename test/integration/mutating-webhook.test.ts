@@ -12,7 +12,7 @@ import { createTestNamespace, startControlPlane, type ControlPlane } from '../ha
 import { startSidecarWebhook, type SidecarWebhook } from '../harness/sidecar-webhook.ts';
 import {
   registerMutatingWebhook,
-  shippedMutatingWebhook,
+  registerShippedWebhook,
   startTestWebhook,
   waitUntilWebhookActive,
   type RunningWebhook,
@@ -71,9 +71,8 @@ beforeAll(async () => {
   webhook = await startTestWebhook(embeddedDefaultPolicies());
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
-    await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
+    await registerShippedWebhook(controlPlane.kubeConfig, { url: webhook.url, caPem: webhook.tls.caPem }, { namespace: namespace, pod: pod(sandboxLabels()), isMutated: (created) => ourVolumes(created).length > 0 }),
   );
-  await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, pod(sandboxLabels()), (created) => ourVolumes(created).length > 0);
 });
 
 afterAll(async () => {

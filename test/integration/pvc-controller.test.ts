@@ -2,24 +2,24 @@
 // HTTPS: PVCs created once per identity, scheduling gates lifted, ownership enforced, Events and metrics recorded.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { claimClient, type ClaimClient } from '../../src/k8s/claims.ts';
 import { claimLookupFromCache } from '../../src/k8s/claim-lookup.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
-import { policyFrom } from '../fixtures/pods.ts';
+import { policyFrom, sandboxPodFor, schedulingGatesOf } from '../fixtures/pods.ts';
 import { startTestController, type TestController } from '../harness/controller.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import {
-  registerMutatingWebhook,
-  shippedMutatingWebhook,
+  registerShippedWebhook,
   startTestWebhook,
-  waitUntilWebhookActive,
   type RunningWebhook,
 } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
 
-const gate = 'sandbox-storage.io/storage';
+const gate = storageSchedulingGate;
+const pod = sandboxPodFor;
 const policies = {
   default: embeddedDefaultPolicies()[0] as Policy,
   perUser: policyFrom({ workspace: { scope: 'user' }, seed: { enabled: false } }, 'per-user'),
@@ -43,15 +43,6 @@ let core: k8s.CoreV1Api;
 let namespace: string;
 const cleanups: Array<() => Promise<unknown>> = [];
 
-function pod(user: string, thread = 't1'): k8s.V1Pod {
-  return {
-    metadata: {
-      generateName: 'sandbox-',
-      labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': user, 'sandbox-storage.io/thread': thread },
-    },
-    spec: { containers: [{ name: 'sandbox', image: 'registry.example/sandbox:1' }] },
-  };
-}
 
 async function createPod(body: k8s.V1Pod, ns = namespace): Promise<k8s.V1Pod> {
   return core.createNamespacedPod({ namespace: ns, body });
@@ -61,7 +52,7 @@ async function readPod(created: k8s.V1Pod): Promise<k8s.V1Pod> {
   return core.readNamespacedPod({ namespace: created.metadata?.namespace ?? namespace, name: created.metadata?.name ?? '' });
 }
 
-const gates = (p: k8s.V1Pod) => (p.spec?.schedulingGates ?? []).map((g) => g.name);
+const gates = schedulingGatesOf;
 
 async function waitUngated(created: k8s.V1Pod): Promise<k8s.V1Pod> {
   return waitFor(async () => {
@@ -116,9 +107,8 @@ beforeAll(async () => {
   webhook.setClaims(claimLookupFromCache(controller.claims)());
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
-    await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
+    await registerShippedWebhook(controlPlane.kubeConfig, { url: webhook.url, caPem: webhook.tls.caPem }, { namespace: namespace, pod: pod('probe') }),
   );
-  await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, pod('probe'), (created) => (created.spec?.volumes ?? []).length > 0);
 });
 
 afterAll(async () => {

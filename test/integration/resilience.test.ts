@@ -3,19 +3,20 @@
 // planned PVC exists, exactly once, and every Pod has been released.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
-import { startControllerProcess, type ControllerProcess } from '../harness/controller-process.ts';
+import { sandboxPodFor } from '../fixtures/pods.ts';
+import { controllerReplicaArgs, startControllerProcess, type ControllerProcess } from '../harness/controller-process.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import {
-  registerMutatingWebhook,
-  shippedMutatingWebhook,
+  registerShippedWebhook,
   startTestWebhook,
-  waitUntilWebhookActive,
   type RunningWebhook,
 } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
 
-const gate = 'sandbox-storage.io/storage';
+const gate = storageSchedulingGate;
+const pod = sandboxPodFor;
 let controlPlane: ControlPlane;
 let webhook: RunningWebhook;
 let core: k8s.CoreV1Api;
@@ -23,28 +24,11 @@ let leaseNamespace: string;
 const replicas: ControllerProcess[] = [];
 const cleanups: Array<() => Promise<unknown>> = [];
 
-function pod(user: string, thread: string): k8s.V1Pod {
-  return {
-    metadata: {
-      generateName: 'sandbox-',
-      labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': user, 'sandbox-storage.io/thread': thread },
-    },
-    spec: { containers: [{ name: 'sandbox', image: 'registry.example/sandbox:1' }] },
-  };
-}
 
 function startReplica(identity: string): ControllerProcess {
-  const replica = startControllerProcess([
-    'controller',
-    `--kubeconfig=${controlPlane.kubeconfigPath}`,
-    `--lease-namespace=${leaseNamespace}`,
-    `--identity=${identity}`,
-    '--lease-duration=6s',
-    '--renew-deadline=4s',
-    '--retry-period=1s',
-    '--metrics-port=0',
-    '--metrics-host=127.0.0.1',
-  ]);
+  const replica = startControllerProcess(
+    controllerReplicaArgs({ kubeconfigPath: controlPlane.kubeconfigPath, leaseNamespace, identity }),
+  );
   replicas.push(replica);
   return replica;
 }
@@ -93,9 +77,8 @@ beforeAll(async () => {
   webhook = await startTestWebhook(embeddedDefaultPolicies());
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
-    await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
+    await registerShippedWebhook(controlPlane.kubeConfig, { url: webhook.url, caPem: webhook.tls.caPem }, { namespace: leaseNamespace, pod: pod('probe', 't') }),
   );
-  await waitUntilWebhookActive(controlPlane.kubeConfig, leaseNamespace, pod('probe', 't'), (created) => (created.spec?.volumes ?? []).length > 0);
   cleanups.unshift(async () => {
     for (const replica of replicas) await replica.stop();
   });

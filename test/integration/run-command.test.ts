@@ -2,7 +2,9 @@
 // controller, authenticated as the shipped ServiceAccount with exactly the shipped RBAC.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
+import { sandboxPodFor, schedulingGatesOf } from '../fixtures/pods.ts';
 import { startControllerProcess, type ControllerProcess } from '../harness/controller-process.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { serviceAccountKubeconfig } from '../harness/service-account.ts';
@@ -10,7 +12,8 @@ import { writeServingCertificate, type ServingCertificate } from '../harness/tls
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
 
-const gate = 'sandbox-storage.io/storage';
+const gate = storageSchedulingGate;
+const pod = sandboxPodFor;
 let controlPlane: ControlPlane;
 let core: k8s.CoreV1Api;
 let namespace: string;
@@ -19,17 +22,8 @@ let tls: ServingCertificate;
 let process_: ControllerProcess;
 const cleanups: Array<() => Promise<unknown>> = [];
 
-function pod(user: string, thread = 't1'): k8s.V1Pod {
-  return {
-    metadata: {
-      generateName: 'sandbox-',
-      labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': user, 'sandbox-storage.io/thread': thread },
-    },
-    spec: { containers: [{ name: 'sandbox', image: 'registry.example/sandbox:1' }] },
-  };
-}
 
-const gates = (p: k8s.V1Pod) => (p.spec?.schedulingGates ?? []).map((g) => g.name);
+const gates = schedulingGatesOf;
 
 beforeAll(async () => {
   controlPlane = await startControlPlane({ controllerManager: true });

@@ -9,10 +9,8 @@ import type { Policy } from '../../src/policy/types.ts';
 import { policyFrom } from '../fixtures/pods.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import {
-  registerMutatingWebhook,
-  shippedMutatingWebhook,
+  registerShippedWebhook,
   startTestWebhook,
-  waitUntilWebhookActive,
   type RunningWebhook,
 } from '../harness/webhook.ts';
 
@@ -89,9 +87,8 @@ beforeAll(async () => {
   webhook = await startTestWebhook(embeddedDefaultPolicies());
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
-    await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
+    await registerShippedWebhook(controlPlane.kubeConfig, { url: webhook.url, caPem: webhook.tls.caPem }, { namespace: namespaces.restricted, pod: restrictedPod(), isMutated: (created) => seedOf(created) !== undefined }),
   );
-  await waitUntilWebhookActive(controlPlane.kubeConfig, namespaces.restricted, restrictedPod(), (created) => seedOf(created) !== undefined);
 });
 
 afterAll(async () => {
