@@ -12,7 +12,8 @@ import { observeClaim, type ClaimClient } from '../k8s/claims.ts';
 import type { PodClient } from '../k8s/pods.ts';
 import type { ControllerMetrics, ReconcileResult } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
-import { eventReasons, type EventRecorder, type EventTarget } from './events.ts';
+import { eventReasons, podTarget, type EventRecorder, type EventTarget } from './events.ts';
+import { preparationEnabled, type PreparationOutcome, type PreparationReconciler } from './preparation-reconciler.ts';
 import { lastUsedAnnotation, retentionDecision } from './retention.ts';
 
 export interface ClaimUsers {
@@ -42,15 +43,10 @@ export interface ReconcilerDependencies {
   cachedClaim?(namespace: string, name: string): { claim: k8s.V1PersistentVolumeClaim | undefined } | undefined;
   /** The latest Event about a PVC, to say why it is still Pending. */
   claimEventMessage(namespace: string, name: string): Promise<string | undefined>;
+  /** Directory preparation for policies with spec.shared.preparation; without it such Pods stay gated, with a Warning. */
+  preparation?: PreparationReconciler;
   now?: () => number;
 }
-
-const podTarget = (pod: k8s.V1Pod): EventTarget => ({
-  kind: 'Pod',
-  namespace: pod.metadata?.namespace ?? '',
-  name: pod.metadata?.name ?? '',
-  ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
-});
 
 const claimTarget = (claim: k8s.V1PersistentVolumeClaim | undefined, plan: ClaimPlan): EventTarget => ({
   kind: 'PersistentVolumeClaim',
@@ -131,12 +127,27 @@ export class ClaimReconciler {
       log.info('PVC adopted');
     }
 
-    await this.releasePods(pods, log);
+    const preparation = await this.prepareDirectories(users);
+    await this.releasePods(preparation.ready, log);
     // In use again: the retention clock starts over when the last Pod leaves.
     if (plan.role === 'workspace' && live?.metadata?.annotations?.[lastUsedAnnotation] !== undefined) {
       await claims.setAnnotation(live, lastUsedAnnotation, undefined);
     }
-    return this.checkPending(users, live);
+    const outcome = await this.checkPending(users, live);
+    if (preparation.requeueAfterMs === undefined) return outcome;
+    return { ...outcome, requeueAfterMs: Math.min(outcome.requeueAfterMs ?? preparation.requeueAfterMs, preparation.requeueAfterMs) };
+  }
+
+  /** The gated Pods whose directories are ready (all of them unless the policy prepares directories). */
+  private async prepareDirectories(users: ClaimUsers): Promise<PreparationOutcome> {
+    const gated = users.pods.filter(hasStorageGate);
+    if (!preparationEnabled(users.policy) || gated.length === 0) return { ready: gated };
+    if (!this.deps.preparation) {
+      const message = `policy "${users.policy.name}" prepares directories (spec.shared.preparation), but this controller runs without directory preparation; the Pod stays gated`;
+      for (const pod of gated) this.deps.events.warning(podTarget(pod), eventReasons.preparationFailed, message);
+      return { ready: [], requeueAfterMs: missingSharedRecheckMs };
+    }
+    return this.deps.preparation.prepare(gated, users.policy, `${users.plan.namespace}/${users.plan.name}`);
   }
 
   /**
@@ -210,9 +221,9 @@ export class ClaimReconciler {
     return claimState(plan, live ? observeClaim(live) : undefined, policy.spec.provisioning.adoptExisting);
   }
 
-  /** Every planned PVC exists and is usable: lift the scheduling gate. */
+  /** Every planned PVC exists and is usable (and the directories are prepared): lift the scheduling gate. */
   private async releasePods(pods: k8s.V1Pod[], log: Logger): Promise<void> {
-    for (const pod of pods.filter(hasStorageGate)) {
+    for (const pod of pods) {
       try {
         const result = await this.deps.pods.removeStorageGate(pod);
         if (result === 'removed') {
