@@ -21,6 +21,11 @@ export interface ClaimUsers {
   pods: k8s.V1Pod[];
   plan: ClaimPlan;
   policy: Policy;
+  /**
+   * The policy each Pod was admitted under (several policies may share one shared PVC); `policy` when unknown.
+   * Directory preparation follows each Pod's own policy.
+   */
+  policyOf?(pod: k8s.V1Pod): Policy | undefined;
 }
 
 export interface ReconcileOutcome {
@@ -140,14 +145,27 @@ export class ClaimReconciler {
 
   /** The gated Pods whose directories are ready (all of them unless the policy prepares directories). */
   private async prepareDirectories(users: ClaimUsers): Promise<PreparationOutcome> {
-    const gated = users.pods.filter(hasStorageGate);
-    if (!preparationEnabled(users.policy) || gated.length === 0) return { ready: gated };
-    if (!this.deps.preparation) {
-      const message = `policy "${users.policy.name}" prepares directories (spec.shared.preparation), but this controller runs without directory preparation; the Pod stays gated`;
-      for (const pod of gated) this.deps.events.warning(podTarget(pod), eventReasons.preparationFailed, message);
-      return { ready: [], requeueAfterMs: missingSharedRecheckMs };
+    const byPolicy = new Map<Policy, k8s.V1Pod[]>();
+    for (const pod of users.pods.filter(hasStorageGate)) {
+      const policy = users.policyOf?.(pod) ?? users.policy;
+      byPolicy.set(policy, [...(byPolicy.get(policy) ?? []), pod]);
     }
-    return this.deps.preparation.prepare(gated, users.policy, `${users.plan.namespace}/${users.plan.name}`);
+    const outcome: PreparationOutcome = { ready: [] };
+    const wait = (ms: number) => (outcome.requeueAfterMs = Math.min(outcome.requeueAfterMs ?? ms, ms));
+    for (const [policy, pods] of byPolicy) {
+      if (!preparationEnabled(policy)) {
+        outcome.ready.push(...pods);
+      } else if (!this.deps.preparation) {
+        const message = `policy "${policy.name}" prepares directories (spec.shared.preparation), but this controller runs without directory preparation; the Pod stays gated`;
+        for (const pod of pods) this.deps.events.warning(podTarget(pod), eventReasons.preparationFailed, message);
+        wait(missingSharedRecheckMs);
+      } else {
+        const prepared = await this.deps.preparation.prepare(pods, policy, `${users.plan.namespace}/${users.plan.name}`);
+        outcome.ready.push(...prepared.ready);
+        if (prepared.requeueAfterMs !== undefined) wait(prepared.requeueAfterMs);
+      }
+    }
+    return outcome;
   }
 
   /**

@@ -66,7 +66,8 @@ export class PreparationReconciler {
   private readonly deps: PreparationDependencies;
   /** Keys of targets prepared by this controller: later Pods with the same directories and owner start at once. */
   private readonly prepared = new Map<string, number>();
-  private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  /** Per target: failures so far, when to retry, and the failed Pod already handled (a stale cache may show it). */
+  private readonly failures = new Map<string, { count: number; retryAt: number; handledUid?: string }>();
 
   constructor(deps: PreparationDependencies) {
     this.deps = deps;
@@ -126,13 +127,27 @@ export class PreparationReconciler {
     }
 
     const steps = await Promise.all(
-      [...waiting].map(async ([key, group]) => ({ group, step: await this.step(key, group.target, group.pods, image, workKey) })),
+      [...waiting].map(async ([key, group]) => ({ group, step: await this.stepOrReport(key, group.target, group.pods, image, workKey) })),
     );
     for (const { group, step } of steps) {
       if (step === 'ready') ready.push(...group.pods);
       else requeueAfterMs = Math.min(requeueAfterMs ?? step.waitMs, step.waitMs);
     }
     return requeueAfterMs === undefined ? { ready } : { ready, requeueAfterMs };
+  }
+
+  /** One target's API trouble (e.g. no rights in a namespace a policy names) must not hold the other targets up. */
+  private async stepOrReport(key: string, target: PreparationTarget, pods: k8s.V1Pod[], image: string, workKey: string): Promise<'ready' | { waitMs: number }> {
+    try {
+      return await this.step(key, target, pods, image, workKey);
+    } catch (error) {
+      this.deps.metrics.error('preparation_pod');
+      const waitMs = this.recordFailure(key, this.deps.now?.() ?? Date.now());
+      const message = `cannot run the directory-preparation Pod ${target.namespace}/${preparationPodName(key)}: ${apiErrorMessage(error)}; retrying in ${Math.round(waitMs / 1000)}s`;
+      for (const pod of pods) this.deps.events.warning(podTarget(pod), eventReasons.preparationFailed, message);
+      this.deps.logger.warn({ preparation: `${target.namespace}/${preparationPodName(key)}`, err: apiErrorMessage(error), retryInMs: waitMs }, 'preparation step failed');
+      return { waitMs };
+    }
   }
 
   private async step(key: string, target: PreparationTarget, pods: k8s.V1Pod[], image: string, workKey: string): Promise<'ready' | { waitMs: number }> {
@@ -184,10 +199,14 @@ export class PreparationReconciler {
       return 'ready';
     }
     if (phase === 'Failed') {
+      const failure = this.failures.get(key);
+      if (failure?.handledUid !== undefined && failure.handledUid === live.metadata?.uid) {
+        return { waitMs: Math.max(failure.retryAt - now, terminatingRecheckMs) };
+      }
       const why = preparationFailure(live);
       await client.delete(live);
       metrics.preparation('failed');
-      const waitMs = this.recordFailure(key, now);
+      const waitMs = this.recordFailure(key, now, live.metadata?.uid);
       const message = `directory preparation failed (Pod ${where}): ${why}; retrying in ${Math.round(waitMs / 1000)}s`;
       for (const pod of pods) events.warning(podTarget(pod), eventReasons.preparationFailed, message);
       log.warn({ reason: why, retryInMs: waitMs }, 'directory preparation failed');
@@ -198,10 +217,10 @@ export class PreparationReconciler {
     return { waitMs: cached ? watchedPollMs : Math.min(10_000, Math.max(1_000, (now - created) / 2)) };
   }
 
-  private recordFailure(key: string, now: number): number {
+  private recordFailure(key: string, now: number, handledUid?: string): number {
     const count = (this.failures.get(key)?.count ?? 0) + 1;
     const waitMs = Math.min((this.deps.retryBaseMs ?? 5_000) * 2 ** Math.min(count - 1, 20), this.deps.retryMaxMs ?? 300_000);
-    this.failures.set(key, { count, retryAt: now + waitMs });
+    this.failures.set(key, { count, retryAt: now + waitMs, ...(handledUid !== undefined ? { handledUid } : {}) });
     return waitMs;
   }
 

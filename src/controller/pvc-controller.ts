@@ -160,7 +160,11 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     for (const pod of livePods) {
       const planned = plannedClaims(pod, policies());
       const plan = planned.claims.find((claim) => claim.name === name);
-      if (plan && planned.policy) return { pods: livePods, plan, policy: planned.policy };
+      if (plan && planned.policy) {
+        const current = policies();
+        const policyOf = (member: k8s.V1Pod) => current.find((candidate) => candidate.name === member.metadata?.annotations?.[ownershipLabels.policy]);
+        return { pods: livePods, plan, policy: planned.policy, policyOf };
+      }
     }
     return undefined;
   };

@@ -46,6 +46,16 @@ const policy: Policy = policyFrom(
   'prepared',
 );
 
+/** A more specific policy for Pods labelled elsewhere=yes, whose preparation namespace does not exist. */
+const elsewhere: Policy = policyFrom(
+  {
+    podSelector: { matchLabels: { 'sandbox-storage.io/inject': 'true', 'example.com/elsewhere': 'yes' } },
+    mode: 'shared',
+    shared: { claimName: 'team-share', preparation: { enabled: true, claimName: 'admin-share', namespace: 'no-such-namespace' } },
+  },
+  'elsewhere',
+);
+
 let controlPlane: ControlPlane;
 let webhook: RunningWebhook;
 let controller: TestController;
@@ -205,11 +215,11 @@ beforeAll(async () => {
   await core.createNamespacedPersistentVolumeClaim({ namespace: sandboxNamespace, body: claim('team-share') });
   await core.createNamespacedPersistentVolumeClaim({ namespace: systemNamespace, body: claim('admin-share') });
 
-  controller = await startTestController(controlPlane.kubeConfig, [policy], {
+  controller = await startTestController(controlPlane.kubeConfig, [policy, elsewhere], {
     preparation: { namespace: systemNamespace, image, retryBaseMs: 1_000 },
   });
   cleanups.unshift(() => controller.stop());
-  webhook = await startTestWebhook([policy]);
+  webhook = await startTestWebhook([policy, elsewhere]);
   webhook.setClaims(claimLookupFromCache(controller.claims)());
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
@@ -309,5 +319,28 @@ describe('directory preparation', () => {
     await finish(retry, 0, 'sandbox-storage prepare: prepared 5 directories\n');
     await waitUngated(sandbox);
     await waitForEvent(sandbox, 'DirectoriesPrepared');
+  });
+
+  it('a sandbox without runAsUser has nobody to prepare for: a Warning, and it starts unprepared', async () => {
+    const body = sandboxPod('carol', 't1');
+    body.spec = { ...body.spec, containers: body.spec?.containers ?? [], securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } };
+    const sandbox = await core.createNamespacedPod({ namespace: sandboxNamespace, body });
+    expect(gates(sandbox)).toEqual([gate]);
+    const event = await waitForEvent(sandbox, 'PreparationSkipped');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toContain('the sandbox container declares no runAsUser');
+    await waitUngated(sandbox);
+    const left = await core.listNamespacedPod({ namespace: systemNamespace, labelSelector: 'sandbox-storage.io/purpose=prepare-directories' });
+    expect(left.items.map((pod) => pod.spec?.containers[0]?.volumeMounts?.[0]?.subPath)).not.toContain('users/carol');
+  });
+
+  it('a preparation Pod that cannot be created is reported on the sandbox, which stays gated', async () => {
+    const body = sandboxPod('dave', 't1');
+    body.metadata = { ...body.metadata, labels: { ...body.metadata?.labels, 'example.com/elsewhere': 'yes' } };
+    const sandbox = await core.createNamespacedPod({ namespace: sandboxNamespace, body });
+    const event = await waitForEvent(sandbox, 'PreparationFailed');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toMatch(/^cannot create the directory-preparation Pod no-such-namespace\/sandbox-storage-prepare-[a-z2-7]{20}: HTTP 404: namespaces "no-such-namespace" not found; retrying in 1s$/);
+    expect(gates((await readPod(sandboxNamespace, sandbox.metadata?.name ?? '')) as k8s.V1Pod)).toEqual([gate]);
   });
 });
