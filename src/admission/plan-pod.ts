@@ -164,8 +164,10 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
     plan.warnings.push(`sandbox-storage: seeding is off in policy "${policy.name}", but the pod has a ${seedContainerName} init container`);
   }
 
-  // Added at most once; on reinvocation the gate is already there, and once storage is ready it is not added.
-  if (claim && policy.spec.provisioning.schedulingGate && state?.state !== 'ready' && !hasStorageGate(mutated)) {
+  // Added at most once; on reinvocation the gate is already there, and once storage is ready it is not added,
+  // unless the controller must first prepare the identity's directories on the shared volume.
+  const prepares = policy.spec.mode === 'shared' && policy.spec.shared.preparation.enabled;
+  if (claim && policy.spec.provisioning.schedulingGate && (state?.state !== 'ready' || prepares) && !hasStorageGate(mutated)) {
     mutated.spec.schedulingGates = [...(mutated.spec.schedulingGates ?? []), { name: storageSchedulingGate }];
   }
 

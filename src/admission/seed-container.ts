@@ -46,6 +46,14 @@ export function seederRunsAsRoot(policy: Policy, context: SeedContext, owner: { 
   return declaresNonRoot !== true;
 }
 
+/** The non-root seeder is known to run as a user other than root: asked for, required by the namespace, or declared. */
+function runsAsNonRootUser(policy: Policy, context: SeedContext, uid: number | undefined): boolean {
+  if (policy.spec.seed.runAs === 'sandboxUser') return true;
+  if (context.namespaceLabels?.[podSecurityEnforceLabel] === 'restricted') return true;
+  if ((context.sandbox.securityContext?.runAsNonRoot ?? context.podSecurityContext?.runAsNonRoot) === true) return true;
+  return uid !== undefined && uid !== 0;
+}
+
 function rootSecurityContext(): V1SecurityContext {
   return {
     runAsUser: 0,
@@ -95,10 +103,16 @@ export function buildSeedInjection(policy: Policy, context: SeedContext): SeedIn
   if (!imageVolume && sandbox.imagePullPolicy !== undefined) container.imagePullPolicy = sandbox.imagePullPolicy;
   // As root it chowns what it writes to the sandbox's uid/gid; otherwise it runs as the sandbox itself, so what it
   // writes belongs to the sandbox user without any chown (and passes the same Pod Security checks as the sandbox).
-  if (seederRunsAsRoot(policy, context, { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) })) {
+  const asRoot = seederRunsAsRoot(policy, context, { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) });
+  if (asRoot) {
     container.securityContext = rootSecurityContext();
   } else if (sandbox.securityContext !== undefined) {
     container.securityContext = structuredClone(sandbox.securityContext);
+  }
+  if (!asRoot && policy.spec.mode === 'shared' && !policy.spec.shared.preparation.enabled && runsAsNonRootUser(policy, context, uid)) {
+    warnings.push(
+      `sandbox-storage: the seeder runs as the sandbox user on the shared volume, but kubelet creates a missing subPath directory as root, so the seed may fail to write ${seed.path}; enable spec.shared.preparation in policy "${policy.name}" (the controller then creates the directories owned by the sandbox user before the Pod starts) or create them so beforehand`,
+    );
   }
   // Copying the sandbox's resources never raises the Pod's effective request and satisfies quotas that demand limits.
   if (sandbox.resources !== undefined) container.resources = structuredClone(sandbox.resources);

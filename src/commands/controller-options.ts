@@ -21,6 +21,9 @@ export const controllerOptionsUsage = `Controller options:
   --renew-deadline DURATION the leader gives up if it cannot renew within this (default 10s)
   --retry-period DURATION   interval between acquire/renew attempts (default 2s)
   --identity NAME           this replica's name in the Lease (default hostname + random suffix)
+  --preparation-namespace NS  namespace of directory-preparation Pods unless a policy names one
+                            (default $POD_NAMESPACE, else sandbox-storage-system)
+  --preparation-image IMAGE image of directory-preparation Pods unless a policy names one (the chart: its own image)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
 Durations: 500ms, 15s, 5m, 1h, or a number of seconds.
 `;
@@ -40,6 +43,8 @@ export const controllerFlagNames = [
   'renew-deadline',
   'retry-period',
   'identity',
+  'preparation-namespace',
+  'preparation-image',
   'log-level',
 ] as const;
 
@@ -58,6 +63,8 @@ export interface ControllerConfig {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   identity: string;
+  preparationNamespace: string;
+  preparationImage: string;
   logLevel: string;
 }
 
@@ -89,6 +96,8 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
       'renew-deadline': { type: 'string', default: '10s' },
       'retry-period': { type: 'string', default: '2s' },
       identity: { type: 'string', default: `${hostname()}-${randomBytes(3).toString('hex')}` },
+      'preparation-namespace': { type: 'string', default: process.env.POD_NAMESPACE || 'sandbox-storage-system' },
+      'preparation-image': { type: 'string', default: '' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -115,6 +124,10 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
   if (leaseDurationMs > 0 && renewDeadlineMs > 0 && retryPeriodMs > 0) problems.push(...checkLeaderTimings({ leaseDurationMs, renewDeadlineMs, retryPeriodMs }));
   // Watching every Pod of the cluster is never intended; the API server checks the selector's syntax.
   if (values['pod-selector'].trim() === '') problems.push('--pod-selector must not be empty');
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(values['preparation-namespace'])) {
+    problems.push(`--preparation-namespace must be a namespace name, got ${values['preparation-namespace']}`);
+  }
+  if (/\s/.test(values['preparation-image'])) problems.push(`--preparation-image must be an image reference, got ${values['preparation-image']}`);
   if (!logLevels.includes(values['log-level'])) problems.push(`--log-level must be one of ${logLevels.join(', ')}, got ${values['log-level']}`);
   const files: Array<[string, string]> = (values.policy ?? []).map((file): [string, string] => ['--policy', file]);
   if (values.kubeconfig !== undefined) files.push(['--kubeconfig', values.kubeconfig]);
@@ -137,6 +150,8 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
     renewDeadlineMs,
     retryPeriodMs,
     identity: values.identity,
+    preparationNamespace: values['preparation-namespace'],
+    preparationImage: values['preparation-image'],
     logLevel: values['log-level'],
   };
 }

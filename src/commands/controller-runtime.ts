@@ -11,6 +11,7 @@ import { claimClient, latestClaimEventMessage } from '../k8s/claims.ts';
 import { watchPods, type WatchedCache } from '../k8s/informers.ts';
 import { leaseClient } from '../k8s/leases.ts';
 import { podClient } from '../k8s/pods.ts';
+import { preparationPodClient, watchPreparationPods } from '../k8s/preparation-pods.ts';
 import { controllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import type { ControllerConfig } from './controller-options.ts';
@@ -38,10 +39,12 @@ export function startControllerRuntime(options: {
     events: eventRecorder(kubeConfig, logger, config.identity),
     claimEventMessage: (namespace: string, name: string) => latestClaimEventMessage(kubeConfig, namespace, name),
   };
-  let term: { controller: PvcController; pods: WatchedCache<k8s.V1Pod> } | undefined;
+  const preparationClient = preparationPodClient(kubeConfig);
+  let term: { controller: PvcController; pods: WatchedCache<k8s.V1Pod>; preparationPods: WatchedCache<k8s.V1Pod> } | undefined;
   const lead = async () => {
     await options.ready;
     const pods = watchPods(kubeConfig, config.podSelector, logger);
+    const preparationPods = watchPreparationPods(kubeConfig, config.preparationNamespace, logger);
     const controller = createPvcController({
       policies,
       pods,
@@ -51,8 +54,14 @@ export function startControllerRuntime(options: {
       metrics,
       workers: config.workers,
       resyncMs: config.resyncMs,
+      preparation: {
+        client: preparationClient,
+        defaultNamespace: config.preparationNamespace,
+        defaultImage: config.preparationImage,
+        pods: preparationPods,
+      },
     });
-    term = { controller, pods };
+    term = { controller, pods, preparationPods };
     await controller.start();
   };
   const stepDown = async () => {
@@ -60,7 +69,7 @@ export function startControllerRuntime(options: {
     term = undefined;
     if (!current) return;
     await current.controller.stop();
-    await current.pods.stop();
+    await Promise.all([current.pods.stop(), current.preparationPods.stop()]);
   };
 
   const stop = new AbortController();

@@ -12,7 +12,8 @@ import { observeClaim, type ClaimClient } from '../k8s/claims.ts';
 import type { PodClient } from '../k8s/pods.ts';
 import type { ControllerMetrics, ReconcileResult } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
-import { eventReasons, type EventRecorder, type EventTarget } from './events.ts';
+import { eventReasons, podTarget, type EventRecorder, type EventTarget } from './events.ts';
+import { preparationEnabled, type PreparationOutcome, type PreparationReconciler } from './preparation-reconciler.ts';
 import { lastUsedAnnotation, retentionDecision } from './retention.ts';
 
 export interface ClaimUsers {
@@ -20,6 +21,11 @@ export interface ClaimUsers {
   pods: k8s.V1Pod[];
   plan: ClaimPlan;
   policy: Policy;
+  /**
+   * The policy each Pod was admitted under (several policies may share one shared PVC); `policy` when unknown.
+   * Directory preparation follows each Pod's own policy.
+   */
+  policyOf?(pod: k8s.V1Pod): Policy | undefined;
 }
 
 export interface ReconcileOutcome {
@@ -42,15 +48,10 @@ export interface ReconcilerDependencies {
   cachedClaim?(namespace: string, name: string): { claim: k8s.V1PersistentVolumeClaim | undefined } | undefined;
   /** The latest Event about a PVC, to say why it is still Pending. */
   claimEventMessage(namespace: string, name: string): Promise<string | undefined>;
+  /** Directory preparation for policies with spec.shared.preparation; without it such Pods stay gated, with a Warning. */
+  preparation?: PreparationReconciler;
   now?: () => number;
 }
-
-const podTarget = (pod: k8s.V1Pod): EventTarget => ({
-  kind: 'Pod',
-  namespace: pod.metadata?.namespace ?? '',
-  name: pod.metadata?.name ?? '',
-  ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
-});
 
 const claimTarget = (claim: k8s.V1PersistentVolumeClaim | undefined, plan: ClaimPlan): EventTarget => ({
   kind: 'PersistentVolumeClaim',
@@ -131,12 +132,40 @@ export class ClaimReconciler {
       log.info('PVC adopted');
     }
 
-    await this.releasePods(pods, log);
+    const preparation = await this.prepareDirectories(users);
+    await this.releasePods(preparation.ready, log);
     // In use again: the retention clock starts over when the last Pod leaves.
     if (plan.role === 'workspace' && live?.metadata?.annotations?.[lastUsedAnnotation] !== undefined) {
       await claims.setAnnotation(live, lastUsedAnnotation, undefined);
     }
-    return this.checkPending(users, live);
+    const outcome = await this.checkPending(users, live);
+    if (preparation.requeueAfterMs === undefined) return outcome;
+    return { ...outcome, requeueAfterMs: Math.min(outcome.requeueAfterMs ?? preparation.requeueAfterMs, preparation.requeueAfterMs) };
+  }
+
+  /** The gated Pods whose directories are ready (all of them unless the policy prepares directories). */
+  private async prepareDirectories(users: ClaimUsers): Promise<PreparationOutcome> {
+    const byPolicy = new Map<Policy, k8s.V1Pod[]>();
+    for (const pod of users.pods.filter(hasStorageGate)) {
+      const policy = users.policyOf?.(pod) ?? users.policy;
+      byPolicy.set(policy, [...(byPolicy.get(policy) ?? []), pod]);
+    }
+    const outcome: PreparationOutcome = { ready: [] };
+    const wait = (ms: number) => (outcome.requeueAfterMs = Math.min(outcome.requeueAfterMs ?? ms, ms));
+    for (const [policy, pods] of byPolicy) {
+      if (!preparationEnabled(policy)) {
+        outcome.ready.push(...pods);
+      } else if (!this.deps.preparation) {
+        const message = `policy "${policy.name}" prepares directories (spec.shared.preparation), but this controller runs without directory preparation; the Pod stays gated`;
+        for (const pod of pods) this.deps.events.warning(podTarget(pod), eventReasons.preparationFailed, message);
+        wait(missingSharedRecheckMs);
+      } else {
+        const prepared = await this.deps.preparation.prepare(pods, policy, `${users.plan.namespace}/${users.plan.name}`);
+        outcome.ready.push(...prepared.ready);
+        if (prepared.requeueAfterMs !== undefined) wait(prepared.requeueAfterMs);
+      }
+    }
+    return outcome;
   }
 
   /**
@@ -210,9 +239,9 @@ export class ClaimReconciler {
     return claimState(plan, live ? observeClaim(live) : undefined, policy.spec.provisioning.adoptExisting);
   }
 
-  /** Every planned PVC exists and is usable: lift the scheduling gate. */
+  /** Every planned PVC exists and is usable (and the directories are prepared): lift the scheduling gate. */
   private async releasePods(pods: k8s.V1Pod[], log: Logger): Promise<void> {
-    for (const pod of pods.filter(hasStorageGate)) {
+    for (const pod of pods) {
       try {
         const result = await this.deps.pods.removeStorageGate(pod);
         if (result === 'removed') {

@@ -12,6 +12,7 @@
 import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import type { SandboxIdentity } from '../admission/identity.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
+import { contentHash } from '../naming/identity-names.ts';
 import { parseSubPathTemplate, renderSubPath } from '../naming/subpath-template.ts';
 import type { Policy } from '../policy/types.ts';
 
@@ -206,10 +207,93 @@ export function buildPreparationPod(options: PreparationPodOptions): V1Pod {
           env,
           securityContext,
           volumeMounts: [volumeMount],
+          // The script's error line becomes the termination message, quoted in the PreparationFailed Event.
+          terminationMessagePolicy: 'FallbackToLogsOnError',
           resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '200m', memory: '64Mi' } },
         },
       ],
       volumes: [{ name: 'share', persistentVolumeClaim: { claimName: options.claimName } }],
     },
   };
+}
+
+/** Label on preparation Pods: the hash of what they prepare (see preparationKey). */
+export const preparationLabel = 'sandbox-storage.io/preparation';
+export const preparationPurposeLabel = 'sandbox-storage.io/purpose';
+export const preparationPurpose = 'prepare-directories';
+
+/** The owner the directories get: the uid:gid the sandbox container runs as. */
+export interface SandboxOwner {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The sandbox container's runAsUser/runAsGroup (the container's own settings win over the Pod's). Without a group,
+ * fsGroup, then 0: the group a container runtime gives a uid the image does not know (a 0700 directory ignores its
+ * group anyway). Without a uid there is no owner to prepare for: undefined.
+ */
+export function sandboxOwner(pod: V1Pod, containerName: string): SandboxOwner | undefined {
+  const containers = pod.spec?.containers ?? [];
+  const sandbox = containerName === '' ? containers[0] : containers.find((container) => container.name === containerName);
+  const podContext = pod.spec?.securityContext;
+  const uid = sandbox?.securityContext?.runAsUser ?? podContext?.runAsUser;
+  if (uid === undefined) return undefined;
+  const gid = sandbox?.securityContext?.runAsGroup ?? podContext?.runAsGroup ?? podContext?.fsGroup ?? 0;
+  return { uid, gid };
+}
+
+/** Everything one preparation Pod does; Pods that need the same one share it. */
+export interface PreparationTarget {
+  namespace: string;
+  claimName: string;
+  runAs: 'root' | 'identity';
+  /** Octal mode as the policy writes it, e.g. `0700`. */
+  mode: string;
+  plan: PreparationPlan;
+  owner: SandboxOwner;
+}
+
+/**
+ * Hash of exactly what is prepared (where, which directories, owner, mode): the preparation Pod's name derives from
+ * it, so concurrent reconciles and replicas create one Pod (409 = already there), a Pod of the same identity with
+ * the same directories reuses a finished preparation, and one of a new thread (new directories) gets its own.
+ */
+export function preparationKey(target: PreparationTarget): string {
+  const { namespace, claimName, runAs, mode, plan, owner } = target;
+  return contentHash(
+    JSON.stringify([namespace, claimName, runAs, Number.parseInt(mode, 8), plan.prefix, [...plan.directories].sort(), owner.uid, owner.gid]),
+  );
+}
+
+export function preparationPodName(key: string): string {
+  return `sandbox-storage-prepare-${key}`;
+}
+
+/** The preparation Pod for a target, labelled with its key and annotated with the work key to re-check on changes. */
+export function preparationPodFor(target: PreparationTarget, image: string, annotations: Record<string, string> = {}): V1Pod {
+  const key = preparationKey(target);
+  const pod = buildPreparationPod({
+    name: preparationPodName(key),
+    namespace: target.namespace,
+    claimName: target.claimName,
+    plan: target.plan,
+    uid: target.owner.uid,
+    gid: target.owner.gid,
+    image,
+    runAs: target.runAs,
+    mode: Number.parseInt(target.mode, 8),
+    labels: { [preparationLabel]: key },
+  });
+  if (Object.keys(annotations).length > 0) pod.metadata = { ...pod.metadata, annotations };
+  return pod;
+}
+
+/** Why a finished preparation Pod failed: the container's termination message (or its last log line), else its reason. */
+export function preparationFailure(pod: V1Pod): string {
+  const terminated = pod.status?.containerStatuses?.find((status) => status.name === preparationContainerName)?.state?.terminated;
+  const lastLine = terminated?.message?.trim().split('\n').at(-1)?.trim();
+  if (lastLine) return lastLine;
+  if (terminated) return `exit code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}`;
+  return [pod.status?.reason, pod.status?.message].filter(Boolean).join(': ') || 'the preparation Pod failed without a message';
 }

@@ -13,6 +13,9 @@ export const eventReasons = {
   pending: 'WorkspacePending',
   missingShared: 'SharedClaimMissing',
   quotaExceeded: 'QuotaExceeded',
+  prepared: 'DirectoriesPrepared',
+  preparationFailed: 'PreparationFailed',
+  preparationSkipped: 'PreparationSkipped',
 } as const;
 
 export interface EventTarget {
@@ -24,6 +27,13 @@ export interface EventTarget {
   name: string;
   uid?: string;
 }
+
+export const podTarget = (pod: k8s.V1Pod): EventTarget => ({
+  kind: 'Pod',
+  namespace: pod.metadata?.namespace ?? '',
+  name: pod.metadata?.name ?? '',
+  ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
+});
 
 export interface EventRecorder {
   normal(target: EventTarget, reason: string, message: string): void;

@@ -4,12 +4,14 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { apiErrorMessage } from '../k8s/api-errors.ts';
 import type { WatchedCache } from '../k8s/informers.ts';
+import type { PreparationPodClient } from '../k8s/preparation-pods.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
 import { eventReasons } from './events.ts';
+import { PreparationReconciler, preparationWorkKeyAnnotation } from './preparation-reconciler.ts';
 import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -23,6 +25,19 @@ export interface PvcControllerOptions {
   metrics: ControllerMetrics;
   workers?: number;
   resyncMs?: number;
+  /** Directory preparation (spec.shared.preparation); without it, Pods of policies that prepare stay gated. */
+  preparation?: PreparationOptions;
+}
+
+export interface PreparationOptions {
+  client: PreparationPodClient;
+  /** The controller's own namespace: where preparation Pods run unless a policy names another. */
+  defaultNamespace: string;
+  /** `--preparation-image`; '' when not configured. */
+  defaultImage: string;
+  /** A watch of the preparation Pods in defaultNamespace: their changes wake the waiting key up. */
+  pods?: WatchedCache<k8s.V1Pod>;
+  retryBaseMs?: number;
 }
 
 export interface PvcController {
@@ -37,9 +52,27 @@ export interface PvcController {
 export function createPvcController(options: PvcControllerOptions): PvcController {
   const { policies, pods, claims, logger, metrics } = options;
   const queue = new WorkQueue();
+  const preparationOptions = options.preparation;
+  const preparationPods = preparationOptions?.pods;
+  const preparation = preparationOptions
+    ? new PreparationReconciler({
+        client: preparationOptions.client,
+        events: options.reconciler.events,
+        metrics,
+        logger,
+        defaultNamespace: preparationOptions.defaultNamespace,
+        defaultImage: preparationOptions.defaultImage,
+        ...(preparationOptions.retryBaseMs !== undefined ? { retryBaseMs: preparationOptions.retryBaseMs } : {}),
+        cachedPod: (namespace, name) =>
+          preparationPods?.synced() && namespace === preparationOptions.defaultNamespace
+            ? { pod: preparationPods.cache.get(name, namespace) }
+            : undefined,
+      })
+    : undefined;
   const reconciler = new ClaimReconciler({
     cachedClaim: (namespace, name) => (claims.synced() ? { claim: claims.cache.get(name, namespace) } : undefined),
     ...options.reconciler,
+    ...(preparation ? { preparation } : {}),
     logger,
     metrics,
   });
@@ -103,6 +136,11 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
     if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
   };
+  // A preparation Pod changed (running, finished, deleted): reconcile the key whose Pods wait for it.
+  const onPreparationPod = (pod: k8s.V1Pod) => {
+    const key = pod.metadata?.annotations?.[preparationWorkKeyAnnotation];
+    if (running && key !== undefined && podsByClaim.has(key)) enqueue(key);
+  };
   const allKeys = () => {
     const keys = new Set(podsByClaim.keys());
     for (const claim of claims.cache.list()) {
@@ -122,7 +160,11 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     for (const pod of livePods) {
       const planned = plannedClaims(pod, policies());
       const plan = planned.claims.find((claim) => claim.name === name);
-      if (plan && planned.policy) return { pods: livePods, plan, policy: planned.policy };
+      if (plan && planned.policy) {
+        const current = policies();
+        const policyOf = (member: k8s.V1Pod) => current.find((candidate) => candidate.name === member.metadata?.annotations?.[ownershipLabels.policy]);
+        return { pods: livePods, plan, policy: planned.policy, policyOf };
+      }
     }
     return undefined;
   };
@@ -163,6 +205,11 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       claims.informer.on('add', onClaim);
       claims.informer.on('update', onClaim);
       claims.informer.on('delete', onClaim);
+      if (preparationPods) {
+        for (const event of ['add', 'update', 'delete'] as const) preparationPods.informer.on(event, onPreparationPod);
+        // Not awaited: until it has synced, preparation Pods are read from the API.
+        void preparationPods.start();
+      }
       await Promise.all([pods.start(), claims.start()]);
       // Leadership may have ended while the caches were syncing: then there is nothing to start.
       if (stopped) return;
@@ -187,6 +234,9 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       claims.informer.off('add', onClaim);
       claims.informer.off('update', onClaim);
       claims.informer.off('delete', onClaim);
+      if (preparationPods) {
+        for (const event of ['add', 'update', 'delete'] as const) preparationPods.informer.off(event, onPreparationPod);
+      }
       queue.shutDown();
       await Promise.all(workers);
       metrics.queueDepth(0);

@@ -13,7 +13,7 @@ export interface WatchedCache<T extends k8s.KubernetesObject> {
   stop(): Promise<void>;
 }
 
-function watched<T extends k8s.KubernetesObject>(informer: k8s.Informer<T> & k8s.ObjectCache<T>, what: string, logger: Logger): WatchedCache<T> {
+export function watchedCache<T extends k8s.KubernetesObject>(informer: k8s.Informer<T> & k8s.ObjectCache<T>, what: string, logger: Logger): WatchedCache<T> {
   let synced = false;
   let stopped = false;
   let started = false;
@@ -74,11 +74,11 @@ function watched<T extends k8s.KubernetesObject>(informer: k8s.Informer<T> & k8s
 export function watchPods(config: k8s.KubeConfig, labelSelector: string, logger: Logger): WatchedCache<k8s.V1Pod> {
   const core = config.makeApiClient(k8s.CoreV1Api);
   const informer = k8s.makeInformer(config, '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector }), labelSelector);
-  return watched(informer, 'pods', logger);
+  return watchedCache(informer, 'pods', logger);
 }
 
 export function watchClaims(config: k8s.KubeConfig, logger: Logger): WatchedCache<k8s.V1PersistentVolumeClaim> {
   const core = config.makeApiClient(k8s.CoreV1Api);
   const informer = k8s.makeInformer(config, '/api/v1/persistentvolumeclaims', () => core.listPersistentVolumeClaimForAllNamespaces());
-  return watched(informer, 'persistentvolumeclaims', logger);
+  return watchedCache(informer, 'persistentvolumeclaims', logger);
 }

@@ -2,6 +2,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type ReconcileResult = 'success' | 'requeue' | 'error' | 'conflict' | 'skipped';
+/** succeeded/failed: a preparation Pod finished so; skipped: the sandbox declares no uid to prepare for. */
+export type PreparationResult = 'succeeded' | 'failed' | 'skipped';
 
 export interface ControllerMetrics {
   reconciled(result: ReconcileResult, durationSeconds: number): void;
@@ -11,6 +13,8 @@ export interface ControllerMetrics {
   queueDepth(depth: number): void;
   leader(isLeader: boolean): void;
   gateRemoved(): void;
+  preparation(result: PreparationResult): void;
+  preparationPodCreated(): void;
 }
 
 export function controllerMetrics(registry: Registry): ControllerMetrics {
@@ -54,6 +58,17 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     help: 'Scheduling gates removed from Pods whose storage is ready',
     registers: [registry],
   });
+  const preparations = new Counter({
+    name: 'sandbox_storage_directory_preparations_total',
+    help: 'Directory preparations for sandbox identities on shared volumes, by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const preparationPods = new Counter({
+    name: 'sandbox_storage_preparation_pods_created_total',
+    help: 'Directory-preparation Pods created (retries included)',
+    registers: [registry],
+  });
   leader.set(0);
   depth.set(0);
   return {
@@ -67,6 +82,8 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     queueDepth: (value) => depth.set(value),
     leader: (isLeader) => leader.set(isLeader ? 1 : 0),
     gateRemoved: () => gates.inc(),
+    preparation: (result) => preparations.inc({ result }),
+    preparationPodCreated: () => preparationPods.inc(),
   };
 }
 
@@ -79,4 +96,6 @@ export const noMetrics: ControllerMetrics = {
   queueDepth: () => undefined,
   leader: () => undefined,
   gateRemoved: () => undefined,
+  preparation: () => undefined,
+  preparationPodCreated: () => undefined,
 };

@@ -77,6 +77,11 @@ export function workspaceClaimName(prefix: string, identity: WorkspaceIdentity):
   return `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${hash}`;
 }
 
+/** 20 base32 characters of the SHA-256 of `text`: a DNS-safe, fixed-length name fragment for exact content. */
+export function contentHash(text: string): string {
+  return base32(createHash('sha256').update(text).digest()).slice(0, hashLength);
+}
+
 /**
  * The SHA-256 of the exact identity in base32 (51 characters, 255 bits; a valid label value): written on the PVCs the
  * controller creates, so that a PVC of the planned name is only used for the identity it was made for.

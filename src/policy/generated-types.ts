@@ -26,6 +26,21 @@ export interface SharedMount {
   readOnly: boolean;
 }
 
+export interface PreparationSpec {
+  /** Prepare the directories before sandbox Pods start. */
+  enabled: boolean;
+  /** A PVC on the same share as spec.shared.claimName, in the preparation namespace (an admin-provided second claim, e.g. a second PV for the same NFS export); required when enabled. */
+  claimName: string;
+  /** Namespace of the preparation Pods and of claimName; empty means the controller's own namespace. */
+  namespace: string;
+  /** Image of the preparation Pod (needs sh, mkdir, chown, chmod, stat, id: the sandbox-storage image); empty means the controller's --preparation-image. */
+  image: string;
+  /** root: mounts only the identity's prefix and chowns (keeps CHOWN, DAC_OVERRIDE, FOWNER). identity: for NFS with root_squash, runs as the sandbox's uid:gid and creates the prefix in its parent, which the admin makes writable (e.g. mode 1733). */
+  runAs: 'root' | 'identity';
+  /** Octal mode of the prepared directories; 0700 keeps other users out even if they share a group. */
+  mode: string;
+}
+
 export interface IsolationSpec {
   /** Requesters exempt from the storage-scope rules of this policy's volumes, e.g. the component that manages the shared PVC and mounts its root. */
   exemptions: {
@@ -91,6 +106,8 @@ export interface PolicySpec {
     claimName: string;
     /** Mounts of the shared PVC into the sandbox container. */
     mounts: Array<SharedMount>;
+    /** Shared mode: before a sandbox Pod starts, the controller runs a short Pod that creates the identity's directories on the share owned by the sandbox's uid:gid (kubelet would create a missing subPath as root, which a seeder running as the sandbox user cannot write to). The Pod waits behind the scheduling gate meanwhile. */
+    preparation: PreparationSpec;
   };
   /** How the controller provides the storage sandbox Pods wait for. */
   provisioning: {

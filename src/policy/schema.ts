@@ -279,6 +279,66 @@ function claimHintProperties(defaults: { size: string; accessModes: string[] }):
 }
 
 const maxRetentionSeconds = 366 * 24 * 3600;
+/** Octal directory mode, e.g. 0700 or 750. */
+const octalModePattern = '^0?[0-7]{3}$';
+
+const preparationSchema: SchemaNode = {
+  type: 'object',
+  typeName: 'PreparationSpec',
+  description:
+    "Shared mode: before a sandbox Pod starts, the controller runs a short Pod that creates the identity's directories on the share owned by the sandbox's uid:gid (kubelet would create a missing subPath as root, which a seeder running as the sandbox user cannot write to). The Pod waits behind the scheduling gate meanwhile.",
+  default: {},
+  properties: {
+    enabled: { type: 'boolean', description: 'Prepare the directories before sandbox Pods start.', default: false },
+    claimName: {
+      type: 'string',
+      description: "A PVC on the same share as spec.shared.claimName, in the preparation namespace (an admin-provided second claim, e.g. a second PV for the same NFS export); required when enabled.",
+      default: '',
+      maxLength: 253,
+    },
+    namespace: {
+      type: 'string',
+      description: "Namespace of the preparation Pods and of claimName; empty means the controller's own namespace.",
+      default: '',
+      maxLength: 63,
+      'x-kubernetes-validations': [
+        {
+          rule: `self == '' || self.matches(${celString(dnsLabelPattern)})`,
+          message: 'must be empty or a namespace name (a DNS-1123 label)',
+          check: (self: string) => self === '' || new RegExp(dnsLabelPattern).test(self),
+        },
+      ],
+    },
+    image: {
+      type: 'string',
+      description: "Image of the preparation Pod (needs sh, mkdir, chown, chmod, stat, id: the sandbox-storage image); empty means the controller's --preparation-image.",
+      default: '',
+      maxLength: 512,
+    },
+    runAs: {
+      type: 'string',
+      description:
+        "root: mounts only the identity's prefix and chowns (keeps CHOWN, DAC_OVERRIDE, FOWNER). identity: for NFS with root_squash, runs as the sandbox's uid:gid and creates the prefix in its parent, which the admin makes writable (e.g. mode 1733).",
+      default: 'root',
+      enum: ['root', 'identity'],
+    },
+    mode: {
+      type: 'string',
+      description: "Octal mode of the prepared directories; 0700 keeps other users out even if they share a group.",
+      default: '0700',
+      pattern: octalModePattern,
+      maxLength: 4,
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: `!self.enabled || self.claimName.matches(${celString(dnsSubdomainPattern)})`,
+      message: 'preparation needs claimName: a PVC on the same share in the preparation namespace (a DNS-1123 subdomain)',
+      fieldPath: '.claimName',
+      check: (self: any) => !self.enabled || new RegExp(dnsSubdomainPattern).test(self.claimName),
+    },
+  ],
+};
 
 export const policySpecSchema: SchemaNode = {
   type: 'object',
@@ -376,6 +436,7 @@ export const policySpecSchema: SchemaNode = {
             },
           },
         },
+        preparation: preparationSchema,
       },
     },
     provisioning: {
@@ -555,6 +616,18 @@ export const policySpecSchema: SchemaNode = {
         (self.mode === 'workspace'
           ? self.seed.path === self.workspace.mountPath
           : self.shared.mounts.some((mount: { mountPath: string; readOnly: boolean }) => mount.mountPath === self.seed.path && !mount.readOnly)),
+    },
+    {
+      rule: "!self.shared.preparation.enabled || self.mode == 'shared'",
+      message: 'directory preparation is for shared mode only (a workspace PVC of its own gets fsGroup or a root seeder)',
+      fieldPath: '.shared.preparation.enabled',
+      check: (self: any) => !self.shared.preparation.enabled || self.mode === 'shared',
+    },
+    {
+      rule: '!self.shared.preparation.enabled || self.provisioning.schedulingGate',
+      message: 'directory preparation holds sandbox Pods with the scheduling gate: spec.provisioning.schedulingGate must be true',
+      fieldPath: '.provisioning.schedulingGate',
+      check: (self: any) => !self.shared.preparation.enabled || self.provisioning.schedulingGate,
     },
     storageLayoutRule,
   ],

@@ -7,6 +7,7 @@ import { createPvcController, type PvcController } from '../../src/controller/pv
 import { claimClient, latestClaimEventMessage, type ClaimClient } from '../../src/k8s/claims.ts';
 import { watchClaims, watchPods, type WatchedCache } from '../../src/k8s/informers.ts';
 import { podClient } from '../../src/k8s/pods.ts';
+import { preparationPodClient, watchPreparationPods } from '../../src/k8s/preparation-pods.ts';
 import { controllerMetrics } from '../../src/metrics/controller-metrics.ts';
 import { createMetricsRegistry } from '../../src/metrics/registry.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -21,13 +22,21 @@ export interface TestController {
 export async function startTestController(
   kubeConfig: k8s.KubeConfig,
   policies: readonly Policy[],
-  options: { claimClient?: ClaimClient; logger?: Logger; instance?: string; readClaimsFromApi?: boolean } = {},
+  options: {
+    claimClient?: ClaimClient;
+    logger?: Logger;
+    instance?: string;
+    readClaimsFromApi?: boolean;
+    /** Directory preparation: preparation Pods in this namespace (watched), with this image. */
+    preparation?: { namespace: string; image: string; retryBaseMs?: number };
+  } = {},
 ): Promise<TestController> {
   // SANDBOX_STORAGE_TEST_LOG=debug shows the controller's log while diagnosing a test.
   const logger = options.logger ?? pino({ level: process.env.SANDBOX_STORAGE_TEST_LOG ?? 'silent' });
   const registry = createMetricsRegistry();
   const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger);
   const claims = watchClaims(kubeConfig, logger);
+  const preparationPods = options.preparation ? watchPreparationPods(kubeConfig, options.preparation.namespace, logger) : undefined;
   const controller = createPvcController({
     policies: () => policies,
     pods,
@@ -42,6 +51,17 @@ export async function startTestController(
       // Forces a Get per reconcile instead of the watch cache, for tests that interleave with the Get.
       ...(options.readClaimsFromApi ? { cachedClaim: () => undefined } : {}),
     },
+    ...(options.preparation && preparationPods
+      ? {
+          preparation: {
+            client: preparationPodClient(kubeConfig),
+            defaultNamespace: options.preparation.namespace,
+            defaultImage: options.preparation.image,
+            pods: preparationPods,
+            ...(options.preparation.retryBaseMs !== undefined ? { retryBaseMs: options.preparation.retryBaseMs } : {}),
+          },
+        }
+      : {}),
   });
   await controller.start();
   return {
@@ -52,6 +72,7 @@ export async function startTestController(
       await controller.stop();
       await pods.stop();
       await claims.stop();
+      await preparationPods?.stop();
     },
   };
 }

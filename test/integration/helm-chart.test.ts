@@ -207,9 +207,10 @@ describe('helm chart', () => {
     for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
       expect(find(objects, kind).metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${namespace}/${name}-serving` });
     }
-    // Self-managed rights are not granted when cert-manager manages the certificate: the Role holds only the Lease.
+    // Self-managed rights are not granted when cert-manager manages the certificate: the Role holds only the Lease
+    // and the controller's preparation Pods.
     const roleRules = objects.filter((object) => object.kind === 'Role').flatMap((role) => role.rules as Array<{ resources: string[] }>);
-    expect(roleRules.flatMap((rule) => rule.resources)).toEqual(['leases', 'leases']);
+    expect(roleRules.flatMap((rule) => rule.resources)).toEqual(['leases', 'leases', 'pods']);
   });
 
   it('wires the controller when enabled: `run`, and the verbs it needs', async () => {
@@ -224,6 +225,10 @@ describe('helm chart', () => {
     expect(verbsFor('sandboxstoragepolicies/status')).toEqual(['get', 'patch', 'update']);
     const roleRules = find(objects, 'Role').rules as Array<{ resources: string[]; verbs: string[] }>;
     expect(roleRules.filter((rule) => rule.resources.includes('leases')).flatMap((rule) => rule.verbs).sort()).toEqual(['create', 'get', 'update']);
+    // Directory preparation: Pods in its own namespace only, of the chart's own image.
+    expect(roleRules.filter((rule) => rule.resources.includes('pods')).flatMap((rule) => rule.verbs).sort()).toEqual(['create', 'delete', 'get', 'list', 'watch']);
+    const args = find(objects, 'Deployment').spec.template.spec.containers[0].args as string[];
+    expect(args).toContain(`--preparation-image=${find(objects, 'Deployment').spec.template.spec.containers[0].image}`);
     expect(find(objects, 'SandboxStoragePolicy', 'example-shared-home').spec.mode).toBe('shared');
   });
 

@@ -106,6 +106,10 @@ describe('the SandboxStoragePolicy CRD and offline validation agree', () => {
     ['wrong types', { seed: { enabled: 'yes' }, workspace: { size: 2 }, mode: ['workspace'] }],
     ['isolation: empty names, trusted requesters without enforce', { isolation: { exemptions: { users: [''] }, requesters: { trustedGroups: ['platform'] } } }],
     ['isolation: duplicate names', { isolation: { exemptions: { groups: ['a', 'a'] } } }],
+    ['preparation without claim', { mode: 'shared', shared: { claimName: 'data', preparation: { enabled: true } } }],
+    ['preparation in workspace mode', { shared: { preparation: { enabled: true, claimName: 'admin-share' } } }],
+    ['preparation without the gate', { mode: 'shared', shared: { claimName: 'data', preparation: { enabled: true, claimName: 'admin-share' } }, provisioning: { schedulingGate: false } }],
+    ['preparation mode, runAs, namespace', { mode: 'shared', shared: { claimName: 'data', preparation: { mode: '0800', runAs: 'nobody', namespace: 'Bad_NS' } } }],
   ];
 
   it.each(invalidSpecs)('%s: both reject, with the same field errors', async (_, spec) => {
@@ -128,6 +132,7 @@ describe('the SandboxStoragePolicy CRD and offline validation agree', () => {
     ['workspace per user', { workspace: { scope: 'user', storageClassName: 'fast', size: '10Gi', accessModes: ['ReadWriteOncePod'] } }],
     ['shared', { mode: 'shared', shared: { claimName: 'sandbox-data', mounts: [{ subPath: 'users/{user}/threads/{thread}/user-data', mountPath: '/sandbox' }, { subPath: 'users/{user}/skills', mountPath: '/skills', readOnly: true }] } }],
     ['selectors', { namespaceSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['agents'] }] }, podSelector: { matchLabels: { 'example.com/sandbox': 'yes' } } }],
+    ['shared with preparation', { mode: 'shared', shared: { claimName: 'data', preparation: { enabled: true, claimName: 'admin-share', namespace: 'storage-admin', image: 'registry.example/sandbox-storage:1', runAs: 'identity', mode: '750' } } }],
     ['isolation', { isolation: { exemptions: { users: ['system:serviceaccount:platform:gateway'] }, requesters: { enforce: true, trustedGroups: ['system:serviceaccounts:platform'], usernameTransform: { stripPrefix: 'oidc:' } } } }],
   ];
 

@@ -1,5 +1,8 @@
 // `sandbox-storage run` as deployed: one process serving the webhook (with its PVC cache) and the leader-elected
 // controller, authenticated as the shipped ServiceAccount with exactly the shipped RBAC.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
@@ -25,6 +28,23 @@ const cleanups: Array<() => Promise<unknown>> = [];
 
 const gates = schedulingGatesOf;
 
+/** The default policy, and a more specific shared one that prepares directories (for Pods labelled prepared=yes). */
+const policiesYaml = `apiVersion: sandbox-storage.io/v1alpha1
+kind: SandboxStoragePolicy
+metadata: {name: default}
+spec: {}
+---
+apiVersion: sandbox-storage.io/v1alpha1
+kind: SandboxStoragePolicy
+metadata: {name: prepared}
+spec:
+  podSelector: {matchLabels: {sandbox-storage.io/inject: "true", example.com/prepared: "yes"}}
+  mode: shared
+  shared:
+    claimName: team-share
+    preparation: {enabled: true, claimName: admin-share}
+`;
+
 beforeAll(async () => {
   controlPlane = await startControlPlane({ controllerManager: true });
   cleanups.push(() => controlPlane.stop());
@@ -34,6 +54,9 @@ beforeAll(async () => {
   const kubeconfig = await serviceAccountKubeconfig(controlPlane, systemNamespace);
   tls = await writeServingCertificate();
   cleanups.unshift(() => tls.remove());
+  const policyDirectory = await mkdtemp(join(tmpdir(), 'run-policies-'));
+  cleanups.unshift(() => rm(policyDirectory, { recursive: true, force: true }));
+  await writeFile(join(policyDirectory, 'policies.yaml'), policiesYaml);
   process_ = startControllerProcess([
     'run',
     `--tls-cert-file=${tls.certFile}`,
@@ -42,6 +65,9 @@ beforeAll(async () => {
     '--port=0',
     `--kubeconfig=${kubeconfig}`,
     `--lease-namespace=${systemNamespace}`,
+    `--preparation-namespace=${systemNamespace}`,
+    '--preparation-image=registry.example/sandbox-storage:test',
+    `--policy=${join(policyDirectory, 'policies.yaml')}`,
     '--identity=run-replica',
     '--metrics-host=127.0.0.1',
     '--metrics-port=0',
@@ -86,7 +112,48 @@ describe('sandbox-storage run with the shipped RBAC', () => {
     );
     expect(second.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claimName)).toBe(true);
 
+    // Directory preparation with the shipped Role: a preparation Pod created in the controller's namespace, read,
+    // and deleted once (as a kubelet would report) it succeeded.
+    for (const [ns, name] of [[namespace, 'team-share'], [systemNamespace, 'admin-share']] as const) {
+      await core.createNamespacedPersistentVolumeClaim({
+        namespace: ns,
+        body: { metadata: { name }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } } },
+      });
+    }
+    const preparedPod = pod('pia');
+    preparedPod.metadata = { ...preparedPod.metadata, labels: { ...preparedPod.metadata?.labels, 'example.com/prepared': 'yes' } };
+    preparedPod.spec = { ...preparedPod.spec, containers: preparedPod.spec?.containers ?? [], securityContext: { runAsUser: 1000, runAsGroup: 1000 } };
+    const sandbox = await core.createNamespacedPod({ namespace, body: preparedPod });
+    expect(gates(sandbox)).toEqual([gate]);
+    const preparation = await waitFor(
+      async () => (await core.listNamespacedPod({ namespace: systemNamespace, labelSelector: 'sandbox-storage.io/purpose=prepare-directories' })).items[0],
+      { description: 'a preparation pod in the controller namespace' },
+    );
+    expect(preparation.spec?.containers[0]?.volumeMounts?.[0]?.subPath).toBe('users/pia');
+    const now = new Date();
+    await core.replaceNamespacedPodStatus({
+      namespace: systemNamespace,
+      name: preparation.metadata?.name ?? '',
+      body: {
+        ...preparation,
+        status: {
+          phase: 'Succeeded',
+          containerStatuses: [
+            { name: 'prepare', image: 'registry.example/sandbox-storage:test', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, startedAt: now, finishedAt: now } } },
+          ],
+        },
+      },
+    });
+    await waitFor(async () => gates(await core.readNamespacedPod({ namespace, name: sandbox.metadata?.name ?? '' })).length === 0, {
+      description: 'the gate of the prepared pod to be removed',
+    });
+    await waitFor(
+      async () => (await core.listNamespacedPod({ namespace: systemNamespace, labelSelector: 'sandbox-storage.io/purpose=prepare-directories' })).items.length === 0,
+      { description: 'the finished preparation pod to be deleted' },
+    );
+
     const metrics = await (await fetch(`http://127.0.0.1:${await process_.metricsPort()}/metrics`)).text();
+    expect(metrics).toMatch(/^sandbox_storage_directory_preparations_total\{result="succeeded"\} 1$/m);
     expect(metrics).toMatch(/^sandbox_storage_leader 1$/m);
     expect(metrics).toMatch(/^sandbox_storage_pvcs_created_total\{role="workspace"\} [1-9]/m);
     // Nothing was refused for lack of permissions.

@@ -83,6 +83,25 @@ describe('controller flags', () => {
     );
   });
 
+  it('directory preparation: namespace from $POD_NAMESPACE unless given, image only when given, bad values reported', async () => {
+    const saved = process.env.POD_NAMESPACE;
+    process.env.POD_NAMESPACE = 'storage-system';
+    try {
+      expect(await parseControllerConfig([])).toMatchObject({ preparationNamespace: 'storage-system', preparationImage: '' });
+      expect(await parseControllerConfig(['--preparation-namespace=ops', '--preparation-image=registry.example/ssw:1'])).toMatchObject({
+        preparationNamespace: 'ops',
+        preparationImage: 'registry.example/ssw:1',
+      });
+    } finally {
+      if (saved === undefined) delete process.env.POD_NAMESPACE;
+      else process.env.POD_NAMESPACE = saved;
+    }
+    await expect(parseControllerConfig(['--preparation-namespace=Ops_1', '--preparation-image=a b'])).rejects.toThrow(
+      /--preparation-namespace must be a namespace name, got Ops_1\n--preparation-image must be an image reference, got a b/,
+    );
+    expect(splitRunArgs(['--preparation-image', 'i', '--port', '1']).controllerArgs).toEqual(['--preparation-image', 'i']);
+  });
+
   it('run gives policies and metrics to the webhook side, credentials to both, controller flags to the controller', () => {
     expect(
       splitRunArgs(['--tls-cert-file', 'c', '--policy', 'p.yaml', '--workers=2', '--metrics-port', '0', '--port', '8443', '--kubeconfig', 'k']),

@@ -7,9 +7,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   buildPreparationPod,
+  preparationFailure,
+  preparationKey,
   preparationPlan,
+  preparationPodFor,
   preparationScript,
+  sandboxOwner,
   type PreparationPlan,
+  type PreparationTarget,
 } from '../../src/controller/directory-preparation.ts';
 import { directoryNameForId } from '../../src/naming/identity-names.ts';
 import { policyFrom } from '../fixtures/pods.ts';
@@ -184,5 +189,76 @@ describe('buildPreparationPod', () => {
     expect(container?.env).toContainEqual({ name: 'PREP_DIRS', value: '0750 alice\n0750 alice/threads/t1/user-data\n0750 alice/skills' });
     expect(container?.env?.some((variable) => variable.name === 'PREP_ROOT_MODE')).toBe(false);
     expect(container?.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 2000, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+  });
+});
+
+describe('sandboxOwner', () => {
+  const pod = (podContext: Record<string, unknown>, containerContext?: Record<string, unknown>, name = 'sandbox') => ({
+    spec: {
+      securityContext: podContext,
+      containers: [{ name: 'sidecar', image: 'i', securityContext: { runAsUser: 7 } }, { name, image: 'i', ...(containerContext ? { securityContext: containerContext } : {}) }],
+    },
+  });
+
+  it("the sandbox container's settings win over the Pod's; the group falls back to fsGroup, then 0", () => {
+    expect(sandboxOwner(pod({ runAsUser: 1000, runAsGroup: 2000 }, { runAsUser: 1001 }), 'sandbox')).toEqual({ uid: 1001, gid: 2000 });
+    expect(sandboxOwner(pod({ runAsUser: 1000, fsGroup: 3000 }), 'sandbox')).toEqual({ uid: 1000, gid: 3000 });
+    expect(sandboxOwner(pod({ runAsUser: 1000 }), 'sandbox')).toEqual({ uid: 1000, gid: 0 });
+    // An empty container name means the first container, as in the policy.
+    expect(sandboxOwner(pod({ runAsUser: 1000 }), '')).toEqual({ uid: 7, gid: 0 });
+  });
+
+  it('no uid anywhere: no owner to prepare for', () => {
+    expect(sandboxOwner(pod({ runAsGroup: 2000, runAsNonRoot: true }), 'sandbox')).toBeUndefined();
+  });
+});
+
+describe('preparation targets', () => {
+  const target = (changes: Partial<PreparationTarget> = {}): PreparationTarget => ({
+    namespace: 'sandbox-storage-system',
+    claimName: 'admin-share',
+    runAs: 'root',
+    mode: '0700',
+    plan: preparationPlan(sharedPolicy, { user: 'alice', thread: 't1' }),
+    owner: { uid: 1000, gid: 2000 },
+    ...changes,
+  });
+
+  it('one key per exact target: the same directories share it, a new thread, owner or mode does not', () => {
+    expect(preparationKey(target())).toBe(preparationKey(target({ mode: '700' })));
+    expect(preparationKey(target())).toBe(preparationKey(target({ plan: { ...target().plan, directories: [...target().plan.directories].reverse() } })));
+    const others = [
+      target({ plan: preparationPlan(sharedPolicy, { user: 'alice', thread: 't2' }) }),
+      target({ plan: preparationPlan(sharedPolicy, { user: 'bob', thread: 't1' }) }),
+      target({ owner: { uid: 1000, gid: 1000 } }),
+      target({ mode: '0750' }),
+      target({ runAs: 'identity' }),
+      target({ claimName: 'other' }),
+    ].map(preparationKey);
+    expect(new Set([preparationKey(target()), ...others]).size).toBe(others.length + 1);
+  });
+
+  it('the Pod is named and labelled by the key, never restarts its container, and quotes its log on error', () => {
+    const pod = preparationPodFor(target(), 'registry.example/ssw:1', { 'sandbox-storage.io/work-key': 'agents/team-share' });
+    const key = preparationKey(target());
+    expect(pod.metadata?.name).toBe(`sandbox-storage-prepare-${key}`);
+    expect(pod.metadata?.name?.length).toBeLessThanOrEqual(63);
+    expect(pod.metadata?.labels).toMatchObject({ 'sandbox-storage.io/preparation': key, 'sandbox-storage.io/purpose': 'prepare-directories' });
+    expect(pod.metadata?.annotations).toEqual({ 'sandbox-storage.io/work-key': 'agents/team-share' });
+    expect(pod.spec?.containers[0]).toMatchObject({ terminationMessagePolicy: 'FallbackToLogsOnError', image: 'registry.example/ssw:1' });
+    expect(pod.spec?.containers[0]?.env).toContainEqual({ name: 'PREP_UID', value: '1000' });
+  });
+
+  it('a failure is told by the last line of the termination message, else the exit code, else the Pod status', () => {
+    const failed = (terminated?: Record<string, unknown>, status: Record<string, unknown> = {}) => ({
+      status: { phase: 'Failed', ...status, containerStatuses: terminated ? [{ name: 'prepare', state: { terminated } }] : [] },
+    }) as never;
+    expect(preparationFailure(failed({ exitCode: 1, message: 'first\nsandbox-storage prepare: error: cannot chown x\n' }))).toBe(
+      'sandbox-storage prepare: error: cannot chown x',
+    );
+    expect(preparationFailure(failed({ exitCode: 137, reason: 'OOMKilled' }))).toBe('exit code 137 (OOMKilled)');
+    expect(preparationFailure(failed(undefined, { reason: 'DeadlineExceeded', message: 'Pod was active too long' }))).toBe(
+      'DeadlineExceeded: Pod was active too long',
+    );
   });
 });

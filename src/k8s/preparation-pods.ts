@@ -1,0 +1,63 @@
+// The Pod calls of directory preparation: read, create and delete preparation Pods by name in one namespace.
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { preparationPurpose, preparationPurposeLabel } from '../controller/directory-preparation.ts';
+import { isConflict, isNotFound } from './api-errors.ts';
+import { watchedCache, type WatchedCache } from './informers.ts';
+
+export interface PreparationPodClient {
+  get(namespace: string, name: string): Promise<k8s.V1Pod | undefined>;
+  /** 'exists' when a Pod of that name is already there (another reconcile or replica was faster). */
+  create(pod: k8s.V1Pod): Promise<'created' | 'exists'>;
+  /** Deletes exactly this Pod (uid precondition); a Pod already gone or replaced is left alone. */
+  delete(pod: k8s.V1Pod): Promise<void>;
+}
+
+export function preparationPodClient(config: k8s.KubeConfig): PreparationPodClient {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  return {
+    async get(namespace, name) {
+      try {
+        return await core.readNamespacedPod({ namespace, name });
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async create(pod) {
+      try {
+        await core.createNamespacedPod({ namespace: pod.metadata?.namespace ?? '', body: pod });
+        return 'created';
+      } catch (error) {
+        if (isConflict(error)) return 'exists';
+        throw error;
+      }
+    },
+    async delete(pod) {
+      try {
+        await core.deleteNamespacedPod({
+          namespace: pod.metadata?.namespace ?? '',
+          name: pod.metadata?.name ?? '',
+          body: { preconditions: { uid: pod.metadata?.uid ?? '' } },
+        });
+      } catch (error) {
+        // 409: the precondition failed, the name now belongs to a newer Pod, which is not ours to delete here.
+        if (isNotFound(error) || isConflict(error)) return;
+        throw error;
+      }
+    },
+  };
+}
+
+/** A watch of the preparation Pods in one namespace, so their phase changes wake the reconciler up. */
+export function watchPreparationPods(config: k8s.KubeConfig, namespace: string, logger: Logger): WatchedCache<k8s.V1Pod> {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const labelSelector = `${preparationPurposeLabel}=${preparationPurpose}`;
+  const informer = k8s.makeInformer(
+    config,
+    `/api/v1/namespaces/${namespace}/pods`,
+    () => core.listNamespacedPod({ namespace, labelSelector }),
+    labelSelector,
+  );
+  return watchedCache(informer, `preparation pods in ${namespace}`, logger);
+}
