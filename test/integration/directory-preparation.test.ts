@@ -14,6 +14,7 @@ import {
   preparationPodName,
   type PreparationTarget,
 } from '../../src/controller/directory-preparation.ts';
+import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { claimLookupFromCache } from '../../src/k8s/claim-lookup.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { policyFrom } from '../fixtures/pods.ts';
@@ -28,7 +29,7 @@ import {
 } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
 
-const gate = 'sandbox-storage.io/storage';
+const gate = storageSchedulingGate;
 const image = 'registry.example/sandbox-storage:test';
 const owner = { uid: 1000, gid: 2000 };
 const policy: Policy = policyFrom(
