@@ -14,26 +14,31 @@ export interface AppOptions {
   isReady: () => boolean;
   maxBodyBytes: number;
   observe?: AdmissionObserver;
+  /** True once the server is stopping: each answer then closes its connection instead of keeping it alive. */
+  closeConnections?: () => boolean;
 }
 
 export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
-function send(response: ServerResponse, status: number, contentType: string, text: string): void {
-  response.writeHead(status, ['content-type', contentType, 'content-length', String(Buffer.byteLength(text))]);
+/** Writes a whole answer at once: headers and body in one `end()`, with its Content-Length. */
+function send(response: ServerResponse, options: AppOptions, status: number, contentType: string, text: string): void {
+  const headers = ['content-type', contentType, 'content-length', String(Buffer.byteLength(text))];
+  if (options.closeConnections?.()) headers.push('connection', 'close');
+  response.writeHead(status, headers);
   response.end(text);
 }
 
-function sendJson(response: ServerResponse, text: string): void {
-  send(response, 200, 'application/json; charset=utf-8', text);
+function sendJson(response: ServerResponse, options: AppOptions, text: string): void {
+  send(response, options, 200, 'application/json; charset=utf-8', text);
 }
 
-function sendText(response: ServerResponse, status: number, text: string): void {
-  send(response, status, 'text/plain; charset=utf-8', text);
+function sendText(response: ServerResponse, options: AppOptions, status: number, text: string): void {
+  send(response, options, status, 'text/plain; charset=utf-8', text);
 }
 
 /** Admission endpoints answer with an AdmissionReview whatever went wrong; the API server reads nothing else. */
-function sendReview(response: ServerResponse, review: AdmissionReviewResponse): void {
-  sendJson(response, JSON.stringify(review));
+function sendReview(response: ServerResponse, options: AppOptions, review: AdmissionReviewResponse): void {
+  sendJson(response, options, JSON.stringify(review));
 }
 
 /** The request path without query (the API server adds `?timeout=10s`) and without a trailing slash. */
@@ -69,23 +74,23 @@ function serveAdmission(request: IncomingMessage, response: ServerResponse, hand
   const unreadable = unreadableContent(request);
   if (unreadable !== undefined) {
     request.resume(); // drain, so that the connection stays usable
-    request.once('end', () => sendReview(response, errorReview('', 415, unreadable)));
+    request.once('end', () => sendReview(response, options, errorReview('', 415, unreadable)));
     return;
   }
   readBody(
     request,
     options.maxBodyBytes,
     (read) => {
-      if (read.tooLarge) return sendReview(response, errorReview('', 413, `request body exceeds the limit of ${options.maxBodyBytes} bytes`));
+      if (read.tooLarge) return sendReview(response, options, errorReview('', 413, `request body exceeds the limit of ${options.maxBodyBytes} bytes`));
       let body: unknown;
       try {
         body = JSON.parse(read.body.toString('utf8'));
       } catch (error) {
-        return sendReview(response, errorReview('', 400, `request body is not valid JSON: ${(error as Error).message}`));
+        return sendReview(response, options, errorReview('', 400, `request body is not valid JSON: ${(error as Error).message}`));
       }
-      handle(body, (text) => sendJson(response, text)).catch((error: unknown) => {
+      handle(body, (text) => sendJson(response, options, text)).catch((error: unknown) => {
         options.logger.error({ err: error, path: routePath(request.url) }, 'unexpected error while answering an admission request');
-        if (!response.headersSent) sendReview(response, errorReview('', 500, `internal error: ${(error as Error).message}`));
+        if (!response.headersSent) sendReview(response, options, errorReview('', 500, `internal error: ${(error as Error).message}`));
       });
     },
     (error) => options.logger.debug({ err: error, path: routePath(request.url) }, 'admission request broke off before its end'),
@@ -100,11 +105,11 @@ export function createRequestListener(options: AppOptions): RequestListener {
     const method = request.method;
     if (method === 'POST' && path === '/mutate') return serveAdmission(request, response, mutate, options);
     if (method === 'POST' && path === '/validate') return serveAdmission(request, response, validate, options);
-    if ((method === 'GET' || method === 'HEAD') && path === '/healthz') return sendText(response, 200, 'ok');
+    if ((method === 'GET' || method === 'HEAD') && path === '/healthz') return sendText(response, options, 200, 'ok');
     if ((method === 'GET' || method === 'HEAD') && path === '/readyz') {
       const ready = options.isReady();
-      return sendText(response, ready ? 200 : 503, ready ? 'ok' : 'not ready');
+      return sendText(response, options, ready ? 200 : 503, ready ? 'ok' : 'not ready');
     }
-    sendText(response, 404, `no route for ${method} ${path}`);
+    sendText(response, options, 404, `no route for ${method} ${path}`);
   };
 }

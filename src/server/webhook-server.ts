@@ -46,6 +46,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     isReady: () => listening && !stopping && (options.isReady?.() ?? true),
     maxBodyBytes: options.maxBodyBytes ?? 3 * 1024 * 1024,
     observe: options.observe,
+    // server.close() only drops the connections idle at that moment; a kept-alive one that answers a request
+    // afterwards must close itself, or it stays open until the API server drops it (90 s) or the grace ends.
+    closeConnections: () => stopping,
   });
   const server: Server = createServer({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' }, listener);
   server.keepAliveTimeout = keepAliveTimeoutMs;
