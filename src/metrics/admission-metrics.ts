@@ -12,6 +12,23 @@ export interface AdmissionMetrics {
   setCertificateExpiry(notAfter: Date): void;
 }
 
+/**
+ * prom-client hashes the label set on every observe()/inc(); this looks each labelled child up once per
+ * combination of label values instead (a handful: webhooks × operations × decisions × policies).
+ */
+function labelledChildren<Values extends string[], Child>(create: (...values: Values) => Child): (...values: Values) => Child {
+  const children = new Map<string, Child>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = children.get(key);
+    if (child === undefined) {
+      child = create(...values);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
+
 export function admissionMetrics(registry: Registry): AdmissionMetrics {
   const duration = new Histogram({
     name: 'sandbox_storage_admission_duration_seconds',
@@ -39,10 +56,17 @@ export function admissionMetrics(registry: Registry): AdmissionMetrics {
     registers: [registry],
   });
 
+  const durationOf = labelledChildren((webhook: string, operation: string, decision: string) =>
+    duration.labels({ webhook, operation, decision }),
+  );
+  const decisionsOf = labelledChildren((webhook: string, policy: string, decision: string, reason: string) =>
+    decisions.labels({ webhook, policy, decision, reason }),
+  );
+
   return {
     observe(webhook, outcome, durationSeconds) {
       const operation = outcome.request?.operation ?? 'unknown';
-      duration.observe({ webhook, operation, decision: outcome.result }, durationSeconds);
+      durationOf(webhook, operation, outcome.result).observe(durationSeconds);
       if (outcome.result === 'skipped') return;
       const reason =
         outcome.result === 'denied' || outcome.result === 'audited'
@@ -51,7 +75,7 @@ export function admissionMetrics(registry: Registry): AdmissionMetrics {
             ? `Code${outcome.review.response.status?.code ?? 500}`
             : 'None';
       const policy = outcome.plan?.policyName ?? outcome.validation?.policyName ?? '';
-      decisions.inc({ webhook, policy, decision: outcome.result, reason });
+      decisionsOf(webhook, policy, outcome.result, reason).inc();
     },
     setPolicies(states) {
       policies.set({ state: 'ready' }, states.filter((state) => state.ready).length);

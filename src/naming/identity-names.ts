@@ -1,5 +1,5 @@
 // Names derived from tenant ids. Both mappings are injective: two distinct ids never share a PVC or a directory.
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import type { WorkspaceScope } from '../policy/types.ts';
 
 /**
@@ -58,6 +58,11 @@ export interface WorkspaceIdentity {
   thread?: string;
 }
 
+/** One-shot hash: no Hash object per call (this runs for every sandbox Pod admitted). */
+function sha256(text: string): Buffer {
+  return digestOf('sha256', text, 'buffer');
+}
+
 /** The exact, unambiguous identity the hash covers (JSON keeps every character and the boundaries). */
 function canonicalIdentity(identity: WorkspaceIdentity): string {
   return JSON.stringify(
@@ -72,14 +77,13 @@ function canonicalIdentity(identity: WorkspaceIdentity): string {
 export function workspaceClaimName(prefix: string, identity: WorkspaceIdentity): string {
   const hints = [readableHint(identity.user)];
   if (identity.scope === 'thread') hints.push(readableHint(identity.thread ?? ''));
-  const digest = createHash('sha256').update(canonicalIdentity(identity)).digest();
-  const hash = base32(digest).slice(0, hashLength);
+  const hash = base32(sha256(canonicalIdentity(identity))).slice(0, hashLength);
   return `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${hash}`;
 }
 
 /** 20 base32 characters of the SHA-256 of `text`: a DNS-safe, fixed-length name fragment for exact content. */
 export function contentHash(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, hashLength);
+  return base32(sha256(text)).slice(0, hashLength);
 }
 
 /**
@@ -87,5 +91,5 @@ export function contentHash(text: string): string {
  * controller creates, so that a PVC of the planned name is only used for the identity it was made for.
  */
 export function workspaceIdentityHash(identity: WorkspaceIdentity): string {
-  return base32(createHash('sha256').update(canonicalIdentity(identity)).digest());
+  return base32(sha256(canonicalIdentity(identity)));
 }

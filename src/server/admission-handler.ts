@@ -1,7 +1,7 @@
-// POST /mutate and /validate: one AdmissionReview in, one out, always HTTP 200, logged with who asked for what.
-import type { Request, Response } from 'express';
+// POST /mutate and /validate: one AdmissionReview in, one out (as JSON text), logged with who asked for what.
 import type { Logger } from 'pino';
 import { reviewAdmission, type AdmissionOutcome, type AdmissionSources } from '../admission/admission-review.ts';
+import { reviewJson } from './review-json.ts';
 
 /** Called after each answer, e.g. to record metrics. `webhook` is the endpoint's name (`mutate`). */
 export interface AdmissionObserver {
@@ -18,40 +18,53 @@ function podName(outcome: AdmissionOutcome): string | undefined {
 
 export type AdmissionReviewer = (body: unknown, sources: AdmissionSources) => Promise<AdmissionOutcome>;
 
+/**
+ * Answers one parsed request body: `send` gets the AdmissionReview to send, serialised, before metrics and the log
+ * line are written. Rejects (without having sent) only on a bug.
+ */
+export type AdmissionHandler = (body: unknown, send: (reviewText: string) => void) => Promise<void>;
+
+function logOutcome(logger: Logger, webhook: 'mutate' | 'validate', outcome: AdmissionOutcome, durationSeconds: number): void {
+  const answer = outcome.review.response;
+  const request = outcome.request;
+  // One flat object, one call: no child logger, no spread per line (this runs for every sandbox Pod).
+  const fields = {
+    uid: answer.uid,
+    operation: request?.operation,
+    kind: request?.kind?.kind,
+    namespace: request?.namespace,
+    name: podName(outcome),
+    user: request?.userInfo?.username,
+    dryRun: request?.dryRun === true,
+    webhook,
+    subResource: request?.subResource || undefined,
+    policy: outcome.plan?.policyName ?? outcome.validation?.policyName,
+    result: outcome.result,
+    claims: outcome.plan?.claims.map((claim) => claim.name),
+    warnings: answer.warnings,
+    durationMs: Math.round(durationSeconds * 1e6) / 1e3,
+    status: outcome.result === 'error' ? answer.status : undefined,
+    reason: outcome.result === 'denied' ? answer.status?.message : undefined,
+  };
+  if (outcome.result === 'error') logger.error(fields, 'admission request failed');
+  else if (outcome.result === 'denied') logger.info(fields, 'pod denied');
+  else if (outcome.result === 'audited') logger.warn(fields, 'pod admitted in audit mode although the policy would deny it');
+  else logger.info(fields, outcome.result === 'mutated' ? 'pod mutated' : 'pod admitted unchanged');
+}
+
 export function admissionHandler(
   webhook: 'mutate' | 'validate',
   sources: () => AdmissionSources,
   logger: Logger,
   observe: AdmissionObserver = () => undefined,
   review: AdmissionReviewer = reviewAdmission,
-) {
-  return async (request: Request, response: Response): Promise<void> => {
+): AdmissionHandler {
+  return async (body, send) => {
     const started = process.hrtime.bigint();
-    const outcome = await review(request.body, sources());
+    const outcome = await review(body, sources());
     const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    response.status(200).json(outcome.review);
+    send(reviewJson(outcome.review));
     observe(webhook, outcome, durationSeconds);
-    if (outcome.result === 'skipped') return; // the fast path stays quiet
-    const answer = outcome.review.response;
-    const fields = {
-      uid: answer.uid,
-      operation: outcome.request?.operation,
-      kind: outcome.request?.kind?.kind,
-      namespace: outcome.request?.namespace,
-      name: podName(outcome),
-      user: outcome.request?.userInfo?.username,
-      dryRun: outcome.request?.dryRun === true,
-      webhook,
-      subResource: outcome.request?.subResource || undefined,
-      policy: outcome.plan?.policyName ?? outcome.validation?.policyName,
-      result: outcome.result,
-      claims: outcome.plan?.claims.map((claim) => claim.name),
-      warnings: answer.warnings,
-      durationMs: Math.round(durationSeconds * 1e6) / 1e3,
-    };
-    if (outcome.result === 'error') logger.error({ ...fields, status: answer.status }, 'admission request failed');
-    else if (outcome.result === 'denied') logger.info({ ...fields, reason: answer.status?.message }, 'pod denied');
-    else if (outcome.result === 'audited') logger.warn(fields, 'pod admitted in audit mode although the policy would deny it');
-    else logger.info(fields, outcome.result === 'mutated' ? 'pod mutated' : 'pod admitted unchanged');
+    if (outcome.result !== 'skipped') logOutcome(logger, webhook, outcome, durationSeconds); // the fast path stays quiet
   };
 }

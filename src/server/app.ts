@@ -1,9 +1,12 @@
-// The express application: admission endpoints, health, and error handling that always answers an AdmissionReview.
-import express, { type NextFunction, type Request, type Response } from 'express';
+// The HTTPS request listener: admission endpoints, health, and error handling that always answers an
+// AdmissionReview. A plain node:http(s) handler: the whole routing is four fixed paths, and a framework's router,
+// body parser and response helpers cost more CPU per admission than the admission work itself.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { errorReview, type AdmissionSources } from '../admission/admission-review.ts';
+import { errorReview, type AdmissionReviewResponse, type AdmissionSources } from '../admission/admission-review.ts';
 import { reviewValidation } from '../admission/validation-review.ts';
-import { admissionHandler, type AdmissionObserver } from './admission-handler.ts';
+import { admissionHandler, type AdmissionHandler, type AdmissionObserver } from './admission-handler.ts';
+import { readBody } from './read-body.ts';
 
 export interface AppOptions {
   sources: () => AdmissionSources;
@@ -11,47 +14,102 @@ export interface AppOptions {
   isReady: () => boolean;
   maxBodyBytes: number;
   observe?: AdmissionObserver;
+  /** True once the server is stopping: each answer then closes its connection instead of keeping it alive. */
+  closeConnections?: () => boolean;
+}
+
+export type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** Writes a whole answer at once: headers and body in one `end()`, with its Content-Length. */
+function send(response: ServerResponse, options: AppOptions, status: number, contentType: string, text: string): void {
+  const headers = ['content-type', contentType, 'content-length', String(Buffer.byteLength(text))];
+  if (options.closeConnections?.()) headers.push('connection', 'close');
+  response.writeHead(status, headers);
+  response.end(text);
+}
+
+function sendJson(response: ServerResponse, options: AppOptions, text: string): void {
+  send(response, options, 200, 'application/json; charset=utf-8', text);
+}
+
+function sendText(response: ServerResponse, options: AppOptions, status: number, text: string): void {
+  send(response, options, status, 'text/plain; charset=utf-8', text);
 }
 
 /** Admission endpoints answer with an AdmissionReview whatever went wrong; the API server reads nothing else. */
-function requireJson(request: Request, response: Response, next: NextFunction): void {
-  if (request.is('application/json')) return next();
-  response
-    .status(200)
-    .json(errorReview('', 415, `unsupported content type ${JSON.stringify(request.get('content-type') ?? '')}: expected application/json`));
+function sendReview(response: ServerResponse, options: AppOptions, review: AdmissionReviewResponse): void {
+  sendJson(response, options, JSON.stringify(review));
 }
 
-function bodyErrorHandler(logger: Logger, maxBodyBytes: number) {
-  return (error: unknown, request: Request, response: Response, next: NextFunction): void => {
-    if (response.headersSent) return next(error);
-    const type = (error as { type?: string }).type;
-    let review;
-    if (type === 'entity.too.large') {
-      review = errorReview('', 413, `request body exceeds the limit of ${maxBodyBytes} bytes`);
-    } else if (type === 'entity.parse.failed') {
-      review = errorReview('', 400, `request body is not valid JSON: ${(error as Error).message}`);
-    } else {
-      logger.error({ err: error, path: request.path }, 'unexpected error while reading an admission request');
-      review = errorReview('', 500, `internal error: ${(error as Error).message}`);
+/** The request path without query (the API server adds `?timeout=10s`) and without a trailing slash. */
+function routePath(url: string | undefined): string {
+  if (url === undefined) return '';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** Why a Content-Type/Content-Encoding cannot be read as a JSON AdmissionReview, or undefined when it can. */
+function unreadableContent(request: IncomingMessage): string | undefined {
+  const contentType = request.headers['content-type'] ?? '';
+  const [mediaType = '', ...parameters] = contentType.split(';');
+  if (mediaType.trim().toLowerCase() !== 'application/json') {
+    return `unsupported content type ${JSON.stringify(contentType)}: expected application/json`;
+  }
+  for (const parameter of parameters) {
+    const [name = '', value = ''] = parameter.split('=');
+    const charset = value.trim().replace(/^"|"$/g, '').toLowerCase();
+    if (name.trim().toLowerCase() === 'charset' && charset !== 'utf-8' && charset !== 'utf8') {
+      return `unsupported charset ${JSON.stringify(charset)}: expected utf-8`;
     }
-    response.status(200).json(review);
-  };
+  }
+  const encoding = request.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    return `unsupported content encoding ${JSON.stringify(encoding)}: expected none`;
+  }
+  return undefined;
 }
 
-export function createApp(options: AppOptions): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  const readBody = [requireJson, express.json({ limit: options.maxBodyBytes, type: () => true })];
-  app.post('/mutate', ...readBody, admissionHandler('mutate', options.sources, options.logger, options.observe));
-  app.post('/validate', ...readBody, admissionHandler('validate', options.sources, options.logger, options.observe, reviewValidation));
-  app.get('/healthz', (_request, response) => {
-    response.type('text/plain').send('ok');
-  });
-  app.get('/readyz', (_request, response) => {
-    const ready = options.isReady();
-    response.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
-  });
-  app.use(bodyErrorHandler(options.logger, options.maxBodyBytes));
-  return app;
+function serveAdmission(request: IncomingMessage, response: ServerResponse, handle: AdmissionHandler, options: AppOptions): void {
+  const unreadable = unreadableContent(request);
+  if (unreadable !== undefined) {
+    request.resume(); // drain, so that the connection stays usable
+    request.once('end', () => sendReview(response, options, errorReview('', 415, unreadable)));
+    return;
+  }
+  readBody(
+    request,
+    options.maxBodyBytes,
+    (read) => {
+      if (read.tooLarge) return sendReview(response, options, errorReview('', 413, `request body exceeds the limit of ${options.maxBodyBytes} bytes`));
+      let body: unknown;
+      try {
+        body = JSON.parse(read.body.toString('utf8'));
+      } catch (error) {
+        return sendReview(response, options, errorReview('', 400, `request body is not valid JSON: ${(error as Error).message}`));
+      }
+      handle(body, (text) => sendJson(response, options, text)).catch((error: unknown) => {
+        options.logger.error({ err: error, path: routePath(request.url) }, 'unexpected error while answering an admission request');
+        if (!response.headersSent) sendReview(response, options, errorReview('', 500, `internal error: ${(error as Error).message}`));
+      });
+    },
+    (error) => options.logger.debug({ err: error, path: routePath(request.url) }, 'admission request broke off before its end'),
+  );
+}
+
+export function createRequestListener(options: AppOptions): RequestListener {
+  const mutate = admissionHandler('mutate', options.sources, options.logger, options.observe);
+  const validate = admissionHandler('validate', options.sources, options.logger, options.observe, reviewValidation);
+  return (request, response) => {
+    const path = routePath(request.url);
+    const method = request.method;
+    if (method === 'POST' && path === '/mutate') return serveAdmission(request, response, mutate, options);
+    if (method === 'POST' && path === '/validate') return serveAdmission(request, response, validate, options);
+    if ((method === 'GET' || method === 'HEAD') && path === '/healthz') return sendText(response, options, 200, 'ok');
+    if ((method === 'GET' || method === 'HEAD') && path === '/readyz') {
+      const ready = options.isReady();
+      return sendText(response, options, ready ? 200 : 503, ready ? 'ok' : 'not ready');
+    }
+    sendText(response, options, 404, `no route for ${method} ${path}`);
+  };
 }

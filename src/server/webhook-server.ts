@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { AdmissionSources } from '../admission/admission-review.ts';
 import type { AdmissionObserver } from './admission-handler.ts';
-import { createApp } from './app.ts';
+import { createRequestListener } from './app.ts';
 import { readTlsMaterial, watchTlsMaterial, type CertificateFiles } from './tls-files.ts';
 
 export interface WebhookServerOptions {
@@ -40,14 +40,17 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   options.onCertificate?.(material.cert);
   let listening = false;
   let stopping = false;
-  const app = createApp({
+  const listener = createRequestListener({
     sources: options.sources,
     logger,
     isReady: () => listening && !stopping && (options.isReady?.() ?? true),
     maxBodyBytes: options.maxBodyBytes ?? 3 * 1024 * 1024,
     observe: options.observe,
+    // server.close() only drops the connections idle at that moment; a kept-alive one that answers a request
+    // afterwards must close itself, or it stays open until the API server drops it (90 s) or the grace ends.
+    closeConnections: () => stopping,
   });
-  const server: Server = createServer({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' }, app);
+  const server: Server = createServer({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' }, listener);
   server.keepAliveTimeout = keepAliveTimeoutMs;
   server.headersTimeout = headersTimeoutMs;
   server.requestTimeout = 30_000;

@@ -215,6 +215,61 @@ describe('webhook server over HTTPS', () => {
 });
 
 describe('graceful shutdown', () => {
+  it('closes a kept-alive connection once it has answered the request in flight, without waiting for the grace period', async () => {
+    const local = await writeServingCertificate();
+    const stoppable = await startWebhookServer({
+      tls: { certFile: local.certFile, keyFile: local.keyFile },
+      host: '127.0.0.1',
+      port: 0,
+      sources: () => sources,
+      logger: pino({ level: 'silent' }),
+      shutdownGraceMs: 120_000, // far beyond this test's timeout: only closing the connection lets stop() finish
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const review = admissionReviewFor(sandboxPod());
+      const body = Buffer.from(JSON.stringify(review));
+      const half = Math.floor(body.length / 2);
+      let sent!: () => void;
+      const firstHalfSent = new Promise<void>((resolve) => (sent = resolve));
+      let inFlightRequest!: ReturnType<typeof httpsRequest>;
+      const inFlight = new Promise<Reply>((resolve, reject) => {
+        inFlightRequest = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port: stoppable.address.port,
+            path: '/mutate',
+            method: 'POST',
+            ca: local.caPem,
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': body.length },
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text, json: JSON.parse(text) });
+            });
+          },
+        );
+        inFlightRequest.on('error', reject);
+        inFlightRequest.write(body.subarray(0, half), () => sent());
+      });
+      await firstHalfSent;
+      const stopped = stoppable.stop();
+      inFlightRequest.end(body.subarray(half));
+      const reply = await inFlight;
+      expect(reply.json.response.uid).toBe(review.request.uid);
+      expect(reply.headers.connection).toBe('close');
+      await stopped;
+    } finally {
+      agent.destroy();
+      await stoppable.stop();
+      await local.remove();
+    }
+  }, 30_000);
+
   it('finishes a request in flight, then refuses new connections and reports not ready', async () => {
     const local = await writeServingCertificate();
     const logger = pino({ level: 'silent' });
