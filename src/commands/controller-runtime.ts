@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { eventRecorder } from '../controller/events.ts';
 import { LeaderElector } from '../controller/leader-election.ts';
+import { controllerPodView } from '../controller/pod-view.ts';
 import { createPvcController, type PvcController } from '../controller/pvc-controller.ts';
 import { claimClient, latestClaimEventMessage } from '../k8s/claims.ts';
 import { watchPods, type WatchedCache } from '../k8s/informers.ts';
@@ -41,7 +42,7 @@ export function startControllerRuntime(options: {
   let term: { controller: PvcController; pods: WatchedCache<k8s.V1Pod> } | undefined;
   const lead = async () => {
     await options.ready;
-    const pods = watchPods(kubeConfig, config.podSelector, logger);
+    const pods = watchPods(kubeConfig, config.podSelector, logger, controllerPodView);
     const controller = createPvcController({
       policies,
       pods,

@@ -71,11 +71,42 @@ function watched<T extends k8s.KubernetesObject>(informer: k8s.Informer<T> & k8s
   };
 }
 
-export function watchPods(config: k8s.KubeConfig, labelSelector: string, logger: Logger): WatchedCache<k8s.V1Pod> {
+/**
+ * Pods matching `labelSelector` in all namespaces. `view` shrinks each Pod as it arrives (list and watch), so the
+ * cache holds only what its user reads; the full objects are garbage as soon as they are converted. The first list
+ * is read in pages, so a restart with many Pods never holds one response of all of them in full.
+ */
+export function watchPods(
+  config: k8s.KubeConfig,
+  labelSelector: string,
+  logger: Logger,
+  view: (pod: k8s.V1Pod) => k8s.V1Pod = (pod) => pod,
+): WatchedCache<k8s.V1Pod> {
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const informer = k8s.makeInformer(config, '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector }), labelSelector);
+  const list = async (): Promise<k8s.V1PodList> => {
+    const items: k8s.V1Pod[] = [];
+    let first: k8s.V1PodList | undefined;
+    let next: string | undefined;
+    do {
+      const page = await core.listPodForAllNamespaces({ labelSelector, limit: listPageSize, ...(next ? { _continue: next } : {}) });
+      first ??= page;
+      for (const pod of page.items) items.push(view(pod));
+      next = page.metadata?._continue || undefined;
+    } while (next);
+    // Every page of one list is the same snapshot: the first page's resourceVersion is where the watch starts.
+    return { ...first, metadata: { resourceVersion: first.metadata?.resourceVersion }, items } as k8s.V1PodList;
+  };
+  const watch = new k8s.Watch(config);
+  const viewingWatch = {
+    watch: (path: string, params: Record<string, string | number | boolean | undefined>, callback: (phase: string, object: unknown, raw?: unknown) => void, done: (error: unknown) => void) =>
+      watch.watch(path, params, (phase, object, raw) => callback(phase, viewedPhases.has(phase) ? view(object as k8s.V1Pod) : object, raw), done),
+  } as k8s.Watch;
+  const informer = new k8s.ListWatch<k8s.V1Pod>('/api/v1/pods', viewingWatch, list, false, labelSelector);
   return watched(informer, 'pods', logger);
 }
+
+const listPageSize = 500;
+const viewedPhases = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 export function watchClaims(config: k8s.KubeConfig, logger: Logger): WatchedCache<k8s.V1PersistentVolumeClaim> {
   const core = config.makeApiClient(k8s.CoreV1Api);

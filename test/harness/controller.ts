@@ -3,6 +3,7 @@ import type * as k8s from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { eventRecorder } from '../../src/controller/events.ts';
+import { controllerPodView } from '../../src/controller/pod-view.ts';
 import { createPvcController, type PvcController } from '../../src/controller/pvc-controller.ts';
 import { claimClient, latestClaimEventMessage, type ClaimClient } from '../../src/k8s/claims.ts';
 import { watchClaims, watchPods, type WatchedCache } from '../../src/k8s/informers.ts';
@@ -26,7 +27,8 @@ export async function startTestController(
   // SANDBOX_STORAGE_TEST_LOG=debug shows the controller's log while diagnosing a test.
   const logger = options.logger ?? pino({ level: process.env.SANDBOX_STORAGE_TEST_LOG ?? 'silent' });
   const registry = createMetricsRegistry();
-  const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger);
+  // The same reduced Pod view as the shipped controller, so the tests decide from what it caches.
+  const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger, controllerPodView);
   const claims = watchClaims(kubeConfig, logger);
   const controller = createPvcController({
     policies: () => policies,
