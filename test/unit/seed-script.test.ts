@@ -524,7 +524,7 @@ for (const variant of variants) {
         const result = runSeed(variant, env, isRoot ? { as: nobody } : {});
 
         expect(result.status, describeRun(result)).not.toBe(0);
-        // Hashing the image's files comes first, so nothing is copied and no scratch space is left behind.
+        // Every image file is opened before the copy starts, so nothing is copied and no scratch space is left behind.
         expect(result.stderr).toContain(`sandbox-storage seed: error: cannot read files of ${source}:`);
         expect(result.stderr).toContain('unreadable');
         expect(existsSync(sentinel)).toBe(false);
