@@ -175,8 +175,8 @@ fi
 # openssl does not escape names, so names with a backslash go to the hasher, which does.
 hash_files() {
   if [ "$openssl_sha" = true ]; then
-    grep -v '\\\\' "$1" | tr '\\n' '\\0' | xargs -0 -r openssl dgst -sha256 -r
-    grep '\\\\' "$1" | tr '\\n' '\\0' | xargs -0 -r "$hasher"
+    grep -v '[\\]' "$1" | tr '\\n' '\\0' | xargs -0 -r openssl dgst -sha256 -r
+    grep '[\\]' "$1" | tr '\\n' '\\0' | xargs -0 -r "$hasher"
   else
     tr '\\n' '\\0' <"$1" | xargs -0 -r "$hasher"
   fi

@@ -335,6 +335,8 @@ for (const variant of variants) {
         const binDir = mkdtempSync(join(tmpdir(), 'seed-script-busybox-'));
         chmodSync(binDir, 0o755);
         for (const applet of busyboxApplets) symlinkSync(variant.command, join(binDir, applet));
+        // A busybox image has no openssl: as `openssl`, busybox fails (no such applet), so the seed hashes with its sha256sum.
+        symlinkSync(variant.command, join(binDir, 'openssl'));
         variant.binDir = binDir;
         realTar = `${variant.command} tar`;
         const probe = spawnSync(variant.command, ['sh', '-c', 'command -v tar; tar --help 2>&1'], {
