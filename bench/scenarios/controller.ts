@@ -46,6 +46,12 @@ function sandboxPod(template: k8s.V1Pod, index: number): k8s.V1Pod {
   return pod;
 }
 
+function withoutKey(record: Record<string, string> | undefined, key: string): Record<string, string> | undefined {
+  if (!record) return record;
+  const { [key]: _dropped, ...rest } = record;
+  return rest;
+}
+
 /** Count of objects in a namespaced list, from one item plus remainingItemCount (cheap to poll). */
 async function countOf(client: PodClient, path: string): Promise<number> {
   const response = await client.get(`${path}?limit=1`);
@@ -129,7 +135,9 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
     const claims = ((await pods.get(pvcPath(namespace))).items as k8s.V1PersistentVolumeClaim[]).map((claim) => ({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: claim.metadata?.name, labels: claim.metadata?.labels, annotations: claim.metadata?.annotations },
+      // Without the managed-by label: the controller would otherwise take them for its own unused workspaces and
+      // read each one while the baseline is being measured.
+      metadata: { name: claim.metadata?.name, labels: withoutKey(claim.metadata?.labels, 'app.kubernetes.io/managed-by'), annotations: claim.metadata?.annotations },
       spec: { accessModes: claim.spec?.accessModes, resources: claim.spec?.resources, storageClassName: claim.spec?.storageClassName, volumeMode: claim.spec?.volumeMode },
     }));
     const baselineStarted = performance.now();

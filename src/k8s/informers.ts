@@ -71,45 +71,74 @@ function watched<T extends k8s.KubernetesObject>(informer: k8s.Informer<T> & k8s
   };
 }
 
+interface ListPage<T> {
+  items: T[];
+  metadata?: { resourceVersion?: string; _continue?: string };
+}
+
 /**
- * Pods matching `labelSelector` in all namespaces. `view` shrinks each Pod as it arrives (list and watch), so the
- * cache holds only what its user reads; the full objects are garbage as soon as they are converted. The first list
- * is read in pages, so a restart with many Pods never holds one response of all of them in full.
+ * A list+watch cache in which `view` shrinks each object as it arrives (list and watch), so the cache holds only
+ * what its user reads and the full objects are garbage at once. The first list is read in pages, so a restart
+ * with many objects never holds one response of all of them in full.
  */
-export function watchPods(
+function viewingInformer<T extends k8s.KubernetesObject>(
   config: k8s.KubeConfig,
-  labelSelector: string,
-  logger: Logger,
-  view: (pod: k8s.V1Pod) => k8s.V1Pod = (pod) => pod,
-): WatchedCache<k8s.V1Pod> {
-  const core = config.makeApiClient(k8s.CoreV1Api);
-  const list = async (): Promise<k8s.V1PodList> => {
-    const items: k8s.V1Pod[] = [];
-    let first: k8s.V1PodList | undefined;
+  path: string,
+  listPage: (limit: number, next: string | undefined) => Promise<ListPage<T>>,
+  view: (object: T) => T,
+  labelSelector?: string,
+): k8s.Informer<T> & k8s.ObjectCache<T> {
+  const list = async (): Promise<k8s.KubernetesListObject<T>> => {
+    const items: T[] = [];
+    let resourceVersion: string | undefined;
     let next: string | undefined;
     do {
-      const page = await core.listPodForAllNamespaces({ labelSelector, limit: listPageSize, ...(next ? { _continue: next } : {}) });
-      first ??= page;
-      for (const pod of page.items) items.push(view(pod));
+      const page = await listPage(listPageSize, next);
+      // Every page of one list is the same snapshot: the first page's resourceVersion is where the watch starts.
+      resourceVersion ??= page.metadata?.resourceVersion;
+      for (const object of page.items) items.push(view(object));
       next = page.metadata?._continue || undefined;
     } while (next);
-    // Every page of one list is the same snapshot: the first page's resourceVersion is where the watch starts.
-    return { ...first, metadata: { resourceVersion: first.metadata?.resourceVersion }, items } as k8s.V1PodList;
+    return { metadata: { resourceVersion }, items } as k8s.KubernetesListObject<T>;
   };
   const watch = new k8s.Watch(config);
   const viewingWatch = {
-    watch: (path: string, params: Record<string, string | number | boolean | undefined>, callback: (phase: string, object: unknown, raw?: unknown) => void, done: (error: unknown) => void) =>
-      watch.watch(path, params, (phase, object, raw) => callback(phase, viewedPhases.has(phase) ? view(object as k8s.V1Pod) : object, raw), done),
+    watch: (
+      watchPath: string,
+      params: Record<string, string | number | boolean | undefined>,
+      callback: (phase: string, object: unknown, raw?: unknown) => void,
+      done: (error: unknown) => void,
+    ) => watch.watch(watchPath, params, (phase, object, raw) => callback(phase, viewedPhases.has(phase) ? view(object as T) : object, raw), done),
   } as k8s.Watch;
-  const informer = new k8s.ListWatch<k8s.V1Pod>('/api/v1/pods', viewingWatch, list, false, labelSelector);
-  return watched(informer, 'pods', logger);
+  return new k8s.ListWatch<T>(path, viewingWatch, list, false, labelSelector);
 }
 
 const listPageSize = 500;
 const viewedPhases = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
+/** Drops metadata.managedFields, which is most of a small object's size and which nothing here reads. */
+export function withoutManagedFields<T extends k8s.KubernetesObject>(object: T): T {
+  if (!object.metadata?.managedFields) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
+/** Pods matching `labelSelector` in all namespaces, each reduced by `view` (default: without managedFields). */
+export function watchPods(
+  config: k8s.KubeConfig,
+  labelSelector: string,
+  logger: Logger,
+  view: (pod: k8s.V1Pod) => k8s.V1Pod = withoutManagedFields,
+): WatchedCache<k8s.V1Pod> {
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const listPage = (limit: number, next: string | undefined) =>
+    core.listPodForAllNamespaces({ labelSelector, limit, ...(next ? { _continue: next } : {}) });
+  return watched(viewingInformer(config, '/api/v1/pods', listPage, view, labelSelector), 'pods', logger);
+}
+
 export function watchClaims(config: k8s.KubeConfig, logger: Logger): WatchedCache<k8s.V1PersistentVolumeClaim> {
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const informer = k8s.makeInformer(config, '/api/v1/persistentvolumeclaims', () => core.listPersistentVolumeClaimForAllNamespaces());
-  return watched(informer, 'persistentvolumeclaims', logger);
+  const listPage = (limit: number, next: string | undefined) =>
+    core.listPersistentVolumeClaimForAllNamespaces({ limit, ...(next ? { _continue: next } : {}) });
+  return watched(viewingInformer(config, '/api/v1/persistentvolumeclaims', listPage, withoutManagedFields), 'persistentvolumeclaims', logger);
 }
