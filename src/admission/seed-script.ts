@@ -9,7 +9,9 @@
 //
 // What happens to each entry (README "Seeding" has the table):
 // - No record: first seed with one tar stream (hard links, FIFOs, modes and times kept; symlinks copied as symlinks,
-//   never followed), then the record. A crash leaves no record and the next start copies again.
+//   never followed), then the record. A crash leaves no record and the next start copies again. The manifest is
+//   read from the image while tar copies it; every image file is opened first, so an unreadable image fails before
+//   anything is copied.
 // - Another image and SEED_RESEED=merge: the image's tree (N), the recorded manifest (O) and the volume's current
 //   state of those paths (C) decide per path: C equal to N: unchanged. Image-added (no O): copied, unless the volume
 //   already has something there (kept). Image-changed and C equal to O (the user never touched it): updated.
@@ -31,7 +33,8 @@
 // - Output: notes for kept/skipped paths (at most 20), then one summary line: added, updated, kept, skipped, bytes, ms.
 //
 // Tools it needs, all in busybox and in coreutils/findutils/tar/mawk: sh, tar, find, stat, xargs, awk, tr, cut, grep,
-// head, wc, readlink, sha256sum (or md5sum), mkdir, mv, rm, chmod, chown, cat, date, id.
+// head, wc, readlink, sha256sum (or md5sum), mkdir, mv, rm, chmod, chown, cat, date, id. When the image has openssl,
+// it computes the same SHA-256 digests several times faster (coreutils and busybox use no CPU extensions).
 // Known limits: ACLs and xattrs (file capabilities) are not copied; busybox tar, non-root, drops setgid/sticky bits of
 // directories and cannot fill read-only (0555) directories; a volume shared by several running Pods of one user is
 // merged without locking (the seed runs before the sandbox starts, not against concurrent writers).
