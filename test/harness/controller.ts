@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { eventRecorder } from '../../src/controller/events.ts';
 import { controllerPodView } from '../../src/controller/pod-view.ts';
 import { createPvcController, type PvcController } from '../../src/controller/pvc-controller.ts';
-import { claimClient, latestClaimEventMessage, type ClaimClient } from '../../src/k8s/claims.ts';
+import { claimClient, claimEventMessages, type ClaimClient } from '../../src/k8s/claims.ts';
 import { watchClaims, watchPods, type WatchedCache } from '../../src/k8s/informers.ts';
 import { podClient } from '../../src/k8s/pods.ts';
 import { controllerMetrics } from '../../src/metrics/controller-metrics.ts';
@@ -40,7 +40,7 @@ export async function startTestController(
       claims: options.claimClient ?? claimClient(kubeConfig),
       pods: podClient(kubeConfig),
       events: eventRecorder(kubeConfig, logger, options.instance ?? 'test'),
-      claimEventMessage: (namespace, name) => latestClaimEventMessage(kubeConfig, namespace, name),
+      claimEventMessage: claimEventMessages(kubeConfig),
       // Forces a Get per reconcile instead of the watch cache, for tests that interleave with the Get.
       ...(options.readClaimsFromApi ? { cachedClaim: () => undefined } : {}),
     },
