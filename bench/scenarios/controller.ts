@@ -17,7 +17,7 @@ import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive
 import { admissionPayloads, podForCreate } from '../lib/admission-payloads.ts';
 import { startNodeProcess, type NodeProcess } from '../lib/node-process.ts';
 import { podClient, type PodClient } from '../lib/pod-client.ts';
-import { processRssBytes } from '../lib/process-stats.ts';
+import { processCpuMicros, processRssBytes } from '../lib/process-stats.ts';
 import { progress } from '../lib/progress.ts';
 import { repositoryRoot, startServe, type RunningServer } from '../lib/servers.ts';
 import { median, round } from '../lib/stats.ts';
@@ -44,6 +44,12 @@ function sandboxPod(template: k8s.V1Pod, index: number): k8s.V1Pod {
   const pod = structuredClone(template);
   pod.metadata!.labels = { ...pod.metadata!.labels, 'sandbox-storage.io/thread': `thread-${index}` };
   return pod;
+}
+
+function withoutKey(record: Record<string, string> | undefined, key: string): Record<string, string> | undefined {
+  if (!record) return record;
+  const { [key]: _dropped, ...rest } = record;
+  return rest;
 }
 
 /** Count of objects in a namespaced list, from one item plus remainingItemCount (cheap to poll). */
@@ -114,27 +120,47 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
     controller = started.controller;
     const idleRss = processRssBytes(controller.pid);
 
+    // CPU seconds of every process involved, per phase: on a shared machine the API server is what runs out.
+    const cpuOf = {
+      'kube-apiserver': () => processCpuMicros(controlPlane.processes.find((entry) => entry.name === 'kube-apiserver')!.pid),
+      etcd: () => processCpuMicros(controlPlane.processes.find((entry) => entry.name === 'etcd')!.pid),
+      controller: () => processCpuMicros(controller!.pid),
+      webhook: () => processCpuMicros(serve!.pid),
+    };
+    const cpuSample = () => Object.fromEntries(Object.entries(cpuOf).map(([name, read]) => [name, read()]));
+    const cpuSince = (before: Record<string, number>) =>
+      Object.fromEntries(Object.entries(cpuSample()).map(([name, micros]) => [name, round((micros - before[name]!) / 1e6, 2)]));
+    const describeCpu = (seconds: Record<string, number>) =>
+      Object.entries(seconds).filter(([, value]) => value > 0).map(([name, value]) => `${name} ${value.toFixed(1)}`).join(', ');
+
     progress(`controller: ${pvcPods} sandbox Pods at ${creationRate}/s → time until all PVCs exist`);
     const pvcPath = (ns: string) => `/api/v1/namespaces/${ns}/persistentvolumeclaims`;
+    const controllerCpuBefore = cpuSample();
     const podsStarted = performance.now();
     await paced(pvcPods, creationRate, (index) => pods.create(namespace, sandboxPod(template, index)));
+    const podsCreatedMs = performance.now() - podsStarted;
     await waitFor(async () => (await countOf(pods, pvcPath(namespace))) >= pvcPods, {
       description: `${pvcPods} PVCs created by the controller`,
       timeoutMs: 600_000,
       intervalMs: 50,
     });
     const controllerMs = performance.now() - podsStarted;
+    const controllerPhaseCpu = cpuSince(controllerCpuBefore);
 
     progress(`controller: baseline, a bare client creating the same ${pvcPods} PVCs at ${creationRate}/s`);
     const claims = ((await pods.get(pvcPath(namespace))).items as k8s.V1PersistentVolumeClaim[]).map((claim) => ({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: claim.metadata?.name, labels: claim.metadata?.labels, annotations: claim.metadata?.annotations },
+      // Without the managed-by label: the controller would otherwise take them for its own unused workspaces and
+      // read each one while the baseline is being measured.
+      metadata: { name: claim.metadata?.name, labels: withoutKey(claim.metadata?.labels, 'app.kubernetes.io/managed-by'), annotations: claim.metadata?.annotations },
       spec: { accessModes: claim.spec?.accessModes, resources: claim.spec?.resources, storageClassName: claim.spec?.storageClassName, volumeMode: claim.spec?.volumeMode },
     }));
+    const baselineCpuBefore = cpuSample();
     const baselineStarted = performance.now();
     await paced(claims.length, creationRate, (index) => pods.post(pvcPath(baselineNamespace), claims[index]));
     const baselineMs = performance.now() - baselineStarted;
+    const baselinePhaseCpu = cpuSince(baselineCpuBefore);
 
     progress(`controller: ${cachePods} more sandbox Pods for the informer cache`);
     const cacheNamespace = await createTestNamespace(controlPlane, 'bench-cache');
@@ -173,8 +199,24 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
           ['cold start to ready', `${started.coldStartMs.toFixed(0)} ms`, `${nodeStartMs.toFixed(0)} ms (node -e 0)`],
         ],
       },
-      notes: [`Pods created at ${creationRate}/s through the API server with the webhook registered; PVC counts polled every 50 ms.`],
-      details: { pvcPods, cachePods, creationRate, controllerMs: round(controllerMs), baselineMs: round(baselineMs), rssBytes: rss, idleRssBytes: idleRss, coldStartMs: round(started.coldStartMs), nodeStartMs: round(nodeStartMs) },
+      notes: [
+        `Pods created at ${creationRate}/s through the API server with the webhook registered (the last create answered after ${(podsCreatedMs / 1000).toFixed(1)} s); PVC counts polled every 50 ms.`,
+        `CPU seconds while the controller made the ${pvcPods} PVCs: ${describeCpu(controllerPhaseCpu)}; during the bare client's run: ${describeCpu(baselinePhaseCpu)}.`,
+      ],
+      details: {
+        pvcPods,
+        cachePods,
+        creationRate,
+        controllerMs: round(controllerMs),
+        podsCreatedMs: round(podsCreatedMs),
+        baselineMs: round(baselineMs),
+        controllerPhaseCpuSeconds: controllerPhaseCpu,
+        baselinePhaseCpuSeconds: baselinePhaseCpu,
+        rssBytes: rss,
+        idleRssBytes: idleRss,
+        coldStartMs: round(started.coldStartMs),
+        nodeStartMs: round(nodeStartMs),
+      },
     };
   } finally {
     await controller?.stop();

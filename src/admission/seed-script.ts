@@ -9,7 +9,9 @@
 //
 // What happens to each entry (README "Seeding" has the table):
 // - No record: first seed with one tar stream (hard links, FIFOs, modes and times kept; symlinks copied as symlinks,
-//   never followed), then the record. A crash leaves no record and the next start copies again.
+//   never followed), then the record. A crash leaves no record and the next start copies again. The manifest is
+//   read from the image while tar copies it; every image file is opened first, so an unreadable image fails before
+//   anything is copied.
 // - Another image and SEED_RESEED=merge: the image's tree (N), the recorded manifest (O) and the volume's current
 //   state of those paths (C) decide per path: C equal to N: unchanged. Image-added (no O): copied, unless the volume
 //   already has something there (kept). Image-changed and C equal to O (the user never touched it): updated.
@@ -31,12 +33,15 @@
 // - Output: notes for kept/skipped paths (at most 20), then one summary line: added, updated, kept, skipped, bytes, ms.
 //
 // Tools it needs, all in busybox and in coreutils/findutils/tar/mawk: sh, tar, find, stat, xargs, awk, tr, cut, grep,
-// head, wc, readlink, sha256sum (or md5sum), mkdir, mv, rm, chmod, chown, cat, date, id.
+// head, wc, readlink, sha256sum (or md5sum), mkdir, mv, rm, chmod, chown, cat, date, id. When the image has openssl,
+// it computes the same SHA-256 digests several times faster (coreutils and busybox use no CPU extensions).
 // Known limits: ACLs and xattrs (file capabilities) are not copied; busybox tar, non-root, drops setgid/sticky bits of
 // directories and cannot fill read-only (0555) directories; a volume shared by several running Pods of one user is
 // merged without locking (the seed runs before the sandbox starts, not against concurrent writers).
 //
 // Inside this template literal, `\${`, `\\` and `\`` produce the shell's `${`, `\` and `` ` ``.
+
+import { minifyShellScript } from './shell-minify.ts';
 
 /** Names of the environment variables the seed script reads. */
 export const seedEnvironment = {
@@ -58,14 +63,16 @@ export const seedEnvironment = {
   imageOwned: 'SEED_IMAGE_OWNED',
 } as const;
 
-/** The POSIX sh seed script; run it as `["/bin/sh", "-c", seedScript]` with the `seedEnvironment` variables set. */
-export const seedScript = `set -eu
+/** The readable seed script, as kept in the repository; `seedScript` is what Pods carry. */
+export const seedScriptSource = `set -eu
 LC_ALL=C
 export LC_ALL
 log() { printf 'sandbox-storage seed: %s\\n' "$*"; }
 work=''
+image_reader=''
 fail() {
   printf 'sandbox-storage seed: error: %s\\n' "$*" >&2
+  if [ -n "$image_reader" ]; then kill "$image_reader" 2>/dev/null || true; fi
   if [ -n "$work" ]; then rm -rf "$work"; fi
   exit 1
 }
@@ -158,6 +165,25 @@ for candidate in sha256sum md5sum; do
   if command -v "$candidate" >/dev/null 2>&1; then hasher=$candidate; break; fi
 done
 [ -n "$hasher" ] || fail "neither sha256sum nor md5sum is available in this image; use spec.seed.source: imageVolume"
+# The same SHA-256 from openssl when the image has it: several times faster than coreutils' or busybox's
+# sha256sum, which use no CPU extensions. Used only if it hashes the empty input right.
+openssl_sha=false
+if [ "$hasher" = sha256sum ] && command -v openssl >/dev/null 2>&1; then
+  case "$(openssl dgst -sha256 -r </dev/null 2>/dev/null)" in
+    e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855*) openssl_sha=true ;;
+  esac
+fi
+
+# hash_files LIST: "hash  name" lines for the newline-separated names in LIST, relative to the current directory.
+# openssl does not escape names, so names with a backslash go to the hasher, which does.
+hash_files() {
+  if [ "$openssl_sha" = true ]; then
+    grep -v '[\\]' "$1" | tr '\\n' '\\0' | xargs -0 -r openssl dgst -sha256 -r
+    grep '[\\]' "$1" | tr '\\n' '\\0' | xargs -0 -r "$hasher"
+  else
+    tr '\\n' '\\0' <"$1" | xargs -0 -r "$hasher"
+  fi
+}
 
 # Scratch space on the volume itself (rename needs the same filesystem); left over from a crash, it is redone.
 rm -rf "$work"
@@ -185,13 +211,21 @@ scan() {
       print t "\\t" f[2] "\\t" f[3] "\\t" path
     }' "$scan_out.stat" >"$scan_out.entries"
   awk -F "$tab" '$1 == "f" { print substr($0, length($1 $2 $3) + 4) }' "$scan_out.entries" >"$scan_out.files"
-  (cd "$scan_root" && tr '\\n' '\\0' <"$scan_out.files" | xargs -0 -r "$hasher") >"$scan_out.hashes" 2>"$scan_out.errors" || true
-  : >"$scan_out.links"
-  awk -F "$tab" '$1 == "l" { print substr($0, length($1 $2 $3) + 4) }' "$scan_out.entries" | while IFS= read -r link; do
-    link_target=$(readlink "$scan_root/$link") || continue
-    printf '%s %s\\n' "$(printf '%s' "$link_target" | "$hasher" | cut -d ' ' -f 1)" "$link" >>"$scan_out.links"
-  done
-  awk -F "$tab" -v hashes="$scan_out.hashes" -v links="$scan_out.links" '
+  (cd "$scan_root" && hash_files "$scan_out.files") >"$scan_out.hashes" 2>"$scan_out.errors" || true
+  # Symlinks: each target is written to a numbered file (printf is a builtin), and all of them hashed in one batch.
+  awk -F "$tab" '$1 == "l" { print substr($0, length($1 $2 $3) + 4) }' "$scan_out.entries" >"$scan_out.links"
+  : >"$scan_out.targets"
+  if [ -s "$scan_out.links" ]; then
+    mkdir "$scan_out.t"
+    link_index=0
+    while IFS= read -r link; do
+      link_index=$((link_index + 1))
+      link_target=$(readlink "$scan_root/$link") || continue
+      printf '%s' "$link_target" >"$scan_out.t/$link_index"
+    done <"$scan_out.links"
+    (cd "$scan_out.t" && find . -type f | hash_files /dev/stdin) >"$scan_out.targets" 2>/dev/null || true
+  fi
+  awk -F "$tab" -v hashes="$scan_out.hashes" -v links="$scan_out.links" -v targets="$scan_out.targets" '
     BEGIN {
       while ((getline line < hashes) > 0) {
         escaped = substr(line, 1, 1) == "\\\\"; if (escaped) line = substr(line, 2)
@@ -199,7 +233,9 @@ scan() {
         if (escaped) { gsub(/\\\\\\\\/, "\\\\", name) }
         hash[name] = h
       }
-      while ((getline line < links) > 0) { at = index(line, " "); hash[substr(line, at + 1)] = substr(line, 1, at - 1) }
+      while ((getline line < targets) > 0) { at = index(line, " "); n = substr(line, at + 2); sub(/^\\.\\//, "", n); target[n] = substr(line, 1, at - 1) }
+      n = 0
+      while ((getline line < links) > 0) { n++; if (n in target) hash[line] = target[n] }
     }
     {
       path = substr($0, length($1 $2 $3) + 4)
@@ -209,28 +245,33 @@ scan() {
     }' "$scan_out.entries" >"$scan_out"
 }
 
-# The image's tree (a missing directory seeds nothing); entries named like the record are never copied.
-if [ -d "$src" ]; then
-  scan "$src" "$work/image"
-  if grep -q . "$work/image.errors"; then
-    fail "cannot read files of $src: $(head -n 3 "$work/image.errors" | tr '\\n' ' ')"
+# read_image: the image's tree (a missing directory seeds nothing) as $work/new.<pid>; entries named like the record
+# are never copied. The file names carry the shell's pid: a first seed reads the image while it copies, and the
+# reader of a killed run must not write into the files of the run that replaces it.
+read_image() {
+  image_out="$work/image.$$"
+  if [ -d "$src" ]; then
+    scan "$src" "$image_out"
+    if grep -q . "$image_out.errors"; then
+      fail "cannot read files of $src: $(head -n 3 "$image_out.errors" | tr '\\n' ' ')"
+    fi
+  else
+    : >"$image_out"
   fi
-else
-  : >"$work/image"
-fi
-awk -F "$tab" -v s="$sentinel" '{
-    path = substr($0, length($1 $2 $3 $4) + 5); top = path; sub(/\\/.*/, "", top)
-    if (top == s || index(top, s ".") == 1) print path > "/dev/stderr"; else print
-  }' "$work/image" >"$work/new" 2>"$work/reserved"
-while IFS= read -r reserved; do
-  case "$reserved" in */*) ;; *) log "not copying $src/$reserved: the name is reserved for the seed record" ;; esac
-done <"$work/reserved"
-odd=0
-if [ -d "$src" ]; then odd=$(cd "$src" && find . -path "*$nl*" -prune -print | wc -l); fi
-odd=$(( odd + $(awk -F "$tab" '$1 == "o"' "$work/new" | wc -l) ))
-if [ "$odd" -gt 0 ]; then
-  log "$odd special files (FIFOs, sockets, devices) or names with a newline: copied by the first seed only, never merged"
-fi
+  awk -F "$tab" -v s="$sentinel" '{
+      path = substr($0, length($1 $2 $3 $4) + 5); top = path; sub(/\\/.*/, "", top)
+      if (top == s || index(top, s ".") == 1) print path > "/dev/stderr"; else print
+    }' "$image_out" >"$work/new.$$" 2>"$image_out.reserved"
+  while IFS= read -r reserved; do
+    case "$reserved" in */*) ;; *) log "not copying $src/$reserved: the name is reserved for the seed record" ;; esac
+  done <"$image_out.reserved"
+  odd=0
+  if [ -d "$src" ]; then odd=$(cd "$src" && find . -path "*$nl*" -prune -print | wc -l); fi
+  odd=$(( odd + $(awk -F "$tab" '$1 == "o"' "$work/new.$$" | wc -l) ))
+  if [ "$odd" -gt 0 ]; then
+    log "$odd special files (FIFOs, sockets, devices) or names with a newline: copied by the first seed only, never merged"
+  fi
+}
 
 write_record() {
   tmp="$record.tmp"
@@ -256,7 +297,17 @@ own_target_root() {
 
 if [ -z "$version" ]; then
   # First seed: one tar stream (keeps hard links, special files, modes, times). A crash leaves no record, so the
-  # next start copies everything again over whatever a crashed attempt left behind.
+  # next start copies everything again over whatever a crashed attempt left behind. The manifest is made from the
+  # image while tar copies it (hashing is most of its cost); opening every file first (no read) makes an
+  # unreadable image fail before anything is copied.
+  if [ -d "$src" ]; then
+    (cd "$src" && find . ! -name . ! -path "*$nl*" -type f -exec head -c 0 {} + >/dev/null) 2>"$work/unreadable" || true
+    if grep -q . "$work/unreadable"; then
+      fail "cannot read files of $src: $(head -n 3 "$work/unreadable" | tr '\\n' ' ')"
+    fi
+  fi
+  read_image &
+  image_reader=$!
   set --
   if [ -d "$src" ]; then
     cd "$src" || fail "cannot enter $src"
@@ -298,6 +349,10 @@ if [ -z "$version" ]; then
       chown -R -h "$owner" "$@" || fail "cannot chown the copied files in $target to $owner"
     fi
   fi
+  reader=$image_reader
+  image_reader=''
+  wait "$reader" || fail "reading $src for the seed record failed; the volume is not marked as seeded, the next start copies again"
+  mv -f "$work/new.$$" "$work/new"
   own_target_root
   added=$(wc -l <"$work/new" | tr -d ' ')
   bytes=$(awk -F "$tab" '$1 == "f" { n += $3 } END { print n + 0 }' "$work/new")
@@ -307,7 +362,10 @@ if [ -z "$version" ]; then
   exit 0
 fi
 
-# Upgrade merge. The previous manifest says what was seeded; a record without one (an older format) adopts the
+# Upgrade merge. The image is read first: it decides what is copied.
+read_image
+mv -f "$work/new.$$" "$work/new"
+# The previous manifest says what was seeded; a record without one (an older format) adopts the
 # image's current files as that baseline, which copies nothing and never overwrites or resurrects anything.
 if [ "$version" = 2 ]; then
   awk 'seen { print } $0 == "---" { seen = 1 }' "$record" >"$work/old"
@@ -451,3 +509,9 @@ was=$recorded_image
 write_record
 summary "merged image $image into volume at $target (was \${was:-unknown}; $unchanged unchanged)" "$added" "$updated" "$kept" "$skipped" "$bytes"
 `;
+
+/**
+ * The POSIX sh seed script without comments and indentation (it travels in every sandbox Pod's spec and admission
+ * patch); run it as `["/bin/sh", "-c", seedScript]` with the `seedEnvironment` variables set. The tests run this form.
+ */
+export const seedScript = minifyShellScript(seedScriptSource);

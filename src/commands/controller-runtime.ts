@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { eventRecorder } from '../controller/events.ts';
 import { LeaderElector } from '../controller/leader-election.ts';
+import { controllerPodView } from '../controller/pod-view.ts';
 import { createPvcController, type PvcController } from '../controller/pvc-controller.ts';
-import { claimClient, latestClaimEventMessage } from '../k8s/claims.ts';
+import { claimClient, claimEventMessages } from '../k8s/claims.ts';
 import { watchPods, type WatchedCache } from '../k8s/informers.ts';
 import { leaseClient } from '../k8s/leases.ts';
 import { podClient } from '../k8s/pods.ts';
@@ -37,13 +38,13 @@ export function startControllerRuntime(options: {
     claims: claimClient(kubeConfig),
     pods: podClient(kubeConfig),
     events: eventRecorder(kubeConfig, logger, config.identity),
-    claimEventMessage: (namespace: string, name: string) => latestClaimEventMessage(kubeConfig, namespace, name),
+    claimEventMessage: claimEventMessages(kubeConfig),
   };
   const preparationClient = preparationPodClient(kubeConfig);
   let term: { controller: PvcController; pods: WatchedCache<k8s.V1Pod>; preparationPods: WatchedCache<k8s.V1Pod> } | undefined;
   const lead = async () => {
     await options.ready;
-    const pods = watchPods(kubeConfig, config.podSelector, logger);
+    const pods = watchPods(kubeConfig, config.podSelector, logger, controllerPodView);
     const preparationPods = watchPreparationPods(kubeConfig, config.preparationNamespace, logger);
     const controller = createPvcController({
       policies,

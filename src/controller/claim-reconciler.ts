@@ -63,6 +63,22 @@ const claimTarget = (claim: k8s.V1PersistentVolumeClaim | undefined, plan: Claim
 const terminatingRecheckMs = 2_000;
 const quotaRecheckMs = 60_000;
 const pendingReasonRecheckMs = 5_000;
+/** How long after the Pending warning the binder's reason is looked for. */
+const pendingReasonWindowMs = 120_000;
+
+/**
+ * When to look at a Pending PVC again, `waitedMs` after its creation, given the warning limit and whether the
+ * binder's reason is known: at the limit; then, while the reason is unknown, after 5 s and at doubling intervals
+ * (5, 10, 20, 40, 80 s) for two minutes; after that only the periodic resync. Looking every 5 s for as long as the
+ * PVC stayed Pending made 10,000 PVCs without a provisioner list Events 2,000 times a second, which saturated the
+ * API server.
+ */
+export function pendingRecheckAfterMs(waitedMs: number, limitMs: number, reasonKnown: boolean): number | undefined {
+  if (waitedMs < limitMs) return limitMs - waitedMs + 100;
+  const overMs = waitedMs - limitMs;
+  if (reasonKnown || overMs >= pendingReasonWindowMs) return undefined;
+  return Math.max(pendingReasonRecheckMs, overMs);
+}
 const missingSharedRecheckMs = 30_000;
 
 export class ClaimReconciler {
@@ -268,7 +284,8 @@ export class ClaimReconciler {
     // The message names the limit, not the time waited, so repeats are recognised as one and not re-recorded.
     const message = `PVC ${users.plan.name} is still Pending after more than ${users.policy.spec.provisioning.pendingWarningSeconds}s${why ? ` (${why})` : ''}; check its StorageClass (${users.plan.storageClassName ?? 'cluster default'}) and provisioner`;
     for (const pod of users.pods) this.deps.events.warning(podTarget(pod), eventReasons.pending, message);
-    // The binder may not have said why yet: look again shortly, so that a Warning with the reason follows.
-    return why ? { result: 'success' } : { result: 'success', requeueAfterMs: pendingReasonRecheckMs };
+    // The binder may not have said why yet: look again (for a while), so that a Warning with the reason follows.
+    const recheck = pendingRecheckAfterMs(waitedMs, limitMs, why !== undefined);
+    return recheck === undefined ? { result: 'success' } : { result: 'success', requeueAfterMs: recheck };
   }
 }

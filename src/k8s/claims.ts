@@ -3,6 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ClaimPlan, ObservedClaim } from '../admission/plan-types.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import { quantityBytes } from '../naming/quantity.ts';
+import { controllerComponent } from '../controller/events.ts';
 import { isConflict, isNotFound } from './api-errors.ts';
 
 export interface ClaimClient {
@@ -93,15 +94,39 @@ export function claimClient(config: k8s.KubeConfig): ClaimClient {
   };
 }
 
-/** The message of the latest Event about a PVC (e.g. the binder's "no storage class is set"), for Warnings. */
-export async function latestClaimEventMessage(config: k8s.KubeConfig, namespace: string, name: string): Promise<string | undefined> {
+/**
+ * The message of the latest Event about a PVC from anyone but this controller (e.g. the binder's "no storage class
+ * is set"), for Warnings. One LIST serves every PVC of a namespace for `maxAgeMs`: Event field selectors are not
+ * indexed, so a LIST per PVC scans all Events of the namespace each time, and with thousands of Pending PVCs those
+ * scans were most of the API server's work.
+ */
+export function claimEventMessages(config: k8s.KubeConfig, maxAgeMs = 5_000): (namespace: string, name: string) => Promise<string | undefined> {
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const events = await core.listNamespacedEvent({
-    namespace,
-    fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${name}`,
-  });
-  const latest = events.items
-    .filter((event) => event.source?.component !== 'sandbox-storage-controller')
-    .sort((a, b) => new Date(b.lastTimestamp ?? b.eventTime ?? 0).getTime() - new Date(a.lastTimestamp ?? a.eventTime ?? 0).getTime())[0];
-  return latest ? `${latest.reason ?? ''}: ${latest.message ?? ''}` : undefined;
+  const byNamespace = new Map<string, { at: number; latest: Promise<Map<string, string>> }>();
+  const load = async (namespace: string): Promise<Map<string, string>> => {
+    const events = await core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.kind=PersistentVolumeClaim,source!=${controllerComponent}`,
+    });
+    const latest = new Map<string, { time: number; message: string }>();
+    for (const event of events.items) {
+      if (event.source?.component === controllerComponent) continue;
+      const name = event.involvedObject.name ?? '';
+      const time = new Date(event.lastTimestamp ?? event.eventTime ?? 0).getTime();
+      const known = latest.get(name);
+      if (!known || time > known.time) latest.set(name, { time, message: `${event.reason ?? ''}: ${event.message ?? ''}` });
+    }
+    return new Map([...latest].map(([name, { message }]) => [name, message]));
+  };
+  return async (namespace, name) => {
+    const now = Date.now();
+    let entry = byNamespace.get(namespace);
+    if (!entry || now - entry.at > maxAgeMs) {
+      entry = { at: now, latest: load(namespace) };
+      byNamespace.set(namespace, entry);
+      // A failed LIST is not kept: the next caller tries again.
+      entry.latest.catch(() => byNamespace.delete(namespace));
+    }
+    return (await entry.latest).get(name);
+  };
 }

@@ -71,14 +71,74 @@ export function watchedCache<T extends k8s.KubernetesObject>(informer: k8s.Infor
   };
 }
 
-export function watchPods(config: k8s.KubeConfig, labelSelector: string, logger: Logger): WatchedCache<k8s.V1Pod> {
+interface ListPage<T> {
+  items: T[];
+  metadata?: { resourceVersion?: string; _continue?: string };
+}
+
+/**
+ * A list+watch cache in which `view` shrinks each object as it arrives (list and watch), so the cache holds only
+ * what its user reads and the full objects are garbage at once. The first list is read in pages, so a restart
+ * with many objects never holds one response of all of them in full.
+ */
+function viewingInformer<T extends k8s.KubernetesObject>(
+  config: k8s.KubeConfig,
+  path: string,
+  listPage: (limit: number, next: string | undefined) => Promise<ListPage<T>>,
+  view: (object: T) => T,
+  labelSelector?: string,
+): k8s.Informer<T> & k8s.ObjectCache<T> {
+  const list = async (): Promise<k8s.KubernetesListObject<T>> => {
+    const items: T[] = [];
+    let resourceVersion: string | undefined;
+    let next: string | undefined;
+    do {
+      const page = await listPage(listPageSize, next);
+      // Every page of one list is the same snapshot: the first page's resourceVersion is where the watch starts.
+      resourceVersion ??= page.metadata?.resourceVersion;
+      for (const object of page.items) items.push(view(object));
+      next = page.metadata?._continue || undefined;
+    } while (next);
+    return { metadata: { resourceVersion }, items } as k8s.KubernetesListObject<T>;
+  };
+  const watch = new k8s.Watch(config);
+  const viewingWatch = {
+    watch: (
+      watchPath: string,
+      params: Record<string, string | number | boolean | undefined>,
+      callback: (phase: string, object: unknown, raw?: unknown) => void,
+      done: (error: unknown) => void,
+    ) => watch.watch(watchPath, params, (phase, object, raw) => callback(phase, viewedPhases.has(phase) ? view(object as T) : object, raw), done),
+  } as k8s.Watch;
+  return new k8s.ListWatch<T>(path, viewingWatch, list, false, labelSelector);
+}
+
+const listPageSize = 500;
+const viewedPhases = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+
+/** Drops metadata.managedFields, which is most of a small object's size and which nothing here reads. */
+export function withoutManagedFields<T extends k8s.KubernetesObject>(object: T): T {
+  if (!object.metadata?.managedFields) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
+/** Pods matching `labelSelector` in all namespaces, each reduced by `view` (default: without managedFields). */
+export function watchPods(
+  config: k8s.KubeConfig,
+  labelSelector: string,
+  logger: Logger,
+  view: (pod: k8s.V1Pod) => k8s.V1Pod = withoutManagedFields,
+): WatchedCache<k8s.V1Pod> {
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const informer = k8s.makeInformer(config, '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector }), labelSelector);
-  return watchedCache(informer, 'pods', logger);
+  const listPage = (limit: number, next: string | undefined) =>
+    core.listPodForAllNamespaces({ labelSelector, limit, ...(next ? { _continue: next } : {}) });
+  return watchedCache(viewingInformer(config, '/api/v1/pods', listPage, view, labelSelector), 'pods', logger);
 }
 
 export function watchClaims(config: k8s.KubeConfig, logger: Logger): WatchedCache<k8s.V1PersistentVolumeClaim> {
   const core = config.makeApiClient(k8s.CoreV1Api);
-  const informer = k8s.makeInformer(config, '/api/v1/persistentvolumeclaims', () => core.listPersistentVolumeClaimForAllNamespaces());
-  return watchedCache(informer, 'persistentvolumeclaims', logger);
+  const listPage = (limit: number, next: string | undefined) =>
+    core.listPersistentVolumeClaimForAllNamespaces({ limit, ...(next ? { _continue: next } : {}) });
+  return watchedCache(viewingInformer(config, '/api/v1/persistentvolumeclaims', listPage, withoutManagedFields), 'persistentvolumeclaims', logger);
 }

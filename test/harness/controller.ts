@@ -3,8 +3,9 @@ import type * as k8s from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { eventRecorder } from '../../src/controller/events.ts';
+import { controllerPodView } from '../../src/controller/pod-view.ts';
 import { createPvcController, type PvcController } from '../../src/controller/pvc-controller.ts';
-import { claimClient, latestClaimEventMessage, type ClaimClient } from '../../src/k8s/claims.ts';
+import { claimClient, claimEventMessages, type ClaimClient } from '../../src/k8s/claims.ts';
 import { watchClaims, watchPods, type WatchedCache } from '../../src/k8s/informers.ts';
 import { podClient } from '../../src/k8s/pods.ts';
 import { preparationPodClient, watchPreparationPods } from '../../src/k8s/preparation-pods.ts';
@@ -34,7 +35,8 @@ export async function startTestController(
   // SANDBOX_STORAGE_TEST_LOG=debug shows the controller's log while diagnosing a test.
   const logger = options.logger ?? pino({ level: process.env.SANDBOX_STORAGE_TEST_LOG ?? 'silent' });
   const registry = createMetricsRegistry();
-  const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger);
+  // The same reduced Pod view as the shipped controller, so the tests decide from what it caches.
+  const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger, controllerPodView);
   const claims = watchClaims(kubeConfig, logger);
   const preparationPods = options.preparation ? watchPreparationPods(kubeConfig, options.preparation.namespace, logger) : undefined;
   const controller = createPvcController({
@@ -47,7 +49,7 @@ export async function startTestController(
       claims: options.claimClient ?? claimClient(kubeConfig),
       pods: podClient(kubeConfig),
       events: eventRecorder(kubeConfig, logger, options.instance ?? 'test'),
-      claimEventMessage: (namespace, name) => latestClaimEventMessage(kubeConfig, namespace, name),
+      claimEventMessage: claimEventMessages(kubeConfig),
       // Forces a Get per reconcile instead of the watch cache, for tests that interleave with the Get.
       ...(options.readClaimsFromApi ? { cachedClaim: () => undefined } : {}),
     },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseControllerConfig, parseDuration, splitRunArgs } from '../../src/commands/controller-options.ts';
+import { pendingRecheckAfterMs } from '../../src/controller/claim-reconciler.ts';
 import { retentionDecision } from '../../src/controller/retention.ts';
 import { WorkQueue } from '../../src/controller/work-queue.ts';
 import { validatePolicyDocument } from '../../src/policy/validate.ts';
@@ -33,6 +34,31 @@ describe('retention decision', () => {
 
   it('an unreadable timestamp restarts the clock rather than deleting', () => {
     expect(retentionDecision(retention({ whenUnused: 'Delete' }), 'yesterday', t0)).toEqual({ action: 'mark', recheckAfterMs: 60_000 });
+  });
+});
+
+describe('re-checking a Pending PVC', () => {
+  const limitMs = 120_000;
+  it('waits for the warning limit, then looks for the binder\'s reason at doubling intervals for two minutes only', () => {
+    expect(pendingRecheckAfterMs(20_000, limitMs, false)).toBe(100_100);
+    expect(pendingRecheckAfterMs(limitMs, limitMs, false)).toBe(5_000);
+    expect(pendingRecheckAfterMs(limitMs + 5_000, limitMs, false)).toBe(5_000);
+    expect(pendingRecheckAfterMs(limitMs + 10_000, limitMs, false)).toBe(10_000);
+    expect(pendingRecheckAfterMs(limitMs + 40_000, limitMs, false)).toBe(40_000);
+    // Without a provisioner the reason may never come: from then on only the periodic resync looks again.
+    expect(pendingRecheckAfterMs(limitMs + 120_000, limitMs, false)).toBeUndefined();
+    expect(pendingRecheckAfterMs(10 * limitMs, limitMs, false)).toBeUndefined();
+    let waited = limitMs;
+    let lookups = 0;
+    for (let next = pendingRecheckAfterMs(waited, limitMs, false); next !== undefined; next = pendingRecheckAfterMs(waited, limitMs, false)) {
+      lookups += 1;
+      waited += next;
+    }
+    expect(lookups).toBeLessThanOrEqual(7);
+  });
+
+  it('stops once the reason is known', () => {
+    expect(pendingRecheckAfterMs(limitMs + 1_000, limitMs, true)).toBeUndefined();
   });
 });
 
