@@ -4,7 +4,7 @@
 // the caller which sandbox Pods may be released. Failures are reported on the sandbox Pods and retried with backoff.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { readIdentity } from '../admission/identity.ts';
+import { readIdentity, type SandboxIdentity } from '../admission/identity.ts';
 import { apiErrorMessage } from '../k8s/api-errors.ts';
 import type { PreparationPodClient } from '../k8s/preparation-pods.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
@@ -20,6 +20,7 @@ import {
   preparationPurposeLabel,
   sandboxOwner,
   type PreparationTarget,
+  type SandboxOwner,
 } from './directory-preparation.ts';
 import { eventReasons, podTarget, type EventRecorder } from './events.ts';
 
@@ -108,14 +109,7 @@ export class PreparationReconciler {
         requeueAfterMs = missingImageRecheckMs;
         continue;
       }
-      const target: PreparationTarget = {
-        namespace: settings.namespace || this.deps.defaultNamespace,
-        claimName: settings.claimName,
-        runAs: settings.runAs,
-        mode: settings.mode,
-        plan: preparationPlan(policy, identity),
-        owner,
-      };
+      const target = this.targetFor(policy, identity, owner);
       const key = preparationKey(target);
       if (this.prepared.has(key)) {
         ready.push(pod);
@@ -134,6 +128,26 @@ export class PreparationReconciler {
       else requeueAfterMs = Math.min(requeueAfterMs ?? step.waitMs, step.waitMs);
     }
     return requeueAfterMs === undefined ? { ready } : { ready, requeueAfterMs };
+  }
+
+  private targetFor(policy: Policy, identity: SandboxIdentity, owner: SandboxOwner): PreparationTarget {
+    const settings = policy.spec.shared.preparation;
+    return {
+      namespace: settings.namespace || this.deps.defaultNamespace,
+      claimName: settings.claimName,
+      runAs: settings.runAs,
+      mode: settings.mode,
+      plan: preparationPlan(policy, identity),
+      owner,
+    };
+  }
+
+  /** Whether `pod` (admitted under `policy`) needs the preparation with this target key. */
+  needs(pod: k8s.V1Pod, policy: Policy, key: string): boolean {
+    if (!preparationEnabled(policy)) return false;
+    const { identity } = readIdentity(pod.metadata?.labels, policy);
+    const owner = sandboxOwner(pod, policy.spec.container);
+    return identity !== undefined && owner !== undefined && preparationKey(this.targetFor(policy, identity, owner)) === key;
   }
 
   /** One target's API trouble (e.g. no rights in a namespace a policy names) must not hold the other targets up. */

@@ -12,6 +12,7 @@ import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
 import { eventReasons } from './events.ts';
 import { PreparationReconciler, preparationWorkKeyAnnotation } from './preparation-reconciler.ts';
+import { preparationLabel } from './directory-preparation.ts';
 import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -136,8 +137,40 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
     if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
   };
+  /** Whether a live sandbox Pod of this work key still waits behind its gate for the preparation `target`. */
+  const awaitsPreparation = (key: string, target: string) => {
+    const current = policies();
+    return [...(podsByClaim.get(key) ?? [])].some((member) => {
+      const { namespace, name } = splitKey(member);
+      const pod = pods.cache.get(name, namespace);
+      if (pod === undefined || pod.metadata?.deletionTimestamp || !hasStorageGate(pod)) return false;
+      const policy = current.find((candidate) => candidate.name === pod.metadata?.annotations?.[ownershipLabels.policy]);
+      // A Pod whose policy is unknown now cannot be judged: keep the preparation Pod for it.
+      return policy === undefined || preparation?.needs(pod, policy, target) === true;
+    });
+  };
+  // A finished preparation Pod whose sandbox Pods all went away meanwhile has nobody to collect it: remove it, so
+  // the controller's namespace does not fill up with them. (One that is still needed is deleted by the reconcile.)
+  const removeIfAbandoned = (pod: k8s.V1Pod) => {
+    const phase = pod.status?.phase;
+    if (!preparationOptions || (phase !== 'Succeeded' && phase !== 'Failed') || pod.metadata?.deletionTimestamp) return;
+    const key = pod.metadata?.annotations?.[preparationWorkKeyAnnotation];
+    const target = pod.metadata?.labels?.[preparationLabel];
+    if (key !== undefined && target !== undefined && awaitsPreparation(key, target)) return;
+    const where = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    preparationOptions.client.delete(pod).then(
+      () => logger.info({ preparation: where, phase }, 'abandoned preparation pod deleted'),
+      (error: unknown) => logger.warn({ preparation: where, err: apiErrorMessage(error) }, 'cannot delete abandoned preparation pod'),
+    );
+  };
   // A preparation Pod changed (running, finished, deleted): reconcile the key whose Pods wait for it.
   const onPreparationPod = (pod: k8s.V1Pod) => {
+    if (!running) return;
+    const key = pod.metadata?.annotations?.[preparationWorkKeyAnnotation];
+    if (key !== undefined && podsByClaim.has(key)) enqueue(key);
+    removeIfAbandoned(pod);
+  };
+  const onPreparationPodDeleted = (pod: k8s.V1Pod) => {
     const key = pod.metadata?.annotations?.[preparationWorkKeyAnnotation];
     if (running && key !== undefined && podsByClaim.has(key)) enqueue(key);
   };
@@ -206,7 +239,9 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       claims.informer.on('update', onClaim);
       claims.informer.on('delete', onClaim);
       if (preparationPods) {
-        for (const event of ['add', 'update', 'delete'] as const) preparationPods.informer.on(event, onPreparationPod);
+        preparationPods.informer.on('add', onPreparationPod);
+        preparationPods.informer.on('update', onPreparationPod);
+        preparationPods.informer.on('delete', onPreparationPodDeleted);
         // Not awaited: until it has synced, preparation Pods are read from the API.
         void preparationPods.start();
       }
@@ -220,6 +255,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       workers = Array.from({ length: options.workers ?? 8 }, () => work());
       resyncTimer = setInterval(() => {
         for (const key of allKeys()) enqueue(key);
+        if (preparationPods?.synced()) for (const pod of preparationPods.cache.list()) removeIfAbandoned(pod);
       }, options.resyncMs ?? 5 * 60_000);
       resyncTimer.unref();
       logger.info({ pods: claimsByPod.size, claims: podsByClaim.size }, 'PVC controller started');
@@ -235,7 +271,9 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       claims.informer.off('update', onClaim);
       claims.informer.off('delete', onClaim);
       if (preparationPods) {
-        for (const event of ['add', 'update', 'delete'] as const) preparationPods.informer.off(event, onPreparationPod);
+        preparationPods.informer.off('add', onPreparationPod);
+        preparationPods.informer.off('update', onPreparationPod);
+        preparationPods.informer.off('delete', onPreparationPodDeleted);
       }
       queue.shutDown();
       await Promise.all(workers);

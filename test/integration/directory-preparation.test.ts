@@ -335,6 +335,24 @@ describe('directory preparation', () => {
     expect(left.items.map((pod) => pod.spec?.containers[0]?.volumeMounts?.[0]?.subPath)).not.toContain('users/carol');
   });
 
+  it('a preparation Pod whose sandbox went away before it finished is removed once it finishes', async () => {
+    const sandbox = await core.createNamespacedPod({ namespace: sandboxNamespace, body: sandboxPod('erin', 't1') });
+    const name = expectedPreparationName('erin', 't1');
+    const preparation = await waitForPod(systemNamespace, name);
+    await core.deleteNamespacedPod({ namespace: sandboxNamespace, name: sandbox.metadata?.name ?? '', gracePeriodSeconds: 0 });
+    await waitFor(async () => ((await readPod(sandboxNamespace, sandbox.metadata?.name ?? '')) === undefined ? true : undefined), {
+      description: 'the sandbox pod to be gone',
+      timeoutMs: 60_000,
+    });
+    // Still running: it is left to finish.
+    expect((await readPod(systemNamespace, name))?.metadata?.uid).toBe(preparation.metadata?.uid);
+    await finish(preparation, 0, 'sandbox-storage prepare: prepared 4 directories\n');
+    await waitFor(async () => ((await readPod(systemNamespace, name)) === undefined ? true : undefined), {
+      description: `the abandoned preparation pod ${name} to be deleted`,
+      timeoutMs: 60_000,
+    });
+  });
+
   it('a preparation Pod that cannot be created is reported on the sandbox, which stays gated', async () => {
     const body = sandboxPod('dave', 't1');
     body.metadata = { ...body.metadata, labels: { ...body.metadata?.labels, 'example.com/elsewhere': 'yes' } };
