@@ -9,8 +9,10 @@
 // `sandbox-storage controller --kubeconfig FILE` watches Pods in all namespaces, creates the claims the webhook
 // planned, and logs a JSON line whose msg matches `readyMessage` once its caches are synced.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type * as k8s from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../../test/harness/controlplane.ts';
 import { waitFor } from '../../test/harness/wait.ts';
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../../test/harness/webhook.ts';
@@ -29,6 +31,13 @@ export const notAvailable = 'controller not available in this build';
 const readyMessage = /\b(ready|caches? synced|started)\b/i;
 const controllerCommand = (kubeconfigPath: string) => ['controller', '--kubeconfig', kubeconfigPath, '--metrics-host', '127.0.0.1', '--metrics-port', '0', '--leader-elect', 'false'];
 const creationRate = 100; // Pods (and baseline PVCs) per second
+const chartValues = new URL('../../deploy/helm/sandbox-storage-webhook/values.yaml', import.meta.url);
+
+/** The Node flags the chart gives the container (values.yaml `nodeOptions`): the controller runs as deployed. */
+export function shippedNodeOptions(): string[] {
+  const values = parseYaml(readFileSync(chartValues, 'utf8')) as { nodeOptions?: string } | null;
+  return (values?.nodeOptions ?? '').split(/\s+/).filter(Boolean);
+}
 
 /** True when `sandbox-storage controller --help` is a known command. */
 export function controllerAvailable(): boolean {
@@ -78,13 +87,14 @@ export interface ControllerLauncher {
   script: string;
   args: (kubeconfigPath: string) => string[];
   available: () => boolean;
+  nodeArgs?: string[];
 }
 
-const shippedController: ControllerLauncher = { script: cliPath, args: controllerCommand, available: controllerAvailable };
+const shippedController: ControllerLauncher = { script: cliPath, args: controllerCommand, available: controllerAvailable, nodeArgs: shippedNodeOptions() };
 
 async function startController(controlPlane: ControlPlane, launcher: ControllerLauncher): Promise<{ controller: NodeProcess; coldStartMs: number }> {
   const started = performance.now();
-  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), readyMessage, timeoutMs: 60_000 });
+  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), nodeArgs: launcher.nodeArgs ?? [], readyMessage, timeoutMs: 60_000 });
   return { controller, coldStartMs: performance.now() - started };
 }
 
@@ -202,6 +212,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
       notes: [
         `Pods created at ${creationRate}/s through the API server with the webhook registered (the last create answered after ${(podsCreatedMs / 1000).toFixed(1)} s); PVC counts polled every 50 ms.`,
         `CPU seconds while the controller made the ${pvcPods} PVCs: ${describeCpu(controllerPhaseCpu)}; during the bare client's run: ${describeCpu(baselinePhaseCpu)}.`,
+        `The controller ran with the Node flags the chart ships (values.yaml nodeOptions): ${(launcher.nodeArgs ?? []).join(' ') || 'none'}.`,
       ],
       details: {
         pvcPods,
