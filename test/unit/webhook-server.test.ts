@@ -214,6 +214,41 @@ describe('webhook server over HTTPS', () => {
   });
 });
 
+/**
+ * POSTs `body` to /mutate in two halves: sends the first half at once and resolves `firstHalfSent` when it has left
+ * the client; `finish()` sends the rest. For shutdown tests that need a request in flight.
+ */
+function postInTwoHalves(options: { port: number; caPem: string; agent: Agent | false; body: Buffer }) {
+  const half = Math.floor(options.body.length / 2);
+  let sent!: () => void;
+  const firstHalfSent = new Promise<void>((resolve) => (sent = resolve));
+  let request!: ReturnType<typeof httpsRequest>;
+  const reply = new Promise<Reply>((resolve, reject) => {
+    request = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: options.port,
+        path: '/mutate',
+        method: 'POST',
+        ca: options.caPem,
+        agent: options.agent,
+        headers: { 'content-type': 'application/json', 'content-length': options.body.length },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text, json: JSON.parse(text) });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.write(options.body.subarray(0, half), () => sent());
+  });
+  return { firstHalfSent, reply, finish: () => request.end(options.body.subarray(half)) };
+}
+
 describe('graceful shutdown', () => {
   it('closes a kept-alive connection once it has answered the request in flight, without waiting for the grace period', async () => {
     const local = await writeServingCertificate();
@@ -229,37 +264,11 @@ describe('graceful shutdown', () => {
     try {
       const review = admissionReviewFor(sandboxPod());
       const body = Buffer.from(JSON.stringify(review));
-      const half = Math.floor(body.length / 2);
-      let sent!: () => void;
-      const firstHalfSent = new Promise<void>((resolve) => (sent = resolve));
-      let inFlightRequest!: ReturnType<typeof httpsRequest>;
-      const inFlight = new Promise<Reply>((resolve, reject) => {
-        inFlightRequest = httpsRequest(
-          {
-            host: '127.0.0.1',
-            port: stoppable.address.port,
-            path: '/mutate',
-            method: 'POST',
-            ca: local.caPem,
-            agent,
-            headers: { 'content-type': 'application/json', 'content-length': body.length },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text, json: JSON.parse(text) });
-            });
-          },
-        );
-        inFlightRequest.on('error', reject);
-        inFlightRequest.write(body.subarray(0, half), () => sent());
-      });
-      await firstHalfSent;
+      const post = postInTwoHalves({ port: stoppable.address.port, caPem: local.caPem, agent, body });
+      await post.firstHalfSent;
       const stopped = stoppable.stop();
-      inFlightRequest.end(body.subarray(half));
-      const reply = await inFlight;
+      post.finish();
+      const reply = await post.reply;
       expect(reply.json.response.uid).toBe(review.request.uid);
       expect(reply.headers.connection).toBe('close');
       await stopped;
@@ -283,44 +292,12 @@ describe('graceful shutdown', () => {
     try {
       const review = admissionReviewFor(sandboxPod());
       const body = Buffer.from(JSON.stringify(review));
-      const half = Math.floor(body.length / 2);
-      let inFlightRequest: ReturnType<typeof httpsRequest> | undefined;
-      let requestStarted!: () => void;
-      const started = new Promise<void>((resolve) => (requestStarted = resolve));
-      const inFlight = new Promise<Reply>((resolve, reject) => {
-        const request = httpsRequest(
-          {
-            host: '127.0.0.1',
-            port: stoppable.address.port,
-            path: '/mutate',
-            method: 'POST',
-            ca: local.caPem,
-            agent: false,
-            headers: { 'content-type': 'application/json', 'content-length': body.length },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text, json: JSON.parse(text) });
-            });
-          },
-        );
-        request.on('error', reject);
-        request.on('socket', (socket) => socket.once('secureConnect', () => requestStarted()));
-        request.write(body.subarray(0, half));
-        inFlightRequest = request;
-      });
-      await started;
-      // give the server the first half before it is told to stop
-      await waitFor(async () => inFlightRequest !== undefined && inFlightRequest.writableLength === 0, {
-        timeoutMs: 10_000,
-        description: 'the first half of the body to be sent',
-      });
+      const post = postInTwoHalves({ port: stoppable.address.port, caPem: local.caPem, agent: false, body });
+      // the server has the first half before it is told to stop
+      await post.firstHalfSent;
       const stopped = stoppable.stop();
-      inFlightRequest!.end(body.subarray(half));
-      const reply = await inFlight;
+      post.finish();
+      const reply = await post.reply;
       await stopped;
       expect(reply.status).toBe(200);
       expect(reply.json.response.uid).toBe(review.request.uid);
