@@ -164,7 +164,9 @@ export class ClaimReconciler {
     const byPolicy = new Map<Policy, k8s.V1Pod[]>();
     for (const pod of users.pods.filter(hasStorageGate)) {
       const policy = users.policyOf?.(pod) ?? users.policy;
-      byPolicy.set(policy, [...(byPolicy.get(policy) ?? []), pod]);
+      const group = byPolicy.get(policy);
+      if (group) group.push(pod);
+      else byPolicy.set(policy, [pod]);
     }
     const outcome: PreparationOutcome = { ready: [] };
     const wait = (ms: number) => (outcome.requeueAfterMs = Math.min(outcome.requeueAfterMs ?? ms, ms));

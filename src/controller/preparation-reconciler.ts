@@ -78,8 +78,7 @@ export class PreparationReconciler {
   async prepare(pods: k8s.V1Pod[], policy: Policy, workKey: string): Promise<PreparationOutcome> {
     if (!preparationEnabled(policy) || pods.length === 0) return { ready: pods };
     const { events, metrics } = this.deps;
-    const settings = policy.spec.shared.preparation;
-    const image = settings.image || this.deps.defaultImage;
+    const image = policy.spec.shared.preparation.image || this.deps.defaultImage;
     const ready: k8s.V1Pod[] = [];
     let requeueAfterMs: number | undefined;
     const waiting = new Map<string, { target: PreparationTarget; pods: k8s.V1Pod[] }>();
@@ -156,12 +155,18 @@ export class PreparationReconciler {
       return await this.step(key, target, pods, image, workKey);
     } catch (error) {
       this.deps.metrics.error('preparation_pod');
-      const waitMs = this.recordFailure(key, this.deps.now?.() ?? Date.now());
-      const message = `cannot run the directory-preparation Pod ${target.namespace}/${preparationPodName(key)}: ${apiErrorMessage(error)}; retrying in ${Math.round(waitMs / 1000)}s`;
-      for (const pod of pods) this.deps.events.warning(podTarget(pod), eventReasons.preparationFailed, message);
-      this.deps.logger.warn({ preparation: `${target.namespace}/${preparationPodName(key)}`, err: apiErrorMessage(error), retryInMs: waitMs }, 'preparation step failed');
-      return { waitMs };
+      return this.reportApiFailure(key, target, pods, 'run', error);
     }
+  }
+
+  /** An API call about the preparation Pod failed: back off, and say so on the waiting sandbox Pods. */
+  private reportApiFailure(key: string, target: PreparationTarget, pods: k8s.V1Pod[], verb: 'run' | 'create', error: unknown): { waitMs: number } {
+    const waitMs = this.recordFailure(key, this.deps.now?.() ?? Date.now());
+    const where = `${target.namespace}/${preparationPodName(key)}`;
+    const message = `cannot ${verb} the directory-preparation Pod ${where}: ${apiErrorMessage(error)}; retrying in ${Math.round(waitMs / 1000)}s`;
+    for (const pod of pods) this.deps.events.warning(podTarget(pod), eventReasons.preparationFailed, message);
+    this.deps.logger.warn({ preparation: where, prefix: target.plan.prefix, err: apiErrorMessage(error), retryInMs: waitMs }, `cannot ${verb} preparation pod`);
+    return { waitMs };
   }
 
   private async step(key: string, target: PreparationTarget, pods: k8s.V1Pod[], image: string, workKey: string): Promise<'ready' | { waitMs: number }> {
@@ -184,11 +189,7 @@ export class PreparationReconciler {
         }
       } catch (error) {
         metrics.error('create_preparation_pod');
-        const waitMs = this.recordFailure(key, now);
-        const message = `cannot create the directory-preparation Pod ${where}: ${apiErrorMessage(error)}; retrying in ${Math.round(waitMs / 1000)}s`;
-        for (const pod of pods) events.warning(podTarget(pod), eventReasons.preparationFailed, message);
-        log.warn({ err: apiErrorMessage(error), retryInMs: waitMs }, 'cannot create preparation pod');
-        return { waitMs };
+        return this.reportApiFailure(key, target, pods, 'create', error);
       }
       return { waitMs: cached ? watchedPollMs : 1_000 };
     }

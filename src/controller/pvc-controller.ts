@@ -10,7 +10,7 @@ import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
-import { eventReasons } from './events.ts';
+import { eventReasons, podTarget } from './events.ts';
 import { PreparationReconciler, preparationWorkKeyAnnotation } from './preparation-reconciler.ts';
 import { preparationLabel } from './directory-preparation.ts';
 import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
@@ -101,7 +101,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
         // A gated Pod that cannot be planned would wait silently: say why on the Pod.
         if (hasStorageGate(pod)) {
           options.reconciler.events.warning(
-            { kind: 'Pod', namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) },
+            podTarget(pod),
             eventReasons.failed,
             `cannot plan storage for this pod: ${planned.problem}`,
           );
@@ -137,14 +137,25 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
     if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
   };
+  /** The cached Pods of a work key that are not being deleted. */
+  const livePodsOf = (key: string): k8s.V1Pod[] => {
+    const live: k8s.V1Pod[] = [];
+    for (const member of podsByClaim.get(key) ?? []) {
+      const { namespace, name } = splitKey(member);
+      const pod = pods.cache.get(name, namespace);
+      if (pod && !pod.metadata?.deletionTimestamp) live.push(pod);
+    }
+    return live;
+  };
+  /** The policy in force that a Pod was admitted under (its annotation names it), if it is still there. */
+  const admittedPolicy = (pod: k8s.V1Pod, current: readonly Policy[]) =>
+    current.find((candidate) => candidate.name === pod.metadata?.annotations?.[ownershipLabels.policy]);
   /** Whether a live sandbox Pod of this work key still waits behind its gate for the preparation `target`. */
   const awaitsPreparation = (key: string, target: string) => {
     const current = policies();
-    return [...(podsByClaim.get(key) ?? [])].some((member) => {
-      const { namespace, name } = splitKey(member);
-      const pod = pods.cache.get(name, namespace);
-      if (pod === undefined || pod.metadata?.deletionTimestamp || !hasStorageGate(pod)) return false;
-      const policy = current.find((candidate) => candidate.name === pod.metadata?.annotations?.[ownershipLabels.policy]);
+    return livePodsOf(key).some((pod) => {
+      if (!hasStorageGate(pod)) return false;
+      const policy = admittedPolicy(pod, current);
       // A Pod whose policy is unknown now cannot be judged: keep the preparation Pod for it.
       return policy === undefined || preparation?.needs(pod, policy, target) === true;
     });
@@ -164,15 +175,13 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     );
   };
   // A preparation Pod changed (running, finished, deleted): reconcile the key whose Pods wait for it.
-  const onPreparationPod = (pod: k8s.V1Pod) => {
-    if (!running) return;
-    const key = pod.metadata?.annotations?.[preparationWorkKeyAnnotation];
-    if (key !== undefined && podsByClaim.has(key)) enqueue(key);
-    removeIfAbandoned(pod);
-  };
-  const onPreparationPodDeleted = (pod: k8s.V1Pod) => {
+  const wakeWaitingKey = (pod: k8s.V1Pod) => {
     const key = pod.metadata?.annotations?.[preparationWorkKeyAnnotation];
     if (running && key !== undefined && podsByClaim.has(key)) enqueue(key);
+  };
+  const onPreparationPod = (pod: k8s.V1Pod) => {
+    wakeWaitingKey(pod);
+    if (running) removeIfAbandoned(pod);
   };
   const allKeys = () => {
     const keys = new Set(podsByClaim.keys());
@@ -183,19 +192,14 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
   };
 
   const usersOf = (key: string) => {
-    const livePods: k8s.V1Pod[] = [];
-    for (const member of podsByClaim.get(key) ?? []) {
-      const { namespace, name } = splitKey(member);
-      const pod = pods.cache.get(name, namespace);
-      if (pod && !pod.metadata?.deletionTimestamp) livePods.push(pod);
-    }
+    const livePods = livePodsOf(key);
     const { name } = splitKey(key);
     for (const pod of livePods) {
       const planned = plannedClaims(pod, policies());
       const plan = planned.claims.find((claim) => claim.name === name);
       if (plan && planned.policy) {
         const current = policies();
-        const policyOf = (member: k8s.V1Pod) => current.find((candidate) => candidate.name === member.metadata?.annotations?.[ownershipLabels.policy]);
+        const policyOf = (member: k8s.V1Pod) => admittedPolicy(member, current);
         return { pods: livePods, plan, policy: planned.policy, policyOf };
       }
     }
@@ -228,23 +232,23 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     }
   };
 
+  // Every watch handler, so that stop() removes exactly what start() added.
+  const subscribe = <T extends k8s.KubernetesObject>(cache: WatchedCache<T>, onChange: (object: T) => void, onDelete: (object: T) => void) =>
+    (method: 'on' | 'off') => {
+      cache.informer[method]('add', onChange);
+      cache.informer[method]('update', onChange);
+      cache.informer[method]('delete', onDelete);
+    };
+  const subscriptions = [subscribe(pods, onPod, onPodDeleted), subscribe(claims, onClaim, onClaim)];
+  if (preparationPods) subscriptions.push(subscribe(preparationPods, onPreparationPod, wakeWaitingKey));
+
   let workers: Promise<void>[] = [];
   let resyncTimer: NodeJS.Timeout | undefined;
   return {
     async start() {
-      pods.informer.on('add', onPod);
-      pods.informer.on('update', onPod);
-      pods.informer.on('delete', onPodDeleted);
-      claims.informer.on('add', onClaim);
-      claims.informer.on('update', onClaim);
-      claims.informer.on('delete', onClaim);
-      if (preparationPods) {
-        preparationPods.informer.on('add', onPreparationPod);
-        preparationPods.informer.on('update', onPreparationPod);
-        preparationPods.informer.on('delete', onPreparationPodDeleted);
-        // Not awaited: until it has synced, preparation Pods are read from the API.
-        void preparationPods.start();
-      }
+      for (const toggle of subscriptions) toggle('on');
+      // Not awaited: until it has synced, preparation Pods are read from the API.
+      if (preparationPods) void preparationPods.start();
       await Promise.all([pods.start(), claims.start()]);
       // Leadership may have ended while the caches were syncing: then there is nothing to start.
       if (stopped) return;
@@ -264,17 +268,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       stopped = true;
       running = false;
       clearInterval(resyncTimer);
-      pods.informer.off('add', onPod);
-      pods.informer.off('update', onPod);
-      pods.informer.off('delete', onPodDeleted);
-      claims.informer.off('add', onClaim);
-      claims.informer.off('update', onClaim);
-      claims.informer.off('delete', onClaim);
-      if (preparationPods) {
-        preparationPods.informer.off('add', onPreparationPod);
-        preparationPods.informer.off('update', onPreparationPod);
-        preparationPods.informer.off('delete', onPreparationPodDeleted);
-      }
+      for (const toggle of subscriptions) toggle('off');
       queue.shutDown();
       await Promise.all(workers);
       metrics.queueDepth(0);

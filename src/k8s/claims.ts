@@ -110,7 +110,6 @@ export function claimEventMessages(config: k8s.KubeConfig, maxAgeMs = 5_000): (n
     });
     const latest = new Map<string, { time: number; message: string }>();
     for (const event of events.items) {
-      if (event.source?.component === controllerComponent) continue;
       const name = event.involvedObject.name ?? '';
       const time = new Date(event.lastTimestamp ?? event.eventTime ?? 0).getTime();
       const known = latest.get(name);
