@@ -2,7 +2,7 @@
 // so both give the same answer. Every outcome, bad input included, is a well-formed AdmissionReview.
 import jsonPatch from 'fast-json-patch';
 import type { Policy } from '../policy/types.ts';
-import type { ClaimLabels } from './isolation/governed-volumes.ts';
+import type { ClaimMetadata } from './isolation/governed-volumes.ts';
 import type { PodValidation } from './isolation/validate-pod.ts';
 import type { NamespaceLabelLookup } from './namespace-labels.ts';
 import { planPod } from './plan-pod.ts';
@@ -63,7 +63,7 @@ export interface AdmissionContext {
   /** Namespace labels for policies with a namespaceSelector; undefined when not known. */
   namespaceLabels?: Record<string, string>;
   /** Labels of the PVCs the Pod references, for the validating webhook's ownership checks; empty when not known. */
-  claimLabels?: ClaimLabels;
+  claimMetadata?: ClaimMetadata;
   /** Observed PVCs (an informer cache); undefined when the server has none, and then every sandbox Pod is gated. */
   claims?: ClaimLookup;
 }
@@ -170,7 +170,7 @@ export interface AdmissionSources {
   /** Only called when a policy that selects the Pod also has a namespaceSelector (any policy, for /validate). */
   namespaceLabels: NamespaceLabelLookup;
   /** Looks up the labels of these PVCs in a namespace (missing ones left out); absent without cluster access. */
-  claimLabels?(namespace: string, claimNames: string[]): Promise<ClaimLabels>;
+  claimMetadata?(namespace: string, claimNames: string[]): Promise<ClaimMetadata>;
   /** Reads a Pod (undefined when it does not exist), for CONNECT requests; absent without cluster access. */
   pod?(namespace: string, name: string): Promise<unknown>;
   /** Observed PVCs, when the server watches them (sandbox-storage run); undefined otherwise. */

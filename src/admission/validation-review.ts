@@ -58,7 +58,7 @@ function reviewConnect(request: AdmissionRequest, context: AdmissionContext & Co
       connectOptions: request.object,
       namespaceLabels: context.namespaceLabels,
       userInfo: isObject(request.userInfo) ? request.userInfo : {},
-      claimLabels: context.claimLabels ?? {},
+      claimMetadata: context.claimMetadata ?? {},
     },
     context.policies,
   ));
@@ -106,7 +106,7 @@ export function reviewPodValidation(request: AdmissionRequest, context: Admissio
       oldObject: request.oldObject,
       namespaceLabels: context.namespaceLabels,
       userInfo,
-      claimLabels: context.claimLabels ?? {},
+      claimMetadata: context.claimMetadata ?? {},
     },
     context.policies,
   );
@@ -129,9 +129,9 @@ export async function reviewValidation(body: unknown, sources: AdmissionSources)
       connect && governed && sources.pod && namespace !== '' && name !== '' ? await sources.pod(namespace, name) : undefined;
     const pod = connect ? connectedPod : request.object;
     const claims = governed ? referencedClaimNames((pod as { spec?: { volumes?: unknown } } | undefined)?.spec?.volumes) : [];
-    const claimLabels =
-      sources.claimLabels && namespace !== '' && claims.length > 0 ? await sources.claimLabels(namespace, claims) : {};
-    return reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimLabels, connectedPod });
+    const claimMetadata =
+      sources.claimMetadata && namespace !== '' && claims.length > 0 ? await sources.claimMetadata(namespace, claims) : {};
+    return reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimMetadata, connectedPod });
   } catch (thrown) {
     return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
   }

@@ -126,13 +126,13 @@ async function clusterSources(
   kubeconfig: string | undefined,
   givenLabels: NamespaceLabelLookup | undefined,
   writeError: (text: string) => void,
-): Promise<Pick<AdmissionSources, 'namespaceLabels' | 'claimLabels' | 'pod'> & { policies: Policy[] }> {
-  const [{ loadKubeConfig }, { listClusterPolicies }, { namespaceLabelLookup }, { claimLabelLookup }, { podLookup }, { default: pino }] =
+): Promise<Pick<AdmissionSources, 'namespaceLabels' | 'claimMetadata' | 'pod'> & { policies: Policy[] }> {
+  const [{ loadKubeConfig }, { listClusterPolicies }, { namespaceLabelLookup }, { claimMetadataLookup }, { podLookup }, { default: pino }] =
     await Promise.all([
       import('../k8s/kube-config.ts'),
       import('../k8s/cluster-policies.ts'),
       import('../k8s/namespace-labels.ts'),
-      import('../k8s/claim-labels.ts'),
+      import('../k8s/claim-metadata.ts'),
       import('../k8s/pod-lookup.ts'),
       import('pino'),
     ]);
@@ -150,7 +150,7 @@ async function clusterSources(
     policies: installed.flatMap((entry) => (entry.policy ? [entry.policy] : [])),
     namespaceLabels: givenLabels ?? namespaceLabelLookup(config, pino({ level: 'silent' })),
     // The validating webhook's cluster look-ups too, so the decision is the one the cluster would reach.
-    claimLabels: claimLabelLookup(config, pino({ level: 'silent' })),
+    claimMetadata: claimMetadataLookup(config, pino({ level: 'silent' })),
     pod: podLookup(config, pino({ level: 'silent' })),
   };
 }

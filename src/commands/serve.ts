@@ -11,7 +11,7 @@ import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
-import { claimLabelLookup } from '../k8s/claim-labels.ts';
+import { claimMetadataLookup } from '../k8s/claim-metadata.ts';
 import { podLookup } from '../k8s/pod-lookup.ts';
 import { auditEventObserver } from '../k8s/audit-events.ts';
 import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
@@ -297,7 +297,7 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
   if (!hasCluster) {
     logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
   }
-  const lookups = hasCluster ? { claimLabels: claimLabelLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
+  const lookups = hasCluster ? { claimMetadata: claimMetadataLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
   const metrics = admissionMetrics(registry);
   const auditEvents = hasCluster ? auditEventObserver(cluster(), logger, process.env.POD_NAME ?? hostname()) : undefined;
   metrics.setPolicies(policySet.states());

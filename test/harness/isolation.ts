@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { claimLabelLookup } from '../../src/k8s/claim-labels.ts';
+import { claimMetadataLookup } from '../../src/k8s/claim-metadata.ts';
 import { podLookup } from '../../src/k8s/pod-lookup.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { startTestWebhook, type RunningWebhook } from './webhook.ts';
@@ -15,7 +15,7 @@ const shippedConfiguration = new URL('../../deploy/manifests/validating-webhook.
 /** Like startTestWebhook, plus the cluster look-ups (PVC ownership labels, Pods for exec) `serve` enables with credentials. */
 export async function startIsolationWebhook(policies: Policy[], kubeConfig: k8s.KubeConfig): Promise<RunningWebhook> {
   const logger = pino({ level: 'silent' });
-  return startTestWebhook(policies, logger, { claimLabels: claimLabelLookup(kubeConfig, logger), pod: podLookup(kubeConfig, logger) });
+  return startTestWebhook(policies, logger, { claimMetadata: claimMetadataLookup(kubeConfig, logger), pod: podLookup(kubeConfig, logger) });
 }
 
 /** The shipped ValidatingWebhookConfiguration, pointed at a local URL. */

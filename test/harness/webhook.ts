@@ -30,7 +30,7 @@ export interface RunningWebhook {
 export async function startTestWebhook(
   policies: Policy[],
   logger: Logger = pino({ level: 'silent' }),
-  lookups: Pick<AdmissionSources, 'claimLabels' | 'pod'> = {},
+  lookups: Pick<AdmissionSources, 'claimMetadata' | 'pod'> = {},
 ): Promise<RunningWebhook> {
   const tls = await writeServingCertificate();
   const outcomes: AdmissionOutcome[] = [];

@@ -14,17 +14,17 @@ import { examplePolicy, podMounting, podWith, requesters, sandboxLabels, sharedV
 const shared = examplePolicy('shared');
 const workspace = examplePolicy('workspace');
 
-async function decide(policies: Policy[], pod: unknown, userInfo: object, request: Record<string, unknown> = {}, claimLabels = {}) {
+async function decide(policies: Policy[], pod: unknown, userInfo: object, request: Record<string, unknown> = {}, claimMetadata = {}) {
   const body = admissionReviewFor(pod, { userInfo, ...request });
   return decideAdmission(body, {
     policies,
     namespaceLabels: staticNamespaceLabels(undefined),
-    claimLabels: async () => claimLabels,
+    claimMetadata: async () => claimMetadata,
   });
 }
 
-async function denial(policies: Policy[], pod: unknown, userInfo: object, request: Record<string, unknown> = {}, claimLabels = {}) {
-  const { decided } = await decide(policies, pod, userInfo, request, claimLabels);
+async function denial(policies: Policy[], pod: unknown, userInfo: object, request: Record<string, unknown> = {}, claimMetadata = {}) {
+  const { decided } = await decide(policies, pod, userInfo, request, claimMetadata);
   expect(decided.response.allowed).toBe(false);
   return decided.response.status?.message ?? '';
 }
@@ -134,9 +134,9 @@ describe('workspace claims', () => {
 
   it('a PVC whose ownership labels name another identity is denied, whatever its name', async () => {
     const pod = podMounting(sandboxLabels('alice'), { name: 'w', persistentVolumeClaim: { claimName: 'renamed' } }, {});
-    const labels = { renamed: { 'sandbox-storage.io/policy': 'workspace', 'sandbox-storage.io/user': 'bob', 'sandbox-storage.io/thread': 't1' } };
+    const labels = { renamed: { labels: { 'sandbox-storage.io/policy': 'workspace', 'sandbox-storage.io/user': 'bob', 'sandbox-storage.io/thread': 't1' }, annotations: {} } };
     expect(await denial([workspace], pod, requesters.alice, {}, labels)).toMatch(/PVC "renamed" belongs to user "bob" by its labels, not to user "alice" \[rule ForeignClaimOwner/);
-    const mine = { renamed: { ...labels.renamed, 'sandbox-storage.io/user': 'alice' } };
+    const mine = { renamed: { labels: { ...labels.renamed.labels, 'sandbox-storage.io/user': 'alice' }, annotations: {} } };
     expect((await decide([workspace], pod, requesters.alice, {}, mine)).decided.response.allowed).toBe(true);
   });
 });

@@ -12,12 +12,18 @@ export interface GovernedVolume {
   kind: GovernedKind;
   /** The policy whose storage this is (its exemptions apply). */
   policy: Policy;
-  /** Ownership labels of the claim as found in the cluster, when known. */
+  /** Labels of the claim as found in the cluster, when known. */
   claimLabels?: Record<string, string>;
 }
 
-/** Labels of PVCs in the request's namespace, by claim name; only claims that exist and were looked up. */
-export type ClaimLabels = Readonly<Record<string, Record<string, string>>>;
+/** Labels and annotations of one PVC as found in the cluster. */
+export interface ObservedClaimMetadata {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** PVCs of the request's namespace, by claim name; only claims that exist and were looked up. */
+export type ClaimMetadata = Readonly<Record<string, ObservedClaimMetadata>>;
 
 const workspaceNameRest = /^[-a-z0-9]*-[a-z2-7]{20}$/;
 
@@ -29,9 +35,9 @@ export function looksLikeWorkspaceClaim(prefix: string, claimName: string): bool
 function classifyClaim(
   claimName: string,
   policies: readonly Policy[],
-  claimLabels: ClaimLabels,
+  claimMetadata: ClaimMetadata,
 ): Omit<GovernedVolume, 'volumeName'> | undefined {
-  const labels = Object.hasOwn(claimLabels, claimName) ? claimLabels[claimName] : undefined;
+  const labels = Object.hasOwn(claimMetadata, claimName) ? claimMetadata[claimName]?.labels : undefined;
   for (const policy of policies) {
     if (policy.spec.mode === 'shared' && policy.spec.shared.claimName === claimName) return { claimName, kind: 'shared', policy };
   }
@@ -61,7 +67,7 @@ function clonedClaimNames(volume: Record<string, unknown>): string[] {
 export function governedVolumes(
   volumes: unknown,
   policies: readonly Policy[],
-  claimLabels: ClaimLabels,
+  claimMetadata: ClaimMetadata,
 ): Map<string, GovernedVolume> {
   const governed = new Map<string, GovernedVolume>();
   if (!Array.isArray(volumes)) return governed;
@@ -69,12 +75,12 @@ export function governedVolumes(
     if (!isObject(volume) || typeof volume.name !== 'string') continue;
     const claim = isObject(volume.persistentVolumeClaim) ? volume.persistentVolumeClaim.claimName : undefined;
     if (typeof claim === 'string') {
-      const found = classifyClaim(claim, policies, claimLabels);
+      const found = classifyClaim(claim, policies, claimMetadata);
       if (found) governed.set(volume.name, { volumeName: volume.name, ...found });
       continue;
     }
     for (const source of clonedClaimNames(volume)) {
-      const found = classifyClaim(source, policies, claimLabels);
+      const found = classifyClaim(source, policies, claimMetadata);
       if (found) {
         governed.set(volume.name, { volumeName: volume.name, ...found, kind: 'clone' });
         break;

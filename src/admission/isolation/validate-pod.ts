@@ -5,7 +5,7 @@ import { readIdentity } from '../identity.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { selectPolicy } from '../select-policy.ts';
 import { matchRequester } from './exemptions.ts';
-import { governedVolumes, type ClaimLabels, type GovernedVolume } from './governed-volumes.ts';
+import { governedVolumes, type ClaimMetadata, type GovernedVolume } from './governed-volumes.ts';
 import { identityLabelChanges } from './identity-immutability.ts';
 import { mountScopeDenials, type ContainerToCheck, type PodIdentity } from './mount-scope.ts';
 import { isObject, list, podLabels, podSpec } from './plain-json.ts';
@@ -21,7 +21,7 @@ export interface PodValidationInput {
   /** Labels of the namespace, for policies with a namespaceSelector; undefined when unknown. */
   namespaceLabels?: Record<string, string>;
   userInfo: RequesterInfo;
-  claimLabels: ClaimLabels;
+  claimMetadata: ClaimMetadata;
   /** For CONNECT (exec, attach, portforward): the request's options (PodExecOptions...); `object` is then the Pod. */
   connectOptions?: unknown;
 }
@@ -84,7 +84,7 @@ function validateConnect(input: PodValidationInput, governing: readonly Policy[]
   const options = isObject(input.connectOptions) ? input.connectOptions : {};
   const named = typeof options.container === 'string' && options.container !== '' ? options.container : undefined;
   const into = named === undefined ? 'the pod' : `container ${JSON.stringify(named)}`;
-  const governed = governedVolumes(spec.volumes, governing, input.claimLabels);
+  const governed = governedVolumes(spec.volumes, governing, input.claimMetadata);
   result.denials.push(
     ...reachDenials(reachedByConnect(spec, named), governed, owner, exemptionCheck(input.userInfo), (problem) =>
       `${input.subResource} into ${into} would reach what ${problem} [rule ConnectReachesForeignMount]`,
@@ -141,7 +141,7 @@ function judge(input: PodValidationInput, governing: readonly Policy[]): PodVali
       .filter((container) => !before.some((old) => sameJson(old, container)))
       .map((container) => ({ role: 'ephemeral container', container }));
   }
-  const governed = governedVolumes(spec.volumes, governing, input.claimLabels);
+  const governed = governedVolumes(spec.volumes, governing, input.claimMetadata);
   const isExempt = exemptionCheck(input.userInfo);
   result.denials.push(...mountScopeDenials(containers, governed, owner, isExempt));
   for (const { container } of isDebug ? containers : []) {

@@ -1,23 +1,23 @@
-// Labels of the PVCs a Pod names, so the validating webhook can confirm who owns a claim. A claim that does not
+// Labels and annotations of the PVCs a Pod names, so the validating webhook can confirm who owns a claim. A claim that does not
 // exist has no owner to confirm (404 → left out); any other failure fails the admission closed.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ClaimLabels } from '../admission/isolation/governed-volumes.ts';
+import type { ClaimMetadata, ObservedClaimMetadata } from '../admission/isolation/governed-volumes.ts';
 
-export type ClaimLabelLookup = (namespace: string, claimNames: string[]) => Promise<ClaimLabels>;
+export type ClaimMetadataLookup = (namespace: string, claimNames: string[]) => Promise<ClaimMetadata>;
 
-export function claimLabelLookup(config: k8s.KubeConfig, logger: Logger): ClaimLabelLookup {
+export function claimMetadataLookup(config: k8s.KubeConfig, logger: Logger): ClaimMetadataLookup {
   const core = config.makeApiClient(k8s.CoreV1Api);
   return async (namespace, claimNames) => {
-    const found: Record<string, Record<string, string>> = {};
+    const found: Record<string, ObservedClaimMetadata> = {};
     await Promise.all(
       claimNames.map(async (name) => {
         try {
           const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace });
-          found[name] = claim.metadata?.labels ?? {};
+          found[name] = { labels: claim.metadata?.labels ?? {}, annotations: claim.metadata?.annotations ?? {} };
         } catch (error) {
           if (error instanceof k8s.ApiException && error.code === 404) return;
-          logger.warn({ err: error, namespace, claim: name }, 'cannot read PVC labels');
+          logger.warn({ err: error, namespace, claim: name }, 'cannot read PVC metadata');
           throw new Error(`cannot read PVC ${namespace}/${name}: ${(error as Error).message}`);
         }
       }),
