@@ -64,6 +64,8 @@ export interface AdmissionContext {
   namespaceLabels?: Record<string, string>;
   /** Labels of the PVCs the Pod references, for the validating webhook's ownership checks; empty when not known. */
   claimMetadata?: ClaimMetadata;
+  /** The key PVC ownership proofs are checked with; undefined when not (yet) known: then nothing counts as proven. */
+  ownershipKey?: Uint8Array;
   /** Observed PVCs (an informer cache); undefined when the server has none, and then every sandbox Pod is gated. */
   claims?: ClaimLookup;
 }
@@ -171,6 +173,8 @@ export interface AdmissionSources {
   namespaceLabels: NamespaceLabelLookup;
   /** Looks up the labels of these PVCs in a namespace (missing ones left out); absent without cluster access. */
   claimMetadata?(namespace: string, claimNames: string[]): Promise<ClaimMetadata>;
+  /** The ownership key as currently known (it may appear after start); absent without cluster access. */
+  ownershipKey?(): Uint8Array | undefined;
   /** Reads a Pod (undefined when it does not exist), for CONNECT requests; absent without cluster access. */
   pod?(namespace: string, name: string): Promise<unknown>;
   /** Observed PVCs, when the server watches them (sandbox-storage run); undefined otherwise. */

@@ -58,10 +58,19 @@ function reviewConnect(request: AdmissionRequest, context: AdmissionContext & Co
       connectOptions: request.object,
       namespaceLabels: context.namespaceLabels,
       userInfo: isObject(request.userInfo) ? request.userInfo : {},
-      claimMetadata: context.claimMetadata ?? {},
+      ...podRequestFacts(request, context),
     },
     context.policies,
   ));
+}
+
+/** What the storage rules need about the request's namespace: its PVCs and the key that checks their proofs. */
+function podRequestFacts(request: AdmissionRequest, context: AdmissionContext) {
+  return {
+    namespace: typeof request.namespace === 'string' ? request.namespace : '',
+    claimMetadata: context.claimMetadata ?? {},
+    ...(context.ownershipKey ? { ownershipKey: context.ownershipKey } : {}),
+  };
 }
 
 function decided(request: AdmissionRequest, validation: ReturnType<typeof validatePod>): AdmissionOutcome {
@@ -106,7 +115,7 @@ export function reviewPodValidation(request: AdmissionRequest, context: Admissio
       oldObject: request.oldObject,
       namespaceLabels: context.namespaceLabels,
       userInfo,
-      claimMetadata: context.claimMetadata ?? {},
+      ...podRequestFacts(request, context),
     },
     context.policies,
   );
@@ -131,7 +140,8 @@ export async function reviewValidation(body: unknown, sources: AdmissionSources)
     const claims = governed ? referencedClaimNames((pod as { spec?: { volumes?: unknown } } | undefined)?.spec?.volumes) : [];
     const claimMetadata =
       sources.claimMetadata && namespace !== '' && claims.length > 0 ? await sources.claimMetadata(namespace, claims) : {};
-    return reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimMetadata, connectedPod });
+    const ownershipKey = sources.ownershipKey?.();
+    return reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimMetadata, connectedPod, ...(ownershipKey ? { ownershipKey } : {}) });
   } catch (thrown) {
     return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
   }

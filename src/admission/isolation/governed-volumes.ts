@@ -1,19 +1,28 @@
-// Which volumes of a Pod reach storage a policy governs: the shared claim, workspace claims (recognised by name),
-// claims whose ownership labels name an identity, and inline ephemeral volumes cloned from any of those.
+// Which volumes of a Pod reach storage a policy governs, and which policies own that storage. The storage decides:
+// the shared claim belongs to every policy that names it, a workspace-shaped claim to every policy whose names it
+// fits, and an existing workspace PVC counts only with an ownership proof. Labels on a PVC prove nothing.
 import type { Policy } from '../../policy/types.ts';
+import { ownershipProofAnnotation, proofMatches } from '../ownership-proof.ts';
 import { ownershipLabels } from '../storage-layout.ts';
 import { isObject } from './plain-json.ts';
 
-export type GovernedKind = 'shared' | 'workspace' | 'owned-claim' | 'clone';
+/**
+ * shared: a policy's shared claim. workspace: a workspace claim name (not yet created, or created with a valid
+ * proof). unproven: an existing PVC in the workspace name space without a valid proof (planted, never mounted).
+ * clone: an ephemeral volume cloned from governed storage.
+ */
+export type GovernedKind = 'shared' | 'workspace' | 'unproven' | 'clone';
 
 export interface GovernedVolume {
   volumeName: string;
   claimName: string;
   kind: GovernedKind;
-  /** The policy whose storage this is (its exemptions apply). */
-  policy: Policy;
-  /** Labels of the claim as found in the cluster, when known. */
-  claimLabels?: Record<string, string>;
+  /** Every policy whose storage this is; never empty. Each one's rules apply, whatever policy selects the Pod. */
+  owners: Policy[];
+  /** `persistentVolumeClaim.readOnly` on the volume: every mount of it is read-only. */
+  readOnly: boolean;
+  /** For an existing workspace PVC with a valid proof: the policy and identity hash the proof vouches for. */
+  proven?: { policy: Policy; identityHash: string };
 }
 
 /** Labels and annotations of one PVC as found in the cluster. */
@@ -25,6 +34,14 @@ export interface ObservedClaimMetadata {
 /** PVCs of the request's namespace, by claim name; only claims that exist and were looked up. */
 export type ClaimMetadata = Readonly<Record<string, ObservedClaimMetadata>>;
 
+/** What classifying storage needs besides the policies: the observed PVCs and the key that checks their proofs. */
+export interface StorageFacts {
+  namespace: string;
+  claimMetadata: ClaimMetadata;
+  /** Without it nothing can be proven: every existing workspace-shaped PVC is then unproven. */
+  ownershipKey?: Uint8Array;
+}
+
 const workspaceNameRest = /^[-a-z0-9]*-[a-z2-7]{20}$/;
 
 /** True when `claimName` has the shape workspaceClaimName gives under `prefix`: prefix, hint, 20-char hash. */
@@ -32,24 +49,30 @@ export function looksLikeWorkspaceClaim(prefix: string, claimName: string): bool
   return claimName.startsWith(prefix) && workspaceNameRest.test(claimName.slice(prefix.length));
 }
 
-function classifyClaim(
-  claimName: string,
-  policies: readonly Policy[],
-  claimMetadata: ClaimMetadata,
-): Omit<GovernedVolume, 'volumeName'> | undefined {
-  const labels = Object.hasOwn(claimMetadata, claimName) ? claimMetadata[claimName]?.labels : undefined;
-  for (const policy of policies) {
-    if (policy.spec.mode === 'shared' && policy.spec.shared.claimName === claimName) return { claimName, kind: 'shared', policy };
-  }
-  for (const policy of policies) {
-    if (policy.spec.mode === 'workspace' && looksLikeWorkspaceClaim(policy.spec.workspace.claimNamePrefix, claimName)) {
-      return { claimName, kind: 'workspace', policy, ...(labels ? { claimLabels: labels } : {}) };
-    }
-  }
-  if (!labels) return undefined;
-  const byLabel = policies.find((policy) => labels[ownershipLabels.policy] === policy.name);
-  const owner = byLabel ?? policies.find((policy) => Object.hasOwn(labels, policy.spec.identity.userLabel));
-  return owner ? { claimName, kind: 'owned-claim', policy: owner, claimLabels: labels } : undefined;
+function provenOwner(claimName: string, candidates: readonly Policy[], observed: ObservedClaimMetadata, facts: StorageFacts) {
+  const key = facts.ownershipKey;
+  const proof = observed.annotations[ownershipProofAnnotation];
+  const identityHash = observed.labels[ownershipLabels.identityHash] ?? '';
+  if (!key || proof === undefined || identityHash === '') return undefined;
+  const policy = candidates.find((candidate) =>
+    proofMatches(key, { namespace: facts.namespace, name: claimName, policy: candidate.name, role: 'workspace', identityHash }, proof),
+  );
+  return policy ? { policy, identityHash } : undefined;
+}
+
+type Classified = Omit<GovernedVolume, 'volumeName' | 'readOnly'>;
+
+export function classifyClaim(claimName: string, policies: readonly Policy[], facts: StorageFacts): Classified | undefined {
+  const sharedOwners = policies.filter((policy) => policy.spec.mode === 'shared' && policy.spec.shared.claimName === claimName);
+  if (sharedOwners.length > 0) return { claimName, kind: 'shared', owners: sharedOwners };
+  const workspaceOwners = policies.filter(
+    (policy) => policy.spec.mode === 'workspace' && looksLikeWorkspaceClaim(policy.spec.workspace.claimNamePrefix, claimName),
+  );
+  if (workspaceOwners.length === 0) return undefined;
+  const observed = Object.hasOwn(facts.claimMetadata, claimName) ? facts.claimMetadata[claimName] : undefined;
+  if (!observed) return { claimName, kind: 'workspace', owners: workspaceOwners };
+  const proven = provenOwner(claimName, workspaceOwners, observed, facts);
+  return proven ? { claimName, kind: 'workspace', owners: workspaceOwners, proven } : { claimName, kind: 'unproven', owners: workspaceOwners };
 }
 
 /** Names of the claims a generic ephemeral volume would be cloned from. */
@@ -64,25 +87,21 @@ function clonedClaimNames(volume: Record<string, unknown>): string[] {
     .filter((name): name is string => typeof name === 'string');
 }
 
-export function governedVolumes(
-  volumes: unknown,
-  policies: readonly Policy[],
-  claimMetadata: ClaimMetadata,
-): Map<string, GovernedVolume> {
+export function governedVolumes(volumes: unknown, policies: readonly Policy[], facts: StorageFacts): Map<string, GovernedVolume> {
   const governed = new Map<string, GovernedVolume>();
   if (!Array.isArray(volumes)) return governed;
   for (const volume of volumes) {
     if (!isObject(volume) || typeof volume.name !== 'string') continue;
-    const claim = isObject(volume.persistentVolumeClaim) ? volume.persistentVolumeClaim.claimName : undefined;
-    if (typeof claim === 'string') {
-      const found = classifyClaim(claim, policies, claimMetadata);
-      if (found) governed.set(volume.name, { volumeName: volume.name, ...found });
+    const source = isObject(volume.persistentVolumeClaim) ? volume.persistentVolumeClaim : undefined;
+    if (source && typeof source.claimName === 'string') {
+      const found = classifyClaim(source.claimName, policies, facts);
+      if (found) governed.set(volume.name, { volumeName: volume.name, ...found, readOnly: source.readOnly === true });
       continue;
     }
-    for (const source of clonedClaimNames(volume)) {
-      const found = classifyClaim(source, policies, claimMetadata);
+    for (const cloned of clonedClaimNames(volume)) {
+      const found = classifyClaim(cloned, policies, facts);
       if (found) {
-        governed.set(volume.name, { volumeName: volume.name, ...found, kind: 'clone' });
+        governed.set(volume.name, { volumeName: volume.name, ...found, kind: 'clone', readOnly: false });
         break;
       }
     }
@@ -90,7 +109,7 @@ export function governedVolumes(
   return governed;
 }
 
-/** Claim names of a Pod's PVC volumes (and clone sources), for looking up their ownership labels. */
+/** Claim names of a Pod's PVC volumes (and clone sources), for looking up their metadata. */
 export function referencedClaimNames(volumes: unknown): string[] {
   if (!Array.isArray(volumes)) return [];
   const names = new Set<string>();

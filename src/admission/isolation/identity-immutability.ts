@@ -1,6 +1,8 @@
 // Identity labels are fixed for a governed Pod's lifetime, so that whose Pod it is never changes under anyone's feet.
 import { selectorMatches } from '../../policy/selector.ts';
 import type { Policy } from '../../policy/types.ts';
+import { ownershipLabels } from '../storage-layout.ts';
+import { isObject } from './plain-json.ts';
 
 /** The labels that decide whether and as whom a policy governs a Pod: opt-in selector keys and identity labels. */
 export function identityLabelKeys(policy: Policy): string[] {
@@ -41,4 +43,30 @@ export function identityLabelChanges(
     }
   }
   return denials;
+}
+
+function policyAnnotation(pod: unknown): string | undefined {
+  const metadata = isObject(pod) && isObject(pod.metadata) ? pod.metadata : {};
+  const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
+  const value = Object.hasOwn(annotations, ownershipLabels.policy) ? annotations[ownershipLabels.policy] : undefined;
+  return value === undefined ? undefined : String(value);
+}
+
+/**
+ * The policy annotation is the webhook's record of which policy admitted the Pod. At CREATE it must be what the
+ * webhook wrote (the selecting policy) or absent; a requester cannot preset it to steer the controller.
+ */
+export function policyAnnotationDenials(pod: unknown, selected: Policy | undefined): string[] {
+  const value = policyAnnotation(pod);
+  if (value === undefined || value === selected?.name) return [];
+  const expected = selected ? `it is written by the webhook as "${selected.name}"` : 'no policy selects this pod';
+  return [`annotation ${ownershipLabels.policy}=${JSON.stringify(value)} is not the requester's to set: ${expected} [rule PolicyAnnotation]`];
+}
+
+/** Denial when an UPDATE adds, changes or removes the policy annotation. */
+export function policyAnnotationChange(oldPod: unknown, newPod: unknown): string[] {
+  const was = policyAnnotation(oldPod);
+  const now = policyAnnotation(newPod);
+  if (was === now) return [];
+  return [`annotation ${ownershipLabels.policy} cannot change (${describe(was)} → ${describe(now)}) [rule PolicyAnnotation]`];
 }

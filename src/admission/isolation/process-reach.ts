@@ -2,16 +2,19 @@
 // /proc/PID/root — its target container, the container it execs into, or every container when the Pod shares one
 // process namespace. The requester must be entitled to every governed mount of what it reaches.
 import type { GovernedVolume } from './governed-volumes.ts';
-import { mountScopeDenials, type PodIdentity } from './mount-scope.ts';
+import { mountScopeDenials, type ScopeContext } from './mount-scope.ts';
 import { isObject, list } from './plain-json.ts';
 
 function regularContainers(spec: Record<string, unknown>): Record<string, unknown>[] {
   return [...list(spec.initContainers), ...list(spec.containers)].filter(isObject);
 }
 
-/** Containers an ephemeral container can read: its `targetContainerName`, or all with shareProcessNamespace. */
+/**
+ * Containers an ephemeral container can read: its `targetContainerName`, or all with shareProcessNamespace, the
+ * ephemeral containers already in the Pod included (they run, and mount volumes, like any other).
+ */
 export function reachedByDebug(spec: Record<string, unknown>, ephemeral: Record<string, unknown>): Record<string, unknown>[] {
-  const others = regularContainers(spec);
+  const others = [...regularContainers(spec), ...list(spec.ephemeralContainers).filter(isObject)].filter((other) => other !== ephemeral);
   if (spec.shareProcessNamespace === true) return others;
   const target = typeof ephemeral.targetContainerName === 'string' ? ephemeral.targetContainerName : '';
   return target === '' ? [] : others.filter((other) => other.name === target);
@@ -28,14 +31,12 @@ export function reachedByConnect(spec: Record<string, unknown>, container: strin
 export function reachDenials(
   reached: readonly Record<string, unknown>[],
   governed: ReadonlyMap<string, GovernedVolume>,
-  owner: PodIdentity | undefined,
-  isExempt: (volume: GovernedVolume) => boolean,
+  context: ScopeContext,
   describe: (problem: string) => string,
 ): string[] {
   return mountScopeDenials(
     reached.map((container) => ({ role: 'container', container })),
     governed,
-    owner,
-    isExempt,
+    context,
   ).map(describe);
 }

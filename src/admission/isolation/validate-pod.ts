@@ -4,10 +4,9 @@ import type { Policy } from '../../policy/types.ts';
 import { readIdentity } from '../identity.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { selectPolicy } from '../select-policy.ts';
-import { matchRequester } from './exemptions.ts';
-import { governedVolumes, type ClaimMetadata, type GovernedVolume } from './governed-volumes.ts';
-import { identityLabelChanges } from './identity-immutability.ts';
-import { mountScopeDenials, type ContainerToCheck, type PodIdentity } from './mount-scope.ts';
+import { governedVolumes, type ClaimMetadata, type StorageFacts } from './governed-volumes.ts';
+import { identityLabelChanges, policyAnnotationChange, policyAnnotationDenials } from './identity-immutability.ts';
+import { exemptFrom, mountScopeDenials, type ContainerToCheck } from './mount-scope.ts';
 import { isObject, list, podLabels, podSpec } from './plain-json.ts';
 import { reachDenials, reachedByConnect, reachedByDebug } from './process-reach.ts';
 import { requesterBindingDenial } from './requester-binding.ts';
@@ -21,7 +20,11 @@ export interface PodValidationInput {
   /** Labels of the namespace, for policies with a namespaceSelector; undefined when unknown. */
   namespaceLabels?: Record<string, string>;
   userInfo: RequesterInfo;
+  /** The request's namespace: ownership proofs name it. */
+  namespace?: string;
   claimMetadata: ClaimMetadata;
+  /** The key that checks PVC ownership proofs; without it no existing workspace PVC counts as proven. */
+  ownershipKey?: Uint8Array;
   /** For CONNECT (exec, attach, portforward): the request's options (PodExecOptions...); `object` is then the Pod. */
   connectOptions?: unknown;
 }
@@ -50,43 +53,58 @@ export function governingPolicies(policies: readonly Policy[], namespaceLabels: 
   });
 }
 
+/** The identity a Pod's labels give it under the policy that selects it (most specific first), and its denials. */
 function podIdentity(pod: unknown, governing: readonly Policy[], namespaceLabels: Record<string, string> | undefined) {
   const labels = podLabels(pod);
   const { policy } = selectPolicy(governing, labels, namespaceLabels);
   if (!policy) return { denials: [] as string[] };
   const { identity, denials } = readIdentity(labels, policy);
   const selectedBy = ` (selected by ${describeSelector(policy.spec.podSelector)})`;
-  return {
-    policy,
-    owner: identity ? ({ policy, identity } satisfies PodIdentity) : undefined,
-    denials: denials.map((denial) => `${denial}${selectedBy}`),
-  };
+  return { policy, identity, denials: denials.map((denial) => `${denial}${selectedBy}`) };
+}
+
+/**
+ * Requester binding under every policy that selects the Pod, not only the most specific one: a label that makes a
+ * laxer policy select it must not lift the binding of another.
+ */
+function bindingDenials(pod: unknown, governing: readonly Policy[], requester: RequesterInfo): string[] {
+  const labels = podLabels(pod);
+  const denials = new Set<string>();
+  for (const policy of governing) {
+    if (!selectorMatches(policy.spec.podSelector, labels)) continue;
+    const { identity } = readIdentity(labels, policy);
+    const denial = identity ? requesterBindingDenial(policy, identity.user, requester) : undefined;
+    if (denial) denials.add(denial);
+  }
+  return [...denials];
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function exemptionCheck(userInfo: RequesterInfo): (volume: GovernedVolume) => boolean {
-  return (volume) => matchRequester(volume.policy.spec.isolation.exemptions, userInfo) !== undefined;
+function storageFacts(input: PodValidationInput): StorageFacts {
+  return {
+    namespace: input.namespace ?? '',
+    claimMetadata: input.claimMetadata,
+    ...(input.ownershipKey ? { ownershipKey: input.ownershipKey } : {}),
+  };
 }
 
 /** exec and attach reach a container's files, portforward its ports: for the sandbox's owner or trusted requesters. */
 function validateConnect(input: PodValidationInput, governing: readonly Policy[]): PodValidation {
-  const { policy, owner } = podIdentity(input.object, governing, input.namespaceLabels);
+  const { policy } = podIdentity(input.object, governing, input.namespaceLabels);
   const result: PodValidation = { governed: true, denials: [], ...(policy ? { policyName: policy.name } : {}) };
-  if (owner) {
-    const binding = requesterBindingDenial(owner.policy, owner.identity.user, input.userInfo);
-    if (binding) result.denials.push(binding);
-  }
+  result.denials.push(...bindingDenials(input.object, governing, input.userInfo));
   if (input.subResource === 'portforward') return result;
   const spec = podSpec(input.object);
   const options = isObject(input.connectOptions) ? input.connectOptions : {};
   const named = typeof options.container === 'string' && options.container !== '' ? options.container : undefined;
   const into = named === undefined ? 'the pod' : `container ${JSON.stringify(named)}`;
-  const governed = governedVolumes(spec.volumes, governing, input.claimMetadata);
+  const governed = governedVolumes(spec.volumes, governing, storageFacts(input));
+  const context = { podLabels: podLabels(input.object), requester: input.userInfo };
   result.denials.push(
-    ...reachDenials(reachedByConnect(spec, named), governed, owner, exemptionCheck(input.userInfo), (problem) =>
+    ...reachDenials(reachedByConnect(spec, named), governed, context, (problem) =>
       `${input.subResource} into ${into} would reach what ${problem} [rule ConnectReachesForeignMount]`,
     ),
   );
@@ -115,16 +133,18 @@ function judge(input: PodValidationInput, governing: readonly Policy[]): PodVali
   const isUpdate = input.operation === 'UPDATE' && input.subResource === '';
 
   if (isUpdate) {
-    return { governed: true, denials: identityLabelChanges(podLabels(input.oldObject), podLabels(input.object), governing) };
+    const denials = [
+      ...identityLabelChanges(podLabels(input.oldObject), podLabels(input.object), governing),
+      ...policyAnnotationChange(input.oldObject, input.object),
+    ];
+    return { governed: true, denials };
   }
   if (!isCreate && !isDebug) return { governed: false, denials: [] };
 
-  const { policy, owner, denials } = podIdentity(input.object, governing, input.namespaceLabels);
+  const { policy, denials } = podIdentity(input.object, governing, input.namespaceLabels);
   const result: PodValidation = { governed: true, denials, ...(policy ? { policyName: policy.name } : {}) };
-  if (owner) {
-    const binding = requesterBindingDenial(owner.policy, owner.identity.user, input.userInfo);
-    if (binding) result.denials.push(binding);
-  }
+  result.denials.push(...bindingDenials(input.object, governing, input.userInfo));
+  if (isCreate) result.denials.push(...policyAnnotationDenials(input.object, policy));
 
   const spec = podSpec(input.object);
   let containers: ContainerToCheck[];
@@ -141,22 +161,23 @@ function judge(input: PodValidationInput, governing: readonly Policy[]): PodVali
       .filter((container) => !before.some((old) => sameJson(old, container)))
       .map((container) => ({ role: 'ephemeral container', container }));
   }
-  const governed = governedVolumes(spec.volumes, governing, input.claimMetadata);
-  const isExempt = exemptionCheck(input.userInfo);
-  result.denials.push(...mountScopeDenials(containers, governed, owner, isExempt));
+  const governed = governedVolumes(spec.volumes, governing, storageFacts(input));
+  const context = { podLabels: podLabels(input.object), requester: input.userInfo };
+  result.denials.push(...mountScopeDenials(containers, governed, context));
   for (const { container } of isDebug ? containers : []) {
     if (!isObject(container)) continue;
     const name = JSON.stringify(typeof container.name === 'string' ? container.name : '');
     result.denials.push(
-      ...reachDenials(reachedByDebug(spec, container), governed, owner, isExempt, (problem) =>
+      ...reachDenials(reachedByDebug(spec, container), governed, context, (problem) =>
         `ephemeral container ${name} would reach through the shared process namespace what ${problem} [rule DebugReachesForeignMount]`,
       ),
     );
   }
   for (const volume of isCreate ? governed.values() : []) {
-    if (volume.kind === 'clone' && !isExempt(volume)) {
+    if (volume.kind === 'clone' && !exemptFrom(volume, input.userInfo)) {
+      const owners = volume.owners.map((owner) => `"${owner.name}"`).join(', ');
       result.denials.push(
-        `volume ${JSON.stringify(volume.volumeName)} clones PVC ${JSON.stringify(volume.claimName)}, which policy "${volume.policy.name}" governs [rule GovernedClaimClone]`,
+        `volume ${JSON.stringify(volume.volumeName)} clones PVC ${JSON.stringify(volume.claimName)}, which policy ${owners} governs [rule GovernedClaimClone]`,
       );
     }
   }
