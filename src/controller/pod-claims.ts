@@ -4,6 +4,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from '../admission/plan-pod.ts';
 import type { ClaimPlan } from '../admission/plan-types.ts';
 import { ownershipLabels } from '../admission/storage-layout.ts';
+import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 
 export interface PodClaims {
@@ -40,5 +41,15 @@ export function plannedClaims(pod: V1Pod, policies: readonly Policy[]): PodClaim
     userInfo: {},
   });
   if (plan.denials.length > 0) return { policy, claims: [], problem: plan.denials.join('; ') };
+  // The annotation is only the webhook's record; the Pod itself must still be that policy's sandbox and mount the
+  // storage, so a Pod that carries the annotation by other means makes the controller create or release nothing.
+  if (!selectorMatches(policy.spec.podSelector, pod.metadata?.labels ?? {})) {
+    return { policy, claims: [], problem: `the pod carries the annotation of policy "${policyName}", which does not select it` };
+  }
+  const mounted = new Set((pod.spec?.volumes ?? []).map((volume) => volume.persistentVolumeClaim?.claimName));
+  const unmounted = plan.claims.filter((claim) => !mounted.has(claim.name));
+  if (unmounted.length > 0) {
+    return { policy, claims: [], problem: `the pod carries the annotation of policy "${policyName}" but does not mount ${unmounted.map((claim) => `PVC ${claim.name}`).join(', ')}` };
+  }
   return { policy, claims: plan.claims };
 }

@@ -89,4 +89,12 @@ describe('controller Pod view', () => {
     expect(JSON.stringify(view).length * 5).toBeLessThan(JSON.stringify(pod).length);
     expect(JSON.stringify(view)).not.toContain('sandbox-storage seed');
   });
+
+  it('plans nothing for a Pod that carries the policy annotation without being that policy\'s sandbox', () => {
+    const pod = cases[0]!.pod;
+    const unselected = { ...pod, metadata: { ...pod.metadata, labels: {} } };
+    expect(plannedClaims(unselected, defaults)).toMatchObject({ claims: [], problem: expect.stringMatching(/does not select it/) });
+    const unmounted = { ...pod, spec: { ...pod.spec, containers: pod.spec?.containers ?? [], volumes: [] } };
+    expect(plannedClaims(unmounted, defaults)).toMatchObject({ claims: [], problem: expect.stringMatching(/does not mount PVC/) });
+  });
 });
