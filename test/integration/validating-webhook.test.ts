@@ -59,13 +59,14 @@ async function refusal(attempt: Promise<unknown>): Promise<{ code: number; messa
 }
 
 /** Replays the last AdmissionReview the validating webhook got through `review`; returns its exit code and stderr. */
-async function replayThroughReview(policyFile: string): Promise<{ code: number; stderr: string; request: AdmissionRequest }> {
+async function replayThroughReview(policyFiles: string | string[]): Promise<{ code: number; stderr: string; request: AdmissionRequest }> {
   const outcome = webhook.outcomes.filter((candidate) => candidate.validation !== undefined).at(-1);
   const request = outcome?.request as AdmissionRequest;
   const file = join(workDir, `${request.uid}.json`);
   await writeFile(file, JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request }));
   let stderr = '';
-  const code = await runReview(['--policy', policyFile, '--review', file], () => undefined, (text) => {
+  const policies = (Array.isArray(policyFiles) ? policyFiles : [policyFiles]).flatMap((policyFile) => ['--policy', policyFile]);
+  const code = await runReview([...policies, '--review', file], () => undefined, (text) => {
     stderr += text;
   });
   return { code, stderr, request };
@@ -75,7 +76,7 @@ const sharedPolicyFile = 'examples/policies/shared.yaml';
 const workspacePolicyFile = 'examples/policies/workspace.yaml';
 
 /** Asserts the API server refused with `rule`, and that `review` replaying the same request refuses the same way. */
-async function expectDenied(attempt: Promise<unknown>, rule: RegExp, policyFile = sharedPolicyFile): Promise<string> {
+async function expectDenied(attempt: Promise<unknown>, rule: RegExp, policyFile: string | string[] = sharedPolicyFile): Promise<string> {
   const refused = await refusal(attempt);
   expect(refused.code).toBe(403);
   expect(refused.message).toContain('admission webhook "validate.sandbox-storage.io" denied the request');
@@ -87,7 +88,7 @@ async function expectDenied(attempt: Promise<unknown>, rule: RegExp, policyFile 
 }
 
 /** The last validating review the API server sent, replayed through `review`, is allowed too. */
-async function expectReviewAllows(policyFile = sharedPolicyFile): Promise<void> {
+async function expectReviewAllows(policyFile: string | string[] = sharedPolicyFile): Promise<void> {
   const replay = await replayThroughReview(policyFile);
   expect(replay.stderr).not.toContain('denied');
   expect(replay.code).toBe(0);
@@ -291,26 +292,59 @@ describe('workspace claims', () => {
     await expectDenied(create(as.alice, pod), new RegExp(`PVC "${bobs}" is not the workspace of user "alice" \\[rule ForeignWorkspaceClaim`), workspacePolicyFile);
   });
 
-  it('a PVC whose ownership labels name another identity is refused whatever its name (looked up in the cluster)', async () => {
-    const admin = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    await admin.createNamespacedPersistentVolumeClaim({
-      namespace,
-      body: {
-        metadata: { name: 'bobs-files', labels: { 'sandbox-storage.io/policy': 'workspace', 'sandbox-storage.io/user': 'bob', 'sandbox-storage.io/thread': 't1' } },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-      },
-    });
-    const pod = podMounting(sandboxLabels('alice'), { name: 'w', persistentVolumeClaim: { claimName: 'bobs-files' } }, {});
-    const refused = await refusal(create(as.alice, pod));
-    expect(refused.code).toBe(403);
-    expect(refused.message).toMatch(/PVC "bobs-files" belongs to user "bob" by its labels, not to user "alice" \[rule ForeignClaimOwner/);
-    const own = await create(as.bob, podMounting(sandboxLabels('bob'), { name: 'w', persistentVolumeClaim: { claimName: 'bobs-files' } }, {}));
-    expect(own.metadata?.uid).toBeTruthy();
-  });
-
   it('the own workspace, injected by the mutating webhook, passes', async () => {
     const created = await create(as.alice, podWith({ labels: sandboxLabels('alice') }));
     const claim = workspaceClaimName('sandbox-', { scope: 'thread', user: 'alice', thread: 't1' });
     expect(created.spec?.volumes).toContainEqual({ name: volumeNames.workspace, persistentVolumeClaim: { claimName: claim } });
+  });
+});
+
+describe('the storage decides the rules, not the labels', () => {
+  const laxPolicy = {
+    apiVersion: 'sandbox-storage.io/v1alpha1',
+    kind: 'SandboxStoragePolicy',
+    metadata: { name: 'lax' },
+    spec: {
+      mode: 'shared',
+      podSelector: { matchLabels: { 'sandbox-storage.io/inject': 'true', tier: 'lax' } },
+      shared: {
+        claimName: 'sandbox-data',
+        mounts: [
+          { subPath: 'users/{user}/threads/{thread}/user-data', mountPath: '/sandbox' },
+          { subPath: 'users/{user}/skills', mountPath: '/skills', readOnly: true },
+        ],
+      },
+      isolation: { exemptions: { users: ['alice'] } },
+    },
+  };
+  let laxFile: string;
+  beforeAll(async () => {
+    laxFile = join(workDir, 'lax.json');
+    await writeFile(laxFile, JSON.stringify(laxPolicy));
+    const [lax] = (await import('../../src/policy/load.ts')).parsePolicies(JSON.stringify(laxPolicy), 'lax');
+    webhook.setPolicies([examplePolicy('shared'), lax!]);
+  });
+  afterAll(() => webhook.setPolicies([examplePolicy('shared')]));
+
+  it("a label that selects a policy without requester binding does not give a plain user another user's directories", async () => {
+    const pod = podWith({ labels: { ...sandboxLabels('bob'), tier: 'lax' } });
+    await expectDenied(create(as.alice, pod), /requester "alice" may only use user id "alice", not "bob" \[rule (RequesterBinding|StorageOwnerBinding), spec.isolation.requesters of policy "shared"\]/, [sharedPolicyFile, laxFile]);
+  });
+
+  it("an exemption in one owner policy does not open the share's root", async () => {
+    await expectDenied(create(as.alice, podMounting({ tier: 'lax' }, sharedVolume(), {})), /\[rule SharedVolumeRoot, policy "shared", "lax"\]/, [sharedPolicyFile, laxFile]);
+  });
+
+  it('the policy annotation cannot be preset on a Pod no policy selects', async () => {
+    const pod = podWith({ labels: { app: 'x' } }) as { metadata: Record<string, unknown> };
+    pod.metadata.annotations = { 'sandbox-storage.io/policy': 'shared' };
+    await expectDenied(create(as.alice, pod), /\[rule PolicyAnnotation\]/, [sharedPolicyFile, laxFile]);
+  });
+
+  it('a read-only template mounted through a read-only volume passes', async () => {
+    const volume = { name: 'data', persistentVolumeClaim: { claimName: 'sandbox-data', readOnly: true } };
+    const created = await create(as.alice, podMounting(sandboxLabels('alice'), volume, { subPath: 'users/alice/skills' }));
+    expect(created.metadata?.uid).toBeTruthy();
+    await expectReviewAllows([sharedPolicyFile, laxFile]);
   });
 });
