@@ -14,6 +14,7 @@ import { admissionThroughput } from './scenarios/admission-throughput.ts';
 import { apiServerOverhead } from './scenarios/apiserver-overhead.ts';
 import type { ScenarioContext } from './scenarios/context.ts';
 import { controllerScale } from './scenarios/controller.ts';
+import { expressAb } from './scenarios/express-ab.ts';
 import { pacedLatency } from './scenarios/paced-latency.ts';
 import { seeding } from './scenarios/seeding.ts';
 import { loadavg } from 'node:os';
@@ -26,6 +27,7 @@ interface Scenario {
 
 const scenarios: Scenario[] = [
   { id: 'admission', title: 'Admission throughput and CPU cost', run: admissionThroughput },
+  { id: 'express', title: 'express versus a plain router', run: expressAb },
   { id: 'latency', title: 'Latency under a paced load', run: pacedLatency },
   { id: 'apiserver', title: 'Overhead through the real API server', run: apiServerOverhead },
   { id: 'controller', title: 'Controller scale', run: controllerScale },

@@ -57,3 +57,10 @@ export async function startBareWebhook(tls: ServingCertificate): Promise<Running
   const script = fileURLToPath(new URL('../servers/bare-webhook-server.ts', import.meta.url));
   return running('bare webhook', await startNodeProcess({ script, args: [tls.certFile, tls.keyFile], cwd: repositoryRoot, readyMessage: 'webhook server listening' }));
 }
+
+/** The webhook server behind express (as shipped) or a plain node:https router, for the express A/B. */
+export async function startListenerServer(router: 'express' | 'plain', tls: ServingCertificate): Promise<RunningServer> {
+  const script = fileURLToPath(new URL('../servers/listener-ab-server.ts', import.meta.url));
+  const child = await startNodeProcess({ script, args: [router, tls.certFile, tls.keyFile], cwd: repositoryRoot, readyMessage: 'webhook server listening' });
+  return running(`${router} router`, child);
+}

@@ -32,7 +32,7 @@ export function reviewUid(payload: AdmissionPayload): string {
   return (JSON.parse(payload.body) as { request: { uid: string } }).request.uid;
 }
 
-async function measure(server: RunningServer, path: string, payload: AdmissionPayload, context: ScenarioContext): Promise<LoadMeasurement> {
+export async function measure(server: RunningServer, path: string, payload: AdmissionPayload, context: ScenarioContext): Promise<LoadMeasurement> {
   const timing = context.smoke ? { warmupMs: 300, durationMs: 700 } : { warmupMs: 1_000, durationMs: 4_000 };
   const { result, startSample } = await runLoad<ClosedLoopResult, number>(
     { kind: 'closed', target: targetOf(server, path, context.tls.caPem), body: payload.body, uid: reviewUid(payload), connections, ...timing },

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { AdmissionSources } from '../admission/admission-review.ts';
 import type { AdmissionObserver } from './admission-handler.ts';
-import { createRequestListener } from './app.ts';
+import { createRequestListener, type AppOptions, type RequestListener } from './app.ts';
 import { readTlsMaterial, watchTlsMaterial, type CertificateFiles } from './tls-files.ts';
 
 export interface WebhookServerOptions {
@@ -22,6 +22,8 @@ export interface WebhookServerOptions {
   shutdownGraceMs?: number;
   /** Called with each certificate served (at start and after every reload). */
   onCertificate?: (certificatePem: string) => void;
+  /** Builds the request listener (default: the express app); the bench swaps in a plain router to measure express. */
+  requestListener?: (options: AppOptions) => RequestListener;
 }
 
 export interface WebhookServer {
@@ -40,7 +42,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   options.onCertificate?.(material.cert);
   let listening = false;
   let stopping = false;
-  const listener = createRequestListener({
+  const listener = (options.requestListener ?? createRequestListener)({
     sources: options.sources,
     logger,
     isReady: () => listening && !stopping && (options.isReady?.() ?? true),
