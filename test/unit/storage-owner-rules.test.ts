@@ -194,3 +194,26 @@ describe('existing workspace PVCs count only with an ownership proof', () => {
     expect(decided.response.status?.message).toMatch(/is not the workspace of user "alice" \[rule ForeignWorkspaceClaim/);
   });
 });
+
+describe('requester binding holds across every policy of the namespace', () => {
+  const otherClaim = policyFrom(
+    {
+      mode: 'shared',
+      podSelector: { matchLabels: { 'lax.example/sandbox': 'true' } },
+      shared: { claimName: 'lax-data', mounts: [{ subPath: 'users/{user}', mountPath: '/sandbox' }] },
+    },
+    'lax-elsewhere',
+  );
+  const labels = { 'lax.example/sandbox': 'true', 'sandbox-storage.io/user': 'bob' };
+
+  it('a Pod only a policy without binding selects still cannot claim another user id where another policy binds them', async () => {
+    const response = await decideInEveryOrder([shared, otherClaim], podWith({ labels }), requesters.alice);
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toMatch(/requester "alice" may only use user id "alice", not "bob" \[rule RequesterBinding, spec.isolation.requesters of policy "shared"\]/);
+  });
+
+  it('its own id, or the trusted spawner, passes', async () => {
+    expect((await decideInEveryOrder([shared, otherClaim], podWith({ labels: { ...labels, 'sandbox-storage.io/user': 'alice' } }), requesters.alice)).allowed).toBe(true);
+    expect((await decideInEveryOrder([shared, otherClaim], podWith({ labels }), requesters.spawner)).allowed).toBe(true);
+  });
+});

@@ -64,17 +64,24 @@ function podIdentity(pod: unknown, governing: readonly Policy[], namespaceLabels
 }
 
 /**
- * Requester binding under every policy that selects the Pod, not only the most specific one: a label that makes a
- * laxer policy select it must not lift the binding of another.
+ * Requester binding holds across every policy of the namespace: the user ids the Pod claims (under each policy that
+ * selects it) must be the requester's own under every policy that enforces binding, selecting or not. A label that
+ * makes a laxer policy select the Pod, or a policy with other label keys, cannot lift another policy's binding.
  */
 function bindingDenials(pod: unknown, governing: readonly Policy[], requester: RequesterInfo): string[] {
   const labels = podLabels(pod);
-  const denials = new Set<string>();
+  const users = new Set<string>();
   for (const policy of governing) {
     if (!selectorMatches(policy.spec.podSelector, labels)) continue;
     const { identity } = readIdentity(labels, policy);
-    const denial = identity ? requesterBindingDenial(policy, identity.user, requester) : undefined;
-    if (denial) denials.add(denial);
+    if (identity) users.add(identity.user);
+  }
+  const denials = new Set<string>();
+  for (const policy of governing) {
+    for (const user of users) {
+      const denial = requesterBindingDenial(policy, user, requester);
+      if (denial) denials.add(denial);
+    }
   }
   return [...denials];
 }
