@@ -104,6 +104,9 @@ beforeAll(async () => {
   expect(rbac.code, rbac.stderr).toBe(0);
   const webhookIdentity = { username: 'system:serviceaccount:sandbox-storage-system:sandbox-storage-webhook', group: 'system:serviceaccounts' };
   webhook = await startIsolationWebhook([examplePolicy('shared')], impersonating(controlPlane.kubeConfig, webhookIdentity));
+  // The tests' admin stands in for the controller where a PVC with ownership labels is needed (only the controller
+  // may create one).
+  webhook.setOwnership({ controllerUsername: 'admin' });
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
     await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),
