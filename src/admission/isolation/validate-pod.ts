@@ -5,6 +5,7 @@ import { readIdentity } from '../identity.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { selectPolicy } from '../select-policy.ts';
 import { matchRequester } from './exemptions.ts';
+import { ephemeralClaimDenials } from './ephemeral-claims.ts';
 import { governedVolumes, type ClaimMetadata, type GovernedVolume } from './governed-volumes.ts';
 import { identityLabelChanges } from './identity-immutability.ts';
 import { mountScopeDenials, type ContainerToCheck, type PodIdentity } from './mount-scope.ts';
@@ -127,6 +128,7 @@ function judge(input: PodValidationInput, governing: readonly Policy[]): PodVali
   }
 
   const spec = podSpec(input.object);
+  if (isCreate) result.denials.push(...ephemeralClaimDenials(input.object, governing, input.userInfo));
   let containers: ContainerToCheck[];
   if (isCreate) {
     containers = [
