@@ -99,7 +99,9 @@ beforeAll(async () => {
   controlPlane = await startControlPlane({ controllerManager: true });
   cleanups.push(() => controlPlane.stop());
   namespace = await createTestNamespace(controlPlane, 'isolation');
-  // The webhook's own look-ups run as its service account, with exactly the shipped read-only RBAC.
+  // The webhook's own look-ups run as its service account, with exactly the shipped read-only RBAC (and its Role
+  // for the ownership key, in the webhook's namespace).
+  expect((await controlPlane.kubectl(['create', 'namespace', 'sandbox-storage-system'])).code).toBe(0);
   const rbac = await controlPlane.kubectl(['apply', '-f', 'deploy/manifests/webhook-lookups-rbac.yaml']);
   expect(rbac.code, rbac.stderr).toBe(0);
   const webhookIdentity = { username: 'system:serviceaccount:sandbox-storage-system:sandbox-storage-webhook', group: 'system:serviceaccounts' };
