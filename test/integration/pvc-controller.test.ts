@@ -359,6 +359,24 @@ describe('retention', () => {
       },
     });
 
+    // Nor is one with forged ownership labels (managed-by, policy, identity hash): it carries no ownership proof.
+    const forgedName = 'sandbox-leaver-forged';
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: {
+        metadata: {
+          name: forgedName,
+          labels: {
+            'app.kubernetes.io/managed-by': 'sandbox-storage-webhook',
+            'sandbox-storage.io/user': 'leaver',
+            'sandbox-storage.io/policy': 'delete-after-grace',
+            'sandbox-storage.io/identity-hash': 'a'.repeat(51),
+          },
+        },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+
     for (const each of [retained, deleted, expiring]) await podGone(each);
     const deletedAt = Date.now();
     // Gone for good: kube-controller-manager's pvc-protection finalizer was released, no Pod uses it any more.
@@ -371,6 +389,9 @@ describe('retention', () => {
     expect(kept?.metadata?.deletionTimestamp).toBeUndefined();
     expect(kept?.metadata?.annotations?.['sandbox-storage.io/unused-since']).toBeUndefined();
     expect(await readClaim(lookalikeName)).toBeDefined();
+    const forged = await readClaim(forgedName);
+    expect(forged?.metadata?.deletionTimestamp).toBeUndefined();
+    expect(forged?.metadata?.annotations?.['sandbox-storage.io/unused-since']).toBeUndefined();
   }, 240_000);
 
   it('a returning pod gets a fresh gate-free start on its retained PVC, and the retention clock is cleared', async () => {
