@@ -64,10 +64,16 @@ export interface AdmissionContext {
   namespaceLabels?: Record<string, string>;
   /** Labels of the PVCs the Pod references, for the validating webhook's ownership checks; empty when not known. */
   claimMetadata?: ClaimMetadata;
-  /** The key PVC ownership proofs are checked with; undefined when not (yet) known: then nothing counts as proven. */
-  ownershipKey?: Uint8Array;
   /** Observed PVCs (an informer cache); undefined when the server has none, and then every sandbox Pod is gated. */
   claims?: ClaimLookup;
+  /** The ownership key (see ownership-proof.ts); undefined when not (yet) read: nothing can then be proven. */
+  ownershipKey?: Uint8Array;
+  /**
+   * Who may write ownership marks and create PVCs in the governed name space: the controller's username
+   * (system:serviceaccount:NS:SA). Undefined when unknown: then nobody may, except a policy's exemptions for its
+   * shared claim.
+   */
+  controllerUsername?: string;
 }
 
 export function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
@@ -119,6 +125,7 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
     dryRun: request.dryRun === true,
     userInfo: request.userInfo ?? {},
     ...(context.claims ? { claims: context.claims } : {}),
+    ...(context.ownershipKey ? { ownershipKey: context.ownershipKey } : {}),
   });
   if (!plan.selected) return { request, plan, result: 'skipped', review: answer(uid, { allowed: true }) };
   const policy = context.policies.find((candidate) => candidate.name === plan.policyName);
@@ -173,12 +180,16 @@ export interface AdmissionSources {
   namespaceLabels: NamespaceLabelLookup;
   /** Looks up the labels of these PVCs in a namespace (missing ones left out); absent without cluster access. */
   claimMetadata?(namespace: string, claimNames: string[]): Promise<ClaimMetadata>;
-  /** The ownership key as currently known (it may appear after start); absent without cluster access. */
-  ownershipKey?(): Uint8Array | undefined;
   /** Reads a Pod (undefined when it does not exist), for CONNECT requests; absent without cluster access. */
   pod?(namespace: string, name: string): Promise<unknown>;
   /** Observed PVCs, when the server watches them (sandbox-storage run); undefined otherwise. */
   claims?: ClaimLookup;
+  /** The ownership key, once read from its Secret (serve, run); undefined before that or without cluster access. */
+  ownershipKey?: Uint8Array;
+  /** The controller's username, for PVC admission (see AdmissionContext). */
+  controllerUsername?: string;
+  /** Called when a PVC could not be proven, so that a replica without the key reads its Secret again soon. */
+  onUnproven?(): void;
 }
 
 /** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */
@@ -191,11 +202,14 @@ export async function reviewAdmission(body: unknown, sources: AdmissionSources):
       isPodRequest(request) && request.namespace && needsNamespaceLabels(sources.policies, podLabels)
         ? await sources.namespaceLabels(request.namespace)
         : undefined;
-    return reviewPodMutation(request, {
+    const outcome = reviewPodMutation(request, {
       policies: sources.policies,
       namespaceLabels,
       ...(sources.claims ? { claims: sources.claims } : {}),
+      ...(sources.ownershipKey ? { ownershipKey: sources.ownershipKey } : {}),
     });
+    if (outcome.plan?.denialReasons?.includes('OwnershipUnproven')) sources.onUnproven?.();
+    return outcome;
   } catch (thrown) {
     return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
   }

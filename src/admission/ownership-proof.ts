@@ -3,6 +3,11 @@
 // to be; anyone who can create a PVC (or a Pod with an ephemeral volume) can write them. The proof cannot be forged.
 // Pure: the key is passed in.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ClaimPlan } from './plan-types.ts';
+import { managedByValue, ownershipLabels } from './storage-layout.ts';
+
+/** Length of the ownership key in bytes. */
+export const ownershipKeyBytes = 32;
 
 /** Annotation that carries the proof on a PVC the controller created. */
 export const ownershipProofAnnotation = 'sandbox-storage.io/ownership-proof';
@@ -34,4 +39,53 @@ export function proofMatches(key: Uint8Array, statement: OwnershipStatement, pro
   const given = Buffer.from(proof.slice(proofVersion.length + 1), 'base64url');
   const expected = digest(key, statement);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** What a PVC the controller creates (or adopts) for `plan` vouches for. */
+export function claimStatement(plan: ClaimPlan): OwnershipStatement {
+  return {
+    namespace: plan.namespace,
+    name: plan.name,
+    policy: plan.labels[ownershipLabels.policy] ?? '',
+    role: plan.role,
+    identityHash: plan.role === 'workspace' ? (plan.labels[ownershipLabels.identityHash] ?? '') : '',
+  };
+}
+
+/**
+ * What an existing PVC claims to be, read from its own labels: the statement its proof must match for the PVC to be
+ * one of ours at all (retention, quotas), whatever plan is asking.
+ */
+export function claimedStatement(namespace: string, name: string, labels: Record<string, string>): OwnershipStatement {
+  const identityHash = labels[ownershipLabels.identityHash];
+  return {
+    namespace,
+    name,
+    policy: labels[ownershipLabels.policy] ?? '',
+    role: identityHash === undefined ? 'shared' : 'workspace',
+    identityHash: identityHash ?? '',
+  };
+}
+
+/** True when the PVC is proven to be what its own labels say (see claimedStatement). False without a key. */
+export function provenByOwnLabels(
+  key: Uint8Array | undefined,
+  namespace: string,
+  claim: { name: string; labels: Record<string, string>; annotations: Record<string, string> },
+): boolean {
+  return key !== undefined && proofMatches(key, claimedStatement(namespace, claim.name, claim.labels), claim.annotations[ownershipProofAnnotation]);
+}
+
+/**
+ * The ownership marks of this product on an object's metadata: the labels that say "managed by sandbox-storage",
+ * name a policy or an identity hash, and the proof annotation. Only the controller may write them.
+ */
+export function ownershipMarks(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): string[] {
+  const marks: string[] = [];
+  if (labels?.[ownershipLabels.managedBy] === managedByValue) marks.push(`label ${ownershipLabels.managedBy}=${managedByValue}`);
+  for (const key of [ownershipLabels.identityHash, ownershipLabels.policy]) {
+    if (labels !== undefined && Object.hasOwn(labels, key)) marks.push(`label ${key}`);
+  }
+  if (annotations !== undefined && Object.hasOwn(annotations, ownershipProofAnnotation)) marks.push(`annotation ${ownershipProofAnnotation}`);
+  return marks;
 }

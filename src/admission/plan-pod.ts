@@ -2,7 +2,7 @@
 import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { describeSelector } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
-import { claimState } from './claim-ownership.ts';
+import { claimState, provenClaims } from './claim-ownership.ts';
 import { readIdentity } from './identity.ts';
 import { quotaViolation } from './quota.ts';
 import { hasStorageGate, storageSchedulingGate } from './scheduling-gate.ts';
@@ -117,15 +117,19 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
 
   // Storage that is already there and usable needs no gate; a PVC of someone else is never mounted.
   const claim = layout.claim;
-  const state = claim && request.claims ? claimState(claim, request.claims.get(claim.namespace, claim.name), policy.spec.provisioning.adoptExisting) : undefined;
-  if (state?.state === 'conflict') {
+  const state =
+    claim && request.claims
+      ? claimState(claim, request.claims.get(claim.namespace, claim.name), policy.spec.provisioning.adoptExisting, request.ownershipKey)
+      : undefined;
+  if (state?.state === 'conflict' || state?.state === 'unproven') {
     plan.denials.push(state.reason);
+    plan.denialReasons = [state.state === 'conflict' ? 'WorkspaceConflict' : 'OwnershipUnproven'];
     return plan;
   }
   // Only a PVC that would be created counts against the quota; Pods of existing workspaces always pass.
   if (claim && request.claims && state?.state === 'missing') {
     const user = claim.identityLabels[policy.spec.identity.userLabel] ?? '';
-    const violation = quotaViolation(policy, claim, request.claims.ofUser(claim.namespace, policy.spec.identity.userLabel, user));
+    const violation = quotaViolation(policy, claim, provenClaims(request.ownershipKey, claim.namespace, request.claims.ofUser(claim.namespace, policy.spec.identity.userLabel, user)));
     if (violation) {
       plan.denials.push(violation);
       return plan;

@@ -18,6 +18,11 @@ export interface PlanRequest {
    * scheduling gate and a PVC of another identity is refused. Undefined when unknown: every Pod is then gated.
    */
   claims?: ClaimLookup;
+  /**
+   * The ownership key (32 bytes, from the cluster's ownership-key Secret): an existing PVC of a planned name is only
+   * used when its ownership proof verifies under it. Undefined when not (yet) read: such PVCs are then unproven.
+   */
+  ownershipKey?: Uint8Array;
 }
 
 /** A PVC as observed in the cluster, reduced to what ownership and readiness decisions need. */

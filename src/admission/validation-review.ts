@@ -10,7 +10,9 @@ import {
   type AdmissionReviewResponse,
   type AdmissionSources,
 } from './admission-review.ts';
+import type { PodValidation } from './isolation/validate-pod.ts';
 import { referencedClaimNames } from './isolation/governed-volumes.ts';
+import { validateClaim } from './isolation/validate-claim.ts';
 import { connectSubResources, governingPolicies, validatePod } from './isolation/validate-pod.ts';
 import { usesNamespaceSelector } from './select-policy.ts';
 
@@ -33,6 +35,35 @@ function isJudgedPodRequest(request: AdmissionRequest): boolean {
   const subResource = typeof request.subResource === 'string' ? request.subResource : '';
   return (kind.group ?? '') === '' && kind.kind === 'Pod' && judgedSubResources.includes(subResource) &&
     (request.operation === 'CREATE' || request.operation === 'UPDATE');
+}
+
+/** PVC CREATE and UPDATE: who may plant governed storage or write the ownership marks (validate-claim.ts). */
+function isJudgedClaimRequest(request: AdmissionRequest): boolean {
+  const kind = isObject(request.kind) ? request.kind : {};
+  const subResource = typeof request.subResource === 'string' ? request.subResource : '';
+  return (kind.group ?? '') === '' && kind.kind === 'PersistentVolumeClaim' && subResource === '' &&
+    (request.operation === 'CREATE' || request.operation === 'UPDATE');
+}
+
+export function reviewClaimValidation(request: AdmissionRequest, context: AdmissionContext): AdmissionOutcome {
+  const uid = request.uid;
+  if (!isObject(request.object)) {
+    return { request, result: 'error', review: errorReview(uid, 400, 'AdmissionReview request has no PersistentVolumeClaim object') };
+  }
+  if (request.operation === 'UPDATE' && !isObject(request.oldObject)) {
+    return { request, result: 'error', review: errorReview(uid, 400, 'an UPDATE AdmissionReview needs the PersistentVolumeClaim as it was (oldObject)') };
+  }
+  const validation = validateClaim(
+    {
+      operation: request.operation as string,
+      object: request.object,
+      oldObject: request.oldObject,
+      userInfo: isObject(request.userInfo) ? request.userInfo : {},
+      ...(context.controllerUsername !== undefined ? { controllerUsername: context.controllerUsername } : {}),
+    },
+    governingPolicies(context.policies, context.namespaceLabels),
+  );
+  return decided(request, validation);
 }
 
 /** The Pod a CONNECT request goes to, as read from the cluster: undefined when it was not (or could not be) read. */
@@ -73,7 +104,7 @@ function podRequestFacts(request: AdmissionRequest, context: AdmissionContext) {
   };
 }
 
-function decided(request: AdmissionRequest, validation: ReturnType<typeof validatePod>): AdmissionOutcome {
+function decided(request: AdmissionRequest, validation: PodValidation): AdmissionOutcome {
   const uid = request.uid;
   if (!validation.governed) return { request, validation, result: 'skipped', review: answer(uid, { allowed: true }) };
   const auditAnnotations = validation.policyName ? { auditAnnotations: { policy: validation.policyName } } : {};
@@ -128,10 +159,18 @@ export async function reviewValidation(body: unknown, sources: AdmissionSources)
   if (!request) return { result: 'error', review: error as AdmissionReviewResponse };
   try {
     const connect = isConnectRequest(request);
-    if (!connect && !isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
+    const claim = isJudgedClaimRequest(request);
+    if (!connect && !claim && !isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
     const namespace = typeof request.namespace === 'string' ? request.namespace : '';
     const namespaceLabels =
       namespace !== '' && usesNamespaceSelector(sources.policies) ? await sources.namespaceLabels(namespace) : undefined;
+    if (claim) {
+      return reviewClaimValidation(request, {
+        policies: sources.policies,
+        namespaceLabels,
+        ...(sources.controllerUsername !== undefined ? { controllerUsername: sources.controllerUsername } : {}),
+      });
+    }
     const governed = governingPolicies(sources.policies, namespaceLabels).length > 0;
     const name = typeof request.name === 'string' ? request.name : '';
     const connectedPod =
@@ -140,8 +179,11 @@ export async function reviewValidation(body: unknown, sources: AdmissionSources)
     const claims = governed ? referencedClaimNames((pod as { spec?: { volumes?: unknown } } | undefined)?.spec?.volumes) : [];
     const claimMetadata =
       sources.claimMetadata && namespace !== '' && claims.length > 0 ? await sources.claimMetadata(namespace, claims) : {};
-    const ownershipKey = sources.ownershipKey?.();
-    return reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimMetadata, connectedPod, ...(ownershipKey ? { ownershipKey } : {}) });
+    const ownershipKey = sources.ownershipKey;
+    const outcome = reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimMetadata, connectedPod, ...(ownershipKey ? { ownershipKey } : {}) });
+    // Without the key every existing workspace PVC is unproven: a replica that has not read it yet tries again soon.
+    if (!ownershipKey && outcome.validation?.denialReasons?.includes('UnprovenClaim')) sources.onUnproven?.();
+    return outcome;
   } catch (thrown) {
     return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
   }

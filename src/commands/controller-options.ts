@@ -4,7 +4,16 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { checkLeaderTimings } from '../controller/leader-election.ts';
+import { defaultOwnershipKeySecret } from '../k8s/ownership-key.ts';
 import { UsageError } from './usage-error.ts';
+
+/** Checks the ownership-key flags (shared by serve and the controller). */
+export function ownershipKeyProblems(secret: string, namespace: string): string[] {
+  const problems: string[] = [];
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(secret)) problems.push(`--ownership-key-secret must be a Secret name, got ${secret}`);
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) problems.push(`--ownership-key-namespace must be a namespace name, got ${namespace}`);
+  return problems;
+}
 
 export const controllerOptionsUsage = `Controller options:
   --policy FILE             SandboxStoragePolicy YAML (repeatable; default: the embedded default policy)
@@ -24,6 +33,10 @@ export const controllerOptionsUsage = `Controller options:
   --preparation-namespace NS  namespace of directory-preparation Pods unless a policy names one
                             (default $POD_NAMESPACE, else sandbox-storage-system)
   --preparation-image IMAGE image of directory-preparation Pods unless a policy names one (the chart: its own image)
+  --ownership-key-secret NAME  Secret holding the ownership key that proves the PVCs the controller creates;
+                            created with 32 random bytes when missing, never overwritten
+                            (default sandbox-storage-ownership-key)
+  --ownership-key-namespace NS  its namespace (default $POD_NAMESPACE, else sandbox-storage-system)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
 Durations: 500ms, 15s, 5m, 1h, or a number of seconds.
 `;
@@ -45,6 +58,8 @@ export const controllerFlagNames = [
   'identity',
   'preparation-namespace',
   'preparation-image',
+  'ownership-key-secret',
+  'ownership-key-namespace',
   'log-level',
 ] as const;
 
@@ -65,6 +80,8 @@ export interface ControllerConfig {
   identity: string;
   preparationNamespace: string;
   preparationImage: string;
+  ownershipKeySecret: string;
+  ownershipKeyNamespace: string;
   logLevel: string;
 }
 
@@ -98,6 +115,8 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
       identity: { type: 'string', default: `${hostname()}-${randomBytes(3).toString('hex')}` },
       'preparation-namespace': { type: 'string', default: process.env.POD_NAMESPACE || 'sandbox-storage-system' },
       'preparation-image': { type: 'string', default: '' },
+      'ownership-key-secret': { type: 'string', default: defaultOwnershipKeySecret },
+      'ownership-key-namespace': { type: 'string', default: process.env.POD_NAMESPACE || 'sandbox-storage-system' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -127,6 +146,7 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(values['preparation-namespace'])) {
     problems.push(`--preparation-namespace must be a namespace name, got ${values['preparation-namespace']}`);
   }
+  problems.push(...ownershipKeyProblems(values['ownership-key-secret'], values['ownership-key-namespace']));
   if (/\s/.test(values['preparation-image'])) problems.push(`--preparation-image must be an image reference, got ${values['preparation-image']}`);
   if (!logLevels.includes(values['log-level'])) problems.push(`--log-level must be one of ${logLevels.join(', ')}, got ${values['log-level']}`);
   const files: Array<[string, string]> = (values.policy ?? []).map((file): [string, string] => ['--policy', file]);
@@ -152,6 +172,8 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
     identity: values.identity,
     preparationNamespace: values['preparation-namespace'],
     preparationImage: values['preparation-image'],
+    ownershipKeySecret: values['ownership-key-secret'],
+    ownershipKeyNamespace: values['ownership-key-namespace'],
     logLevel: values['log-level'],
   };
 }
@@ -161,7 +183,7 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
  * policy source and one /metrics endpoint per process); credentials and the log level go to both.
  */
 export function splitRunArgs(args: string[]): { controllerArgs: string[]; serveArgs: string[] } {
-  const shared = new Set(['kubeconfig', 'log-level']);
+  const shared = new Set(['kubeconfig', 'log-level', 'ownership-key-secret', 'ownership-key-namespace']);
   const serveOnly = new Set(['policy', 'metrics-host', 'metrics-port']);
   const controllerArgs: string[] = [];
   const serveArgs: string[] = [];

@@ -11,6 +11,7 @@ import { createPvcController, type PvcController } from '../controller/pvc-contr
 import { claimClient, claimEventMessages } from '../k8s/claims.ts';
 import { watchPods, type WatchedCache } from '../k8s/informers.ts';
 import { leaseClient } from '../k8s/leases.ts';
+import { ownershipKeySource, type OwnershipKeySource } from '../k8s/ownership-key.ts';
 import { podClient } from '../k8s/pods.ts';
 import { preparationPodClient, watchPreparationPods } from '../k8s/preparation-pods.ts';
 import { controllerMetrics } from '../metrics/controller-metrics.ts';
@@ -31,10 +32,17 @@ export function startControllerRuntime(options: {
   logger: Logger;
   /** Reconciling waits for this (run: the webhook stack's policies are loaded); leadership is held meanwhile. */
   ready?: Promise<void>;
+  /** The ownership key (run: shared with the webhooks); without it one is read or created from the flags' Secret. */
+  ownershipKey?: OwnershipKeySource;
 }): ControllerRuntime {
   const { config, kubeConfig, policies, claims, registry, logger } = options;
   const metrics = controllerMetrics(registry);
+  const ownedKey = options.ownershipKey
+    ? undefined
+    : ownershipKeySource({ kubeConfig, namespace: config.ownershipKeyNamespace, secretName: config.ownershipKeySecret, logger });
+  const key = (options.ownershipKey ?? ownedKey) as OwnershipKeySource;
   const reconciler = {
+    ownershipKey: () => key.ensure(),
     claims: claimClient(kubeConfig),
     pods: podClient(kubeConfig),
     events: eventRecorder(kubeConfig, logger, config.identity),
@@ -104,6 +112,7 @@ export function startControllerRuntime(options: {
       stop.abort();
       await done.catch(() => undefined);
       if (!config.leaderElect) await stepDown();
+      ownedKey?.stop();
     },
   };
 }

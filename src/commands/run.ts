@@ -5,6 +5,7 @@ import pino from 'pino';
 import { claimLookupFromCache } from '../k8s/claim-lookup.ts';
 import { watchClaims } from '../k8s/informers.ts';
 import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
+import { ownershipKeySource } from '../k8s/ownership-key.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
 import { controllerOptionsUsage, parseControllerConfig, splitRunArgs } from './controller-options.ts';
@@ -43,6 +44,13 @@ export async function runAll(args: string[]): Promise<number> {
   // Not awaited: until the cache has synced the webhook gates every sandbox Pod, which is safe.
   void claims.start();
   const claimLookup = claimLookupFromCache(claims);
+  // One key for both halves: the controller proves with it what the webhooks check.
+  const ownershipKey = ownershipKeySource({
+    kubeConfig,
+    namespace: controllerConfig.ownershipKeyNamespace,
+    secretName: controllerConfig.ownershipKeySecret,
+    logger: logger.child({ component: 'ownership-key' }),
+  });
   // The controller campaigns first: with self-managed certificates the webhook waits for the leader to create
   // them. It reconciles only once the webhook stack (and so the policies) is up.
   let stack: WebhookStack | undefined;
@@ -56,17 +64,20 @@ export async function runAll(args: string[]): Promise<number> {
     registry,
     logger: logger.child({ component: 'controller' }),
     ready,
+    ownershipKey,
   });
   stack = await startWebhookStack(serveConfig, {
     logger: logger.child({ component: 'webhook' }),
     registry,
     isLeader: () => runtime.isLeader(),
     claims: claimLookup,
+    ownershipKey,
   });
   stackStarted();
   logger.info({ port: stack.server.address.port, metricsPort: metricsServer?.address.port }, 'webhooks and controller started');
   await waitForTermination(logger);
   await Promise.all([runtime.stop(), stack.stop()]);
+  ownershipKey.stop();
   await claims.stop();
   await metricsServer?.stop();
   logger.info('stopped');

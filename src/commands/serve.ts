@@ -13,6 +13,8 @@ import type { Logger } from 'pino';
 import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 import { claimMetadataLookup } from '../k8s/claim-metadata.ts';
 import { podLookup } from '../k8s/pod-lookup.ts';
+import { defaultOwnershipKeySecret, ownershipKeySource, type OwnershipKeySource } from '../k8s/ownership-key.ts';
+import { selfUsername } from '../k8s/self-identity.ts';
 import { auditEventObserver } from '../k8s/audit-events.ts';
 import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
 import { writePolicyStatus } from '../k8s/policy-status-writer.ts';
@@ -26,6 +28,7 @@ import { createMetricsRegistry } from '../metrics/registry.ts';
 import { startWebhookServer, type WebhookServer } from '../server/webhook-server.ts';
 import type { ClaimLookup } from '../admission/plan-types.ts';
 import type { Registry } from 'prom-client';
+import { ownershipKeyProblems } from './controller-options.ts';
 import { parseDuration } from './duration.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -49,6 +52,15 @@ Options:
   --metrics-host ADDRESS address of the plain-HTTP /metrics endpoint (default 0.0.0.0)
   --metrics-port PORT    its port (default 9090; 0 picks a free port; none turns it off)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
+
+Ownership of PVCs: the controller proves each PVC it creates with an HMAC under a key kept in a Secret; the
+webhooks mount only proven PVCs and refuse PVCs and ephemeral volumes that would plant governed storage.
+  --ownership-key-secret NAME     the Secret holding the key; read at start (created with 32 random bytes when
+                                  missing, never overwritten) (default sandbox-storage-ownership-key)
+  --ownership-key-namespace NS    its namespace (default $POD_NAMESPACE, else sandbox-storage-system)
+  --controller-username NAME      the controller's username, the only requester that may create PVCs in the
+                                  governed name space or write ownership labels (default: this process's own,
+                                  system:serviceaccount:NS:SA in a cluster)
 
 Self-managed certificates (no cert-manager needed): a CA and serving certificate kept in a Secret, renewed
 before expiry, the CA bundle patched into the webhook configurations; the files above are written from it.
@@ -81,6 +93,10 @@ export interface ServeConfig {
   metricsPort?: number;
   logLevel: string;
   selfManagedCerts?: SelfManagedCertsConfig;
+  ownershipKeySecret: string;
+  ownershipKeyNamespace: string;
+  /** undefined: this process's own username, asked from the API server. */
+  controllerUsername?: string;
 }
 
 export interface SelfManagedCertsConfig {
@@ -126,6 +142,9 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
       'cert-validity': { type: 'string', default: '90d' },
       'ca-propagation-delay': { type: 'string', default: '2m' },
       'cert-check-interval': { type: 'string', default: '1m' },
+      'ownership-key-secret': { type: 'string', default: defaultOwnershipKeySecret },
+      'ownership-key-namespace': { type: 'string', default: process.env.POD_NAMESPACE || 'sandbox-storage-system' },
+      'controller-username': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -166,6 +185,10 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   }
   if (values['write-policy-status'] && !values['cluster-policies']) problems.push('--write-policy-status needs --cluster-policies');
   const selfManagedCerts = selfManaged ? await parseSelfManagedCerts(values, problems) : undefined;
+  problems.push(...ownershipKeyProblems(values['ownership-key-secret'], values['ownership-key-namespace']));
+  if (values['controller-username'] !== undefined && values['controller-username'].trim() === '') {
+    problems.push('--controller-username must not be empty');
+  }
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return {
     certFile: values['tls-cert-file'] as string,
@@ -181,6 +204,9 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
     ...(metricsPort === undefined ? {} : { metricsPort }),
     logLevel: values['log-level'],
     ...(selfManagedCerts ? { selfManagedCerts } : {}),
+    ownershipKeySecret: values['ownership-key-secret'],
+    ownershipKeyNamespace: values['ownership-key-namespace'],
+    ...(values['controller-username'] !== undefined ? { controllerUsername: values['controller-username'] } : {}),
   };
 }
 
@@ -261,6 +287,8 @@ export interface WebhookStackOptions {
   isLeader: () => boolean;
   /** Observed PVCs (run: the controller's watch cache); without it every sandbox Pod is gated. */
   claims?: () => ClaimLookup | undefined;
+  /** The ownership key (run: shared with the controller); without it, one is read from the flags' Secret. */
+  ownershipKey?: OwnershipKeySource;
 }
 
 /** The admission webhooks with everything they read: policies, cluster lookups, certificates, status. */
@@ -298,6 +326,28 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
     logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
   }
   const lookups = hasCluster ? { claimMetadata: claimMetadataLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
+  // The ownership key: without cluster access nothing can be proven, and existing PVCs of planned names are refused.
+  const ownedKey =
+    hasCluster && !options.ownershipKey
+      ? ownershipKeySource({
+          kubeConfig: cluster(),
+          namespace: config.ownershipKeyNamespace,
+          secretName: config.ownershipKeySecret,
+          logger: logger.child({ component: 'ownership-key' }),
+        })
+      : undefined;
+  const ownershipKey = options.ownershipKey ?? ownedKey;
+  let controllerUsername = config.controllerUsername;
+  if (controllerUsername === undefined && hasCluster) {
+    // Until known, nobody but exempt requesters may create PVCs in the governed name space (fail closed).
+    selfUsername(cluster()).then(
+      (username) => {
+        controllerUsername = username;
+        logger.info({ controllerUsername: username }, 'controller username: this process\'s own');
+      },
+      (error: unknown) => logger.warn({ err: error }, 'cannot learn this process\'s username: give --controller-username; PVCs in the governed name space are refused meanwhile'),
+    );
+  }
   const metrics = admissionMetrics(registry);
   const auditEvents = hasCluster ? auditEventObserver(cluster(), logger, process.env.POD_NAME ?? hostname()) : undefined;
   metrics.setPolicies(policySet.states());
@@ -319,7 +369,16 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
     maxBodyBytes: config.maxBodyBytes,
     sources: () => {
       const claims = options.claims?.();
-      return { policies: policySet.current(), namespaceLabels, ...lookups, ...(claims ? { claims } : {}) };
+      const key = ownershipKey?.current();
+      return {
+        policies: policySet.current(),
+        namespaceLabels,
+        ...lookups,
+        ...(claims ? { claims } : {}),
+        ...(key ? { ownershipKey: key } : {}),
+        ...(controllerUsername !== undefined ? { controllerUsername } : {}),
+        ...(ownershipKey ? { onUnproven: () => ownershipKey.unproven() } : {}),
+      };
     },
     isReady: () => policySet.ready(),
     logger,
@@ -340,6 +399,7 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
     async stop() {
       statusWriter?.stop();
       certificates?.stop();
+      ownedKey?.stop();
       await server.stop();
       await policySet.stop();
     },

@@ -2,7 +2,8 @@
 // faster, re-read), refuse PVCs of another identity, adopt when allowed, then release the Pods waiting for it.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { claimState, type ClaimState } from '../admission/claim-ownership.ts';
+import { claimState, provenClaims, type ClaimState } from '../admission/claim-ownership.ts';
+import { claimStatement, ownershipProof, ownershipProofAnnotation, provenByOwnLabels } from '../admission/ownership-proof.ts';
 import type { ClaimPlan } from '../admission/plan-types.ts';
 import { hasQuota, quotaViolation } from '../admission/quota.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
@@ -48,6 +49,11 @@ export interface ReconcilerDependencies {
   cachedClaim?(namespace: string, name: string): { claim: k8s.V1PersistentVolumeClaim | undefined } | undefined;
   /** The latest Event about a PVC, to say why it is still Pending. */
   claimEventMessage(namespace: string, name: string): Promise<string | undefined>;
+  /**
+   * The ownership key (read from its Secret, which is created when there is none; see k8s/ownership-key.ts): the
+   * PVCs the controller creates or adopts carry a proof under it, and only PVCs proven under it count as ours.
+   */
+  ownershipKey(): Promise<Uint8Array>;
   /** Directory preparation for policies with spec.shared.preparation; without it such Pods stay gated, with a Warning. */
   preparation?: PreparationReconciler;
   now?: () => number;
@@ -95,9 +101,10 @@ export class ClaimReconciler {
     const { claims, events, logger, metrics } = this.deps;
     const log = logger.child({ pvc: `${plan.namespace}/${plan.name}`, policy: policy.name });
 
+    const key = await this.key();
     const cached = this.deps.cachedClaim?.(plan.namespace, plan.name);
     let live = cached ? cached.claim : await claims.get(plan.namespace, plan.name);
-    let state = this.stateOf(plan, live, policy);
+    let state = this.stateOf(plan, live, policy, key);
 
     if (state.state === 'missing' && !state.terminating) {
       if (!plan.create) {
@@ -108,7 +115,7 @@ export class ClaimReconciler {
       }
       let outcome: k8s.V1PersistentVolumeClaim | 'exists' | 'quota';
       try {
-        outcome = await this.createWithinQuota(users, log);
+        outcome = await this.createWithinQuota(users, key, log);
       } catch (error) {
         metrics.error('create_pvc');
         const message = `cannot create PVC ${plan.name}: ${apiErrorMessage(error)}`;
@@ -126,7 +133,7 @@ export class ClaimReconciler {
       } else {
         log.info('PVC appeared before our create (409); checking its owner');
       }
-      state = this.stateOf(plan, live, policy);
+      state = this.stateOf(plan, live, policy, key);
     }
 
     if (state.state === 'missing') {
@@ -140,8 +147,17 @@ export class ClaimReconciler {
       // Nothing to retry: a change of the PVC (deleted, relabelled) enqueues it again.
       return { result: 'conflict' };
     }
+    if (state.state === 'unproven') {
+      // A PVC planted under the planned name (forged labels, an ephemeral volume's PVC, a restored snapshot...):
+      // never used, adopted or deleted; its Pods stay gated until it is gone.
+      metrics.unprovenClaim(plan.namespace, plan.role);
+      for (const pod of pods) events.warning(podTarget(pod), eventReasons.unproven, state.reason);
+      events.warning(claimTarget(live, plan), eventReasons.unproven, state.reason);
+      log.warn({ reason: state.reason, pods: pods.map((pod) => pod.metadata?.name) }, 'PVC of a planned name carries no valid ownership proof');
+      return { result: 'conflict' };
+    }
     if (state.state === 'adoptable' && live) {
-      await claims.addLabels(live, plan.labels);
+      await claims.adopt(live, plan.labels, { [ownershipProofAnnotation]: ownershipProof(key, claimStatement(plan)) });
       const message = `adopted existing PVC ${plan.name} (policy "${policy.name}" allows adopting PVCs with the identity's labels)`;
       events.normal(claimTarget(live, plan), eventReasons.adopted, message);
       for (const pod of pods) events.normal(podTarget(pod), eventReasons.adopted, message);
@@ -203,6 +219,8 @@ export class ClaimReconciler {
     if (labels[ownershipLabels.managedBy] !== managedByValue || labels[ownershipLabels.identityHash] === undefined) {
       return { result: 'skipped' };
     }
+    // Labels can be forged: only a PVC proven to be the workspace its labels name is ever deleted.
+    if (!provenByOwnLabels(await this.key(), namespace, observeClaim(live))) return { result: 'skipped' };
     const policy = policies.find((candidate) => candidate.name === labels[ownershipLabels.policy]);
     if (!policy) return { result: 'skipped' };
     const now = this.deps.now?.() ?? Date.now();
@@ -229,21 +247,37 @@ export class ClaimReconciler {
     }
   }
 
-  private async createWithinQuota(users: ClaimUsers, log: Logger): Promise<k8s.V1PersistentVolumeClaim | 'exists' | 'quota'> {
+  private async key(): Promise<Uint8Array> {
+    try {
+      return await this.deps.ownershipKey();
+    } catch (error) {
+      this.deps.metrics.error('ownership_key');
+      throw error;
+    }
+  }
+
+  private async createWithinQuota(
+    users: ClaimUsers,
+    key: Uint8Array,
+    log: Logger,
+  ): Promise<k8s.V1PersistentVolumeClaim | 'exists' | 'quota'> {
     const { plan, policy, pods } = users;
-    if (plan.role !== 'workspace' || !hasQuota(policy)) return this.deps.claims.create(plan);
+    const proof = ownershipProof(key, claimStatement(plan));
+    if (plan.role !== 'workspace' || !hasQuota(policy)) return this.deps.claims.create(plan, proof);
     const userLabel = policy.spec.identity.userLabel;
     const user = plan.identityLabels[userLabel] ?? '';
     const lockKey = `${plan.namespace}/${userLabel}=${user}`;
     const previous = this.userLocks.get(lockKey) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(async () => {
-      const violation = quotaViolation(policy, plan, await this.deps.claims.listOfUser(plan.namespace, userLabel, user));
+      // Only proven PVCs count: a planted one with forged labels must not use up the user's quota.
+      const userClaims = provenClaims(key, plan.namespace, await this.deps.claims.listOfUser(plan.namespace, userLabel, user));
+      const violation = quotaViolation(policy, plan, userClaims);
       if (violation) {
         for (const pod of pods) this.deps.events.warning(podTarget(pod), eventReasons.quotaExceeded, violation);
         log.warn({ reason: violation }, 'quota exceeded; PVC not created');
         return 'quota' as const;
       }
-      return this.deps.claims.create(plan);
+      return this.deps.claims.create(plan, proof);
     });
     this.userLocks.set(lockKey, run);
     try {
@@ -253,8 +287,8 @@ export class ClaimReconciler {
     }
   }
 
-  private stateOf(plan: ClaimPlan, live: k8s.V1PersistentVolumeClaim | undefined, policy: Policy): ClaimState {
-    return claimState(plan, live ? observeClaim(live) : undefined, policy.spec.provisioning.adoptExisting);
+  private stateOf(plan: ClaimPlan, live: k8s.V1PersistentVolumeClaim | undefined, policy: Policy, key: Uint8Array): ClaimState {
+    return claimState(plan, live ? observeClaim(live) : undefined, policy.spec.provisioning.adoptExisting, key);
   }
 
   /** Every planned PVC exists and is usable (and the directories are prepared): lift the scheduling gate. */

@@ -10,6 +10,8 @@ export const eventReasons = {
   deleted: 'WorkspaceDeleted',
   failed: 'ProvisioningFailed',
   conflict: 'WorkspaceConflict',
+  /** A PVC of a planned name without a valid ownership proof: planted, never used. */
+  unproven: 'OwnershipUnproven',
   pending: 'WorkspacePending',
   missingShared: 'SharedClaimMissing',
   quotaExceeded: 'QuotaExceeded',

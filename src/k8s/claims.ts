@@ -1,5 +1,6 @@
 // Thin wrapper over the PersistentVolumeClaim calls the controller makes.
 import * as k8s from '@kubernetes/client-node';
+import { ownershipProofAnnotation } from '../admission/ownership-proof.ts';
 import type { ClaimPlan, ObservedClaim } from '../admission/plan-types.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import { quantityBytes } from '../naming/quantity.ts';
@@ -8,18 +9,24 @@ import { isConflict, isNotFound } from './api-errors.ts';
 
 export interface ClaimClient {
   get(namespace: string, name: string): Promise<k8s.V1PersistentVolumeClaim | undefined>;
-  /** The created PVC, or 'exists' when one of that name appeared first (HTTP 409): re-read and check its owner. */
-  create(plan: ClaimPlan): Promise<k8s.V1PersistentVolumeClaim | 'exists'>;
-  /** Merges labels into an existing PVC (adoption), guarded by its resourceVersion. */
-  addLabels(claim: k8s.V1PersistentVolumeClaim, labels: Record<string, string>): Promise<void>;
+  /**
+   * Creates the PVC with `proof` (see ownership-proof.ts) in the create body itself, so that it is never seen
+   * unproven. The created PVC, or 'exists' when one of that name appeared first (HTTP 409): re-read and check it.
+   */
+  create(plan: ClaimPlan, proof: string): Promise<k8s.V1PersistentVolumeClaim | 'exists'>;
+  /** Merges labels and annotations into an existing PVC (adoption: labels and proof), guarded by its resourceVersion. */
+  adopt(claim: k8s.V1PersistentVolumeClaim, labels: Record<string, string>, annotations: Record<string, string>): Promise<void>;
   /** Sets (or with undefined removes) one annotation, guarded by the PVC's resourceVersion. */
   setAnnotation(claim: k8s.V1PersistentVolumeClaim, key: string, value: string | undefined): Promise<void>;
   delete(namespace: string, name: string, preconditions: { uid: string; resourceVersion: string }): Promise<void>;
-  /** The managed workspace PVCs of one user in a namespace, read from the API server (exact, for quotas). */
+  /**
+   * The workspace PVCs labelled as managed for one user in a namespace, read from the API server (exact, for
+   * quotas); labels can be forged, so the caller counts only the proven ones (claim-ownership.ts provenClaims).
+   */
   listOfUser(namespace: string, userLabel: string, user: string): Promise<ObservedClaim[]>;
 }
 
-export function claimBody(plan: ClaimPlan): k8s.V1PersistentVolumeClaim {
+export function claimBody(plan: ClaimPlan, proof: string): k8s.V1PersistentVolumeClaim {
   const spec: k8s.V1PersistentVolumeClaimSpec = {
     accessModes: [...plan.accessModes],
     volumeMode: plan.volumeMode,
@@ -27,7 +34,12 @@ export function claimBody(plan: ClaimPlan): k8s.V1PersistentVolumeClaim {
   };
   // Absent means the cluster's default StorageClass; '' would mean "no class", which is not what a policy says.
   if (plan.storageClassName !== undefined) spec.storageClassName = plan.storageClassName;
-  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: plan.name, namespace: plan.namespace, labels: { ...plan.labels } }, spec };
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: plan.name, namespace: plan.namespace, labels: { ...plan.labels }, annotations: { [ownershipProofAnnotation]: proof } },
+    spec,
+  };
 }
 
 export function observeClaim(claim: k8s.V1PersistentVolumeClaim): ObservedClaim {
@@ -51,18 +63,19 @@ export function claimClient(config: k8s.KubeConfig): ClaimClient {
         throw error;
       }
     },
-    async create(plan) {
+    async create(plan, proof) {
       try {
-        return await core.createNamespacedPersistentVolumeClaim({ namespace: plan.namespace, body: claimBody(plan) });
+        return await core.createNamespacedPersistentVolumeClaim({ namespace: plan.namespace, body: claimBody(plan, proof) });
       } catch (error) {
         if (isConflict(error)) return 'exists';
         throw error;
       }
     },
-    async addLabels(claim, labels) {
+    async adopt(claim, labels, annotations) {
       const patch = [
         { op: 'test', path: '/metadata/resourceVersion', value: claim.metadata?.resourceVersion },
         { op: 'add', path: '/metadata/labels', value: { ...claim.metadata?.labels, ...labels } },
+        { op: 'add', path: '/metadata/annotations', value: { ...claim.metadata?.annotations, ...annotations } },
       ];
       await core.patchNamespacedPersistentVolumeClaim(
         { namespace: claim.metadata?.namespace ?? '', name: claim.metadata?.name ?? '', body: patch },

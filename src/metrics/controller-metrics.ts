@@ -9,6 +9,8 @@ export interface ControllerMetrics {
   reconciled(result: ReconcileResult, durationSeconds: number): void;
   claimCreated(role: 'workspace' | 'shared'): void;
   claimDeleted(): void;
+  /** A PVC of a planned name was found without a valid ownership proof (and refused). */
+  unprovenClaim(namespace: string, role: 'workspace' | 'shared'): void;
   error(operation: string): void;
   queueDepth(depth: number): void;
   leader(isLeader: boolean): void;
@@ -39,6 +41,12 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
   const deleted = new Counter({
     name: 'sandbox_storage_pvcs_deleted_total',
     help: 'Unused workspace PVCs deleted under the retention policy',
+    registers: [registry],
+  });
+  const unproven = new Counter({
+    name: 'sandbox_storage_unproven_claims_total',
+    help: 'Reconciles that found a PVC of a planned name without a valid ownership proof (never used, adopted or deleted)',
+    labelNames: ['namespace', 'role'],
     registers: [registry],
   });
   const errors = new Counter({
@@ -78,6 +86,7 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     },
     claimCreated: (role) => created.inc({ role }),
     claimDeleted: () => deleted.inc(),
+    unprovenClaim: (namespace, role) => unproven.inc({ namespace, role }),
     error: (operation) => errors.inc({ operation }),
     queueDepth: (value) => depth.set(value),
     leader: (isLeader) => leader.set(isLeader ? 1 : 0),
@@ -92,6 +101,7 @@ export const noMetrics: ControllerMetrics = {
   reconciled: () => undefined,
   claimCreated: () => undefined,
   claimDeleted: () => undefined,
+  unprovenClaim: () => undefined,
   error: () => undefined,
   queueDepth: () => undefined,
   leader: () => undefined,

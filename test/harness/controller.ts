@@ -1,4 +1,5 @@
 // Runs the PVC controller in-process against a test control plane, with its own watches, Events and metrics.
+import { randomBytes } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -12,6 +13,9 @@ import { preparationPodClient, watchPreparationPods } from '../../src/k8s/prepar
 import { controllerMetrics } from '../../src/metrics/controller-metrics.ts';
 import { createMetricsRegistry } from '../../src/metrics/registry.ts';
 import type { Policy } from '../../src/policy/types.ts';
+
+/** The ownership key of the controllers (and webhooks) a test file starts, unless it brings its own. */
+export const testOwnershipKey = new Uint8Array(randomBytes(32));
 
 export interface TestController {
   controller: PvcController;
@@ -28,6 +32,8 @@ export async function startTestController(
     logger?: Logger;
     instance?: string;
     readClaimsFromApi?: boolean;
+    /** Default: testOwnershipKey, shared by every controller of the test file. */
+    ownershipKey?: Uint8Array;
     /** Directory preparation: preparation Pods in this namespace (watched), with this image. */
     preparation?: { namespace: string; image: string; retryBaseMs?: number };
   } = {},
@@ -50,6 +56,7 @@ export async function startTestController(
       pods: podClient(kubeConfig),
       events: eventRecorder(kubeConfig, logger, options.instance ?? 'test'),
       claimEventMessage: claimEventMessages(kubeConfig),
+      ownershipKey: async () => options.ownershipKey ?? testOwnershipKey,
       // Forces a Get per reconcile instead of the watch cache, for tests that interleave with the Get.
       ...(options.readClaimsFromApi ? { cachedClaim: () => undefined } : {}),
     },

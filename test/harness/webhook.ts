@@ -23,6 +23,8 @@ export interface RunningWebhook {
   setPolicies(policies: Policy[]): void;
   /** What the webhook knows about existing PVCs (an informer cache in production); undefined = nothing. */
   setClaims(claims: ClaimLookup | undefined): void;
+  /** The ownership key and controller username the webhook judges PVCs with (serve: from the cluster). */
+  setOwnership(ownership: Pick<AdmissionSources, 'ownershipKey' | 'controllerUsername'>): void;
   stop(): Promise<void>;
 }
 
@@ -30,7 +32,7 @@ export interface RunningWebhook {
 export async function startTestWebhook(
   policies: Policy[],
   logger: Logger = pino({ level: 'silent' }),
-  lookups: Pick<AdmissionSources, 'claimMetadata' | 'pod'> = {},
+  lookups: Pick<AdmissionSources, 'claimMetadata' | 'pod' | 'ownershipKey' | 'controllerUsername'> = {},
 ): Promise<RunningWebhook> {
   const tls = await writeServingCertificate();
   const outcomes: AdmissionOutcome[] = [];
@@ -50,6 +52,9 @@ export async function startTestWebhook(
     outcomes,
     setPolicies(next) {
       sources = { ...sources, policies: next };
+    },
+    setOwnership(ownership) {
+      sources = { ...sources, ...ownership };
     },
     setClaims(claims) {
       const { claims: _previous, ...rest } = sources;

@@ -207,10 +207,17 @@ describe('helm chart', () => {
     for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
       expect(find(objects, kind).metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${namespace}/${name}-serving` });
     }
-    // Self-managed rights are not granted when cert-manager manages the certificate: the Role holds only the Lease
-    // and the controller's preparation Pods.
-    const roleRules = objects.filter((object) => object.kind === 'Role').flatMap((role) => role.rules as Array<{ resources: string[] }>);
-    expect(roleRules.flatMap((rule) => rule.resources)).toEqual(['leases', 'leases', 'pods']);
+    // Self-managed rights are not granted when cert-manager manages the certificate: the Role holds only the
+    // ownership key Secret (create, and get by name only), the Lease and the controller's preparation Pods.
+    const roleRules = objects
+      .filter((object) => object.kind === 'Role')
+      .flatMap((role) => role.rules as Array<{ resources: string[]; verbs: string[]; resourceNames?: string[] }>);
+    expect(roleRules.flatMap((rule) => rule.resources)).toEqual(['secrets', 'secrets', 'leases', 'leases', 'pods']);
+    expect(roleRules.filter((rule) => rule.resources.includes('secrets'))).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [`${name}-ownership-key`], verbs: ['get'] },
+    ]);
+    expect(deployment.spec.template.spec.containers[0].args).toContain(`--ownership-key-secret=${name}-ownership-key`);
   });
 
   it('wires the controller when enabled: `run`, and the verbs it needs', async () => {

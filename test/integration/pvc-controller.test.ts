@@ -9,7 +9,7 @@ import { workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { policyFrom, sandboxPodFor, schedulingGatesOf } from '../fixtures/pods.ts';
-import { startTestController, type TestController } from '../harness/controller.ts';
+import { startTestController, testOwnershipKey, type TestController } from '../harness/controller.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import {
   registerShippedWebhook,
@@ -105,6 +105,7 @@ beforeAll(async () => {
   cleanups.unshift(() => controller.stop());
   webhook = await startTestWebhook([policies.default]);
   webhook.setClaims(claimLookupFromCache(controller.claims)());
+  webhook.setOwnership({ ownershipKey: testOwnershipKey });
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
     await registerShippedWebhook(controlPlane.kubeConfig, { url: webhook.url, caPem: webhook.tls.caPem }, { namespace: namespace, pod: pod('probe') }),
@@ -225,19 +226,19 @@ describe('ownership', () => {
     await createPod(pod('victim')).catch((error: unknown) => {
       denial = String((error as k8s.ApiException<string>).body);
     });
-    expect(denial).toContain(`PVC ${claimName} exists but belongs to someone else (sandbox-storage.io/user=mallory`);
+    expect(denial).toContain(`PVC ${claimName} carries no valid ownership proof (annotation sandbox-storage.io/ownership-proof) and belongs to someone else (sandbox-storage.io/user=mallory`);
 
     // A webhook without the PVC cache admits the pod gated; the controller then refuses to release it.
     webhook.setClaims(undefined);
     const created = await createPod(pod('victim')).finally(() => webhook.setClaims(claimLookupFromCache(controller.claims)()));
-    const event = await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspaceConflict');
+    const event = await waitForEvent('Pod', created.metadata?.name ?? '', 'OwnershipUnproven');
     expect(event.type).toBe('Warning');
     expect(gates(await readPod(created))).toEqual([gate]);
     // What an operator sees: the pod waits visibly, and describe says why.
     const listed = await controlPlane.kubectl(['get', 'pod', created.metadata?.name ?? '', '-n', namespace]);
     expect(listed.stdout).toContain('SchedulingGated');
     const described = await controlPlane.kubectl(['describe', 'pod', created.metadata?.name ?? '', '-n', namespace]);
-    expect(described.stdout).toMatch(/Warning\s+WorkspaceConflict/);
+    expect(described.stdout).toMatch(/Warning\s+OwnershipUnproven/);
     expect((await readClaim(claimName))?.metadata?.labels).toEqual({ 'sandbox-storage.io/user': 'mallory' });
   });
 
@@ -257,6 +258,8 @@ describe('ownership', () => {
       'app.kubernetes.io/managed-by': 'sandbox-storage-webhook',
       'sandbox-storage.io/policy': 'adopting',
     });
+    // Adoption writes the proof with the labels: from now on the PVC is proven, not merely labelled.
+    expect((await readClaim(claimName))?.metadata?.annotations?.['sandbox-storage.io/ownership-proof']).toMatch(/^v1:/);
     await waitForEvent('PersistentVolumeClaim', claimName, 'WorkspaceAdopted');
   });
 });
@@ -287,12 +290,12 @@ describe('races', () => {
         }
         return real.get(namespace_, name);
       },
-      async create(plan) {
+      async create(plan, proof) {
         if (plan.namespace === ns && interleaved === 1) {
           interleaved += 1;
-          await real.create(plan);
+          await real.create(plan, proof);
         }
-        return real.create(plan);
+        return real.create(plan, proof);
       },
     };
     const second = await startTestController(controlPlane.kubeConfig, allPolicies, { claimClient: racing, readClaimsFromApi: true });
@@ -356,6 +359,24 @@ describe('retention', () => {
       },
     });
 
+    // Nor is one with forged ownership labels (managed-by, policy, identity hash): it carries no ownership proof.
+    const forgedName = 'sandbox-leaver-forged';
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: {
+        metadata: {
+          name: forgedName,
+          labels: {
+            'app.kubernetes.io/managed-by': 'sandbox-storage-webhook',
+            'sandbox-storage.io/user': 'leaver',
+            'sandbox-storage.io/policy': 'delete-after-grace',
+            'sandbox-storage.io/identity-hash': 'a'.repeat(51),
+          },
+        },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+
     for (const each of [retained, deleted, expiring]) await podGone(each);
     const deletedAt = Date.now();
     // Gone for good: kube-controller-manager's pvc-protection finalizer was released, no Pod uses it any more.
@@ -368,6 +389,9 @@ describe('retention', () => {
     expect(kept?.metadata?.deletionTimestamp).toBeUndefined();
     expect(kept?.metadata?.annotations?.['sandbox-storage.io/unused-since']).toBeUndefined();
     expect(await readClaim(lookalikeName)).toBeDefined();
+    const forged = await readClaim(forgedName);
+    expect(forged?.metadata?.deletionTimestamp).toBeUndefined();
+    expect(forged?.metadata?.annotations?.['sandbox-storage.io/unused-since']).toBeUndefined();
   }, 240_000);
 
   it('a returning pod gets a fresh gate-free start on its retained PVC, and the retention clock is cleared', async () => {

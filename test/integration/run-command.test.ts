@@ -65,6 +65,7 @@ beforeAll(async () => {
     '--port=0',
     `--kubeconfig=${kubeconfig}`,
     `--lease-namespace=${systemNamespace}`,
+    `--ownership-key-namespace=${systemNamespace}`,
     `--preparation-namespace=${systemNamespace}`,
     '--preparation-image=registry.example/sandbox-storage:test',
     `--policy=${join(policyDirectory, 'policies.yaml')}`,
@@ -93,7 +94,15 @@ describe('sandbox-storage run with the shipped RBAC', () => {
       description: 'the gate to be removed',
     });
     const claimName = workspaceClaimName('sandbox-', { scope: 'thread', user: 'rita', thread: 't1' });
-    await core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName });
+    const provisioned = await core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName });
+    // Proven in the create body itself, under the key the process made (with the shipped RBAC) on first need.
+    expect(provisioned.metadata?.annotations?.['sandbox-storage.io/ownership-proof']).toMatch(/^v1:[A-Za-z0-9_-]{43}$/);
+    const keySecret = await core.readNamespacedSecret({ namespace: systemNamespace, name: 'sandbox-storage-ownership-key' });
+    expect(Buffer.from(keySecret.data?.key ?? '', 'base64')).toHaveLength(32);
+    expect(keySecret.immutable).toBe(true);
+    // The webhook knows the controller by this process's own username (asked from the API server).
+    const identity = process_.logs.find((line) => line.msg === "controller username: this process's own");
+    expect(identity?.controllerUsername).toBe(`system:serviceaccount:${systemNamespace}:sandbox-storage-webhook`);
     const event = await waitFor(
       async () =>
         (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${created.metadata?.name}` })).items.find(

@@ -100,11 +100,16 @@ beforeAll(async () => {
   controlPlane = await startControlPlane({ controllerManager: true });
   cleanups.push(() => controlPlane.stop());
   namespace = await createTestNamespace(controlPlane, 'isolation');
-  // The webhook's own look-ups run as its service account, with exactly the shipped read-only RBAC.
+  // The webhook's own look-ups run as its service account, with exactly the shipped read-only RBAC (and its Role
+  // for the ownership key, in the webhook's namespace).
+  expect((await controlPlane.kubectl(['create', 'namespace', 'sandbox-storage-system'])).code).toBe(0);
   const rbac = await controlPlane.kubectl(['apply', '-f', 'deploy/manifests/webhook-lookups-rbac.yaml']);
   expect(rbac.code, rbac.stderr).toBe(0);
   const webhookIdentity = { username: 'system:serviceaccount:sandbox-storage-system:sandbox-storage-webhook', group: 'system:serviceaccounts' };
   webhook = await startIsolationWebhook([examplePolicy('shared')], impersonating(controlPlane.kubeConfig, webhookIdentity));
+  // The tests' admin stands in for the controller where a PVC with ownership labels is needed (only the controller
+  // may create one).
+  webhook.setOwnership({ controllerUsername: 'admin' });
   cleanups.unshift(() => webhook.stop());
   cleanups.unshift(
     await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', webhook.url, webhook.tls.caPem)),

@@ -128,6 +128,13 @@ describe('controller flags', () => {
     expect(splitRunArgs(['--preparation-image', 'i', '--port', '1']).controllerArgs).toEqual(['--preparation-image', 'i']);
   });
 
+  it('run gives the ownership key Secret to both halves, and the controller username to the webhook', () => {
+    expect(splitRunArgs(['--ownership-key-secret=k', '--ownership-key-namespace', 'ops', '--controller-username=u'])).toEqual({
+      controllerArgs: ['--ownership-key-secret=k', '--ownership-key-namespace', 'ops'],
+      serveArgs: ['--ownership-key-secret=k', '--ownership-key-namespace', 'ops', '--controller-username=u'],
+    });
+  });
+
   it('run gives policies and metrics to the webhook side, credentials to both, controller flags to the controller', () => {
     expect(
       splitRunArgs(['--tls-cert-file', 'c', '--policy', 'p.yaml', '--workers=2', '--metrics-port', '0', '--port', '8443', '--kubeconfig', 'k']),

@@ -55,7 +55,18 @@ describe('serve configuration', () => {
       metricsHost: '0.0.0.0',
       metricsPort: 9090,
       logLevel: 'info',
+      ownershipKeySecret: 'sandbox-storage-ownership-key',
+      ownershipKeyNamespace: process.env.POD_NAMESPACE || 'sandbox-storage-system',
     });
+  });
+
+  it('takes the ownership key Secret and the controller username from flags, and checks them', async () => {
+    const base = ['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile];
+    const config = await parseServeConfig([...base, '--ownership-key-secret', 'proof-key', '--ownership-key-namespace', 'ops', '--controller-username', 'system:serviceaccount:ops:ctl']);
+    expect(config).toMatchObject({ ownershipKeySecret: 'proof-key', ownershipKeyNamespace: 'ops', controllerUsername: 'system:serviceaccount:ops:ctl' });
+    await expect(parseServeConfig([...base, '--ownership-key-secret', 'Not_A_Name', '--controller-username', ' '])).rejects.toThrow(
+      /--ownership-key-secret must be a Secret name, got Not_A_Name\n--controller-username must not be empty/,
+    );
   });
 });
 

@@ -2,7 +2,8 @@ import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { reviewPodMutation, type AdmissionRequest } from '../../src/admission/admission-review.ts';
 import { claimState } from '../../src/admission/claim-ownership.ts';
-import type { ClaimLookup, ObservedClaim } from '../../src/admission/plan-types.ts';
+import { claimStatement, ownershipProof, ownershipProofAnnotation } from '../../src/admission/ownership-proof.ts';
+import type { ClaimLookup, ClaimPlan, ObservedClaim } from '../../src/admission/plan-types.ts';
 import { planPod } from '../../src/admission/plan-pod.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -17,8 +18,12 @@ function plannedClaim(policies: Policy[] = defaults, pod: unknown = sandboxPod()
   return claim;
 }
 
-function observed(claim: { name: string; labels: Record<string, string> }, changes: Partial<ObservedClaim> = {}): ObservedClaim {
-  return { name: claim.name, labels: { ...claim.labels }, annotations: {}, deleting: false, requestedBytes: 2 * 2 ** 30, ...changes };
+const key = new Uint8Array(32).fill(7);
+
+/** The PVC as the controller creates it for `claim` (with its proof), unless `changes` say otherwise. */
+function observed(claim: ClaimPlan, changes: Partial<ObservedClaim> = {}): ObservedClaim {
+  const annotations = { [ownershipProofAnnotation]: ownershipProof(key, claimStatement(claim)) };
+  return { name: claim.name, labels: { ...claim.labels }, annotations, deleting: false, requestedBytes: 2 * 2 ** 30, ...changes };
 }
 
 function lookupOf(...claims: ObservedClaim[]): ClaimLookup {
@@ -31,9 +36,10 @@ function lookupOf(...claims: ObservedClaim[]): ClaimLookup {
   };
 }
 
-function review(pod: unknown, policies: Policy[], claims?: ClaimLookup) {
+function review(pod: unknown, policies: Policy[], claims?: ClaimLookup, withKey = true) {
+  const ownershipKey = withKey ? key : undefined;
   const body = admissionReviewFor(pod);
-  const outcome = reviewPodMutation(body.request as AdmissionRequest, { policies, ...(claims ? { claims } : {}) });
+  const outcome = reviewPodMutation(body.request as AdmissionRequest, { policies, ...(claims ? { claims } : {}), ...(ownershipKey ? { ownershipKey } : {}) });
   return { response: outcome.review.response, patch: decodePatch(outcome.review.response.patch) as jsonPatch.Operation[] };
 }
 
@@ -79,25 +85,61 @@ describe('scheduling gate', () => {
 });
 
 describe('ownership (anti-hijack)', () => {
-  it('denies a pod whose planned PVC was made for another identity, naming the PVC and why', () => {
+  it('denies a pod whose planned PVC was provably made for another identity, naming the PVC and why', () => {
     const claim = plannedClaim();
-    const forged = observed(claim, { labels: { ...claim.labels, 'sandbox-storage.io/identity-hash': 'someoneelse' } });
-    const { response } = review(sandboxPod(), defaults, lookupOf(forged));
+    const other = { ...claim, labels: { ...claim.labels, 'sandbox-storage.io/identity-hash': 'someoneelse' } };
+    const { response } = review(sandboxPod(), defaults, lookupOf(observed(other)));
     expect(response.allowed).toBe(false);
     expect(response.status?.message).toContain(`PVC ${claim.name} exists but was provisioned for another identity`);
   });
 
+  it("denies a pod whose planned PVC carries this identity's labels but no proof, a forged proof or another plan's proof", () => {
+    const claim = plannedClaim();
+    const forgeries: Record<string, ObservedClaim> = {
+      'no proof': observed(claim, { annotations: {} }),
+      'a made-up proof': observed(claim, { annotations: { [ownershipProofAnnotation]: 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } }),
+      'a proof under another key': observed(claim, {
+        annotations: { [ownershipProofAnnotation]: ownershipProof(new Uint8Array(32).fill(8), claimStatement(claim)) },
+      }),
+      "the proof of another namespace's PVC of that name": observed(claim, {
+        annotations: { [ownershipProofAnnotation]: ownershipProof(key, { ...claimStatement(claim), namespace: 'elsewhere' }) },
+      }),
+      "another policy's proof": observed(claim, {
+        annotations: { [ownershipProofAnnotation]: ownershipProof(key, { ...claimStatement(claim), policy: 'other' }) },
+      }),
+    };
+    for (const [what, forged] of Object.entries(forgeries)) {
+      const { response } = review(sandboxPod(), defaults, lookupOf(forged));
+      expect(response.allowed, what).toBe(false);
+      expect(response.status?.message, what).toContain(`PVC ${claim.name} carries no valid ownership proof (annotation sandbox-storage.io/ownership-proof)`);
+      expect(response.status?.message, what).toContain('label app.kubernetes.io/managed-by=sandbox-storage-webhook');
+      // Forged ownership marks are never adoptable, whatever the policy says.
+      expect(claimState(claim, forged, true, key).state, what).toBe('unproven');
+    }
+    expect(claimState(claim, observed(claim), false, key)).toEqual({ state: 'ready' });
+  });
+
+  it('without the ownership key nothing is proven: an existing PVC is refused, a missing one is still gated', () => {
+    const claim = plannedClaim();
+    const denied = review(sandboxPod(), defaults, lookupOf(observed(claim)), false);
+    expect(denied.response.allowed).toBe(false);
+    expect(denied.response.status?.message).toContain(`PVC ${claim.name} carries no valid ownership proof`);
+    expect(denied.response.status?.message).toContain('the ownership key has not been read yet');
+    const { patch } = review(sandboxPod(), defaults, lookupOf(), false);
+    expect(gates(sandboxPod(), patch)).toEqual([{ name: 'sandbox-storage.io/storage' }]);
+  });
+
   it('denies a pod whose planned PVC was created by someone else with other labels', () => {
     const claim = plannedClaim();
-    const foreign = observed(claim, { labels: { 'sandbox-storage.io/user': 'mallory' } });
+    const foreign = observed(claim, { labels: { 'sandbox-storage.io/user': 'mallory' }, annotations: {} });
     const { response } = review(sandboxPod(), defaults, lookupOf(foreign));
     expect(response.allowed).toBe(false);
-    expect(response.status?.message).toContain(`PVC ${claim.name} exists but belongs to someone else (sandbox-storage.io/user=mallory`);
+    expect(response.status?.message).toContain(`PVC ${claim.name} carries no valid ownership proof (annotation sandbox-storage.io/ownership-proof) and belongs to someone else (sandbox-storage.io/user=mallory`);
   });
 
   it('adopts a PVC with the right identity labels only when the policy allows it', () => {
     const claim = plannedClaim();
-    const unmanaged = observed(claim, { labels: { 'sandbox-storage.io/user': 'alice', 'sandbox-storage.io/thread': 't1' } });
+    const unmanaged = observed(claim, { labels: { 'sandbox-storage.io/user': 'alice', 'sandbox-storage.io/thread': 't1' }, annotations: {} });
     const refused = review(sandboxPod(), defaults, lookupOf(unmanaged));
     expect(refused.response.allowed).toBe(false);
     expect(refused.response.status?.message).toContain('spec.provisioning.adoptExisting: false');
@@ -107,14 +149,23 @@ describe('ownership (anti-hijack)', () => {
     expect(allowed.response.allowed).toBe(true);
     // Gated until the controller has taken it over.
     expect(gates(sandboxPod(), allowed.patch)).toEqual([{ name: 'sandbox-storage.io/storage' }]);
-    expect(claimState(claim, unmanaged, true)).toEqual({ state: 'adoptable' });
+    expect(claimState(claim, unmanaged, true, key)).toEqual({ state: 'adoptable' });
   });
 
   it('a shared PVC is usable by every identity once it exists', () => {
     const shared = policyFrom({ mode: 'shared', shared: { claimName: 'team' } });
     const claim = plannedClaim([shared]);
-    expect(claimState(claim, observed(claim, { labels: {} }), false)).toEqual({ state: 'ready' });
+    // The admin's PVC (createIfMissing: false) is trusted by name, with or without a key.
+    expect(claimState(claim, observed(claim, { labels: {}, annotations: {} }), false)).toEqual({ state: 'ready' });
     expect(claimState(claim, undefined, false)).toEqual({ state: 'missing', terminating: false });
+  });
+
+  it('a shared PVC the controller creates is ready only with its proof', () => {
+    const shared = policyFrom({ mode: 'shared', shared: { claimName: 'team' }, provisioning: { shared: { createIfMissing: true } } });
+    const claim = plannedClaim([shared]);
+    expect(claimState(claim, observed(claim), false, key)).toEqual({ state: 'ready' });
+    expect(claimState(claim, observed(claim, { annotations: {} }), true, key).state).toBe('unproven');
+    expect(claimState(claim, observed(claim, { labels: {}, annotations: {} }), true, key)).toEqual({ state: 'adoptable' });
   });
 });
 
@@ -136,6 +187,12 @@ describe('per-user quota at admission', () => {
     const { response } = review(podOf('t2'), [limited], lookupOf(existing('t1', 4 * 2 ** 30)));
     expect(response.status?.message).toContain('already requests 4Gi in 1 workspace PVCs; 2Gi more');
     expect(response.status?.message).toContain('would exceed 5Gi (spec.quota.maxStoragePerUser of policy "default")');
+  });
+
+  it('counts only proven PVCs: planted ones with forged labels do not use up the quota', () => {
+    const planted = (thread: string) => observed(plannedClaim([limited], podOf(thread)), { annotations: {} });
+    expect(review(podOf('t3'), [limited], lookupOf(planted('t1'), planted('t2'))).response.allowed).toBe(true);
+    expect(review(podOf('t3'), [limited], lookupOf(existing('t1'), planted('t2'))).response.allowed).toBe(true);
   });
 
   it('always admits pods of an existing workspace, and ignores PVCs being deleted', () => {

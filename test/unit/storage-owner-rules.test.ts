@@ -40,7 +40,7 @@ async function decide(policies: Policy[], pod: unknown, userInfo: object, claims
     policies,
     namespaceLabels: staticNamespaceLabels(undefined),
     claimMetadata: async () => claims as never,
-    ownershipKey: () => key,
+    ownershipKey: key,
   });
 }
 

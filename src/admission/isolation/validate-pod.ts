@@ -7,6 +7,7 @@ import { selectPolicy } from '../select-policy.ts';
 import { governedVolumes, type ClaimMetadata, type StorageFacts } from './governed-volumes.ts';
 import { identityLabelChanges, policyAnnotationChange, policyAnnotationDenials } from './identity-immutability.ts';
 import { exemptFrom, mountScopeDenials, type ContainerToCheck } from './mount-scope.ts';
+import { ephemeralClaimDenials } from './ephemeral-claims.ts';
 import { isObject, list, podLabels, podSpec } from './plain-json.ts';
 import { reachDenials, reachedByConnect, reachedByDebug } from './process-reach.ts';
 import { requesterBindingDenial } from './requester-binding.ts';
@@ -154,6 +155,7 @@ function judge(input: PodValidationInput, governing: readonly Policy[]): PodVali
   if (isCreate) result.denials.push(...policyAnnotationDenials(input.object, policy));
 
   const spec = podSpec(input.object);
+  if (isCreate) result.denials.push(...ephemeralClaimDenials(input.object, governing, input.userInfo));
   let containers: ContainerToCheck[];
   if (isCreate) {
     containers = [

@@ -33,6 +33,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
+{{/* The Secret holding the ownership key (created by the first replica that finds none). */}}
+{{- define "ssw.ownershipKeySecretName" -}}
+{{ include "ssw.fullname" . }}-ownership-key
+{{- end -}}
+
 {{/* Annotations and caBundle shared by both webhook configurations, per certificate mode. */}}
 {{- define "ssw.webhookAnnotations" -}}
 {{- if eq .Values.certificates.mode "cert-manager" }}
