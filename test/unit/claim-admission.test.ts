@@ -1,5 +1,6 @@
 // Who may plant governed storage: the PVC admission (validate-claim.ts) and the Pod admission of generic ephemeral
 // volume templates (ephemeral-claims.ts), decided offline from the example policies.
+import type { Policy } from '../../src/policy/types.ts';
 import { describe, expect, it } from 'vitest';
 import { ephemeralClaimDenials } from '../../src/admission/isolation/ephemeral-claims.ts';
 import { validateClaim, type ClaimValidationInput } from '../../src/admission/isolation/validate-claim.ts';
@@ -11,6 +12,11 @@ import { examplePolicy, requesters } from '../fixtures/isolation.ts';
 const workspace = examplePolicy('workspace');
 const shared = examplePolicy('shared');
 const governing = [workspace, shared];
+/** The same policies, with the gateway exempt from the workspace policy too. */
+const governingWithGatewayExempt = [
+  { ...workspace, spec: { ...workspace.spec, isolation: { ...workspace.spec.isolation, exemptions: shared.spec.isolation.exemptions } } },
+  shared,
+];
 const controllerUsername = 'system:serviceaccount:sandbox-storage-system:sandbox-storage-webhook';
 const controller = { username: controllerUsername, groups: ['system:serviceaccounts'] };
 const kcm = { username: 'system:serviceaccount:kube-system:ephemeral-volume-controller', groups: ['system:serviceaccounts'] };
@@ -25,8 +31,8 @@ function claim(name: string, metadata: Record<string, unknown> = {}, spec: Recor
   return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, ...metadata }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...spec } };
 }
 
-function judge(input: Partial<ClaimValidationInput> & { object: unknown }) {
-  return validateClaim({ operation: 'CREATE', userInfo: requesters.alice, controllerUsername, ...input }, governing);
+function judge({ policies = governing, ...input }: Partial<ClaimValidationInput> & { object: unknown; policies?: Policy[] }) {
+  return validateClaim({ operation: 'CREATE', userInfo: requesters.alice, controllerUsername, ...input }, policies);
 }
 
 describe('PVC CREATE in a governed namespace', () => {
@@ -68,7 +74,11 @@ describe('PVC CREATE in a governed namespace', () => {
     ]);
     const restore = claim('my-restore', {}, { dataSourceRef: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'nightly' } });
     expect(judge({ object: restore }).denials[0]).toContain('spec.dataSourceRef restores VolumeSnapshot "nightly"');
-    expect(judge({ object: restore, userInfo: requesters.gateway }).denials).toEqual([]);
+    // A snapshot may be of any governed storage: only a requester every governing policy exempts may restore it.
+    expect(judge({ object: restore, userInfo: requesters.gateway }).denials[0]).toContain('restores VolumeSnapshot "nightly"');
+    expect(judge({ object: restore, userInfo: requesters.gateway, policies: governingWithGatewayExempt }).denials).toEqual([]);
+    // A clone of the shared claim: its owner's exemption is enough.
+    expect(judge({ object: claim('my-copy', {}, { dataSource: { kind: 'PersistentVolumeClaim', name: 'sandbox-data' } }), userInfo: requesters.gateway }).denials).toEqual([]);
     expect(judge({ object: claim('my-copy', {}, { dataSource: { kind: 'PersistentVolumeClaim', name: 'my-scratch' } }) }).denials).toEqual([]);
   });
 
@@ -151,11 +161,12 @@ describe('generic ephemeral volumes at Pod CREATE', () => {
     ]);
     const clone = ephemeral('scratch', { spec: { dataSource: { kind: 'PersistentVolumeClaim', name: 'sandbox-data' } } });
     expect(ephemeralClaimDenials(podWith({ name: 'job' }, [clone]), governing, requesters.alice)).toEqual([
-      'volume "scratch": spec.volumes[0].ephemeral.volumeClaimTemplate.spec.dataSource clones PVC "sandbox-data", and it is the shared claim of policy "shared" (spec.shared.claimName); only a requester in spec.isolation.exemptions may [rule EphemeralClaimCopiesGovernedStorage]',
+      'volume "scratch": spec.volumes[0].ephemeral.volumeClaimTemplate.spec.dataSource clones PVC "sandbox-data", and it is the shared claim of policy "shared" (spec.shared.claimName); only a requester in spec.isolation.exemptions of every policy concerned may [rule EphemeralClaimCopiesGovernedStorage]',
     ]);
     const restore = ephemeral('scratch', { spec: { dataSourceRef: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'nightly' } } });
     expect(ephemeralClaimDenials(podWith({ name: 'job' }, [restore]), governing, requesters.alice)[0]).toContain('restores VolumeSnapshot "nightly"');
-    expect(ephemeralClaimDenials(podWith({ name: 'job' }, [restore]), governing, requesters.gateway)).toEqual([]);
+    expect(ephemeralClaimDenials(podWith({ name: 'job' }, [restore]), governing, requesters.gateway)[0]).toContain('restores VolumeSnapshot "nightly"');
+    expect(ephemeralClaimDenials(podWith({ name: 'job' }, [restore]), governingWithGatewayExempt, requesters.gateway)).toEqual([]);
     expect(ephemeralClaimDenials(podWith({ name: 'job' }, [ephemeral('scratch')]), governing, requesters.alice)).toEqual([]);
   });
 

@@ -35,7 +35,6 @@ export function ephemeralClaimDenials(pod: unknown, governing: readonly Policy[]
   const podName = typeof metadata.name === 'string' && metadata.name !== '' ? metadata.name : undefined;
   const generateName = typeof metadata.generateName === 'string' ? metadata.generateName : '';
   const spec = isObject(pod.spec) ? pod.spec : {};
-  const exempt = exemptIn(governing, requester) !== undefined;
   const denials: string[] = [];
   for (const [index, volume] of list(spec.volumes).entries()) {
     if (!isObject(volume) || !isObject(volume.ephemeral)) continue;
@@ -63,10 +62,9 @@ export function ephemeralClaimDenials(pod: unknown, governing: readonly Policy[]
     if (marks.length > 0) {
       denials.push(`${what} carries ${marks.map((mark) => `${field}.metadata.${mark}`).join(', ')}, the ownership marks of sandbox-storage, which only its controller writes [rule EphemeralClaimOwnershipMarks]`);
     }
-    if (!exempt) {
-      for (const problem of dataSourceProblems(template.spec, governing)) {
-        denials.push(`${what}: ${field}.spec.${problem.description}; only a requester in spec.isolation.exemptions may [rule EphemeralClaimCopiesGovernedStorage]`);
-      }
+    for (const problem of dataSourceProblems(template.spec, governing)) {
+      if (exemptIn(problem.concerned, requester) !== undefined) continue;
+      denials.push(`${what}: ${field}.spec.${problem.description}; only a requester in spec.isolation.exemptions of every policy concerned may [rule EphemeralClaimCopiesGovernedStorage]`);
     }
   }
   return denials;

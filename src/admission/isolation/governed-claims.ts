@@ -54,7 +54,16 @@ export interface DataSourceProblem {
   field: 'dataSource' | 'dataSourceRef';
   /** Set when the source is a governed PVC; undefined for a VolumeSnapshot. */
   governed?: GovernedName;
+  /** The policies whose exemptions may allow the copy: every owner of the cloned claim; for a snapshot, all. */
+  concerned: Policy[];
   description: string;
+}
+
+/** Every policy that reserves `name`: all that name it as their shared claim, or whose workspace names it fits. */
+export function claimNameOwners(name: string, policies: readonly Policy[]): Policy[] {
+  return policies.filter((policy) =>
+    policy.spec.mode === 'shared' ? policy.spec.shared.claimName === name : looksLikeWorkspaceClaim(policy.spec.workspace.claimNamePrefix, name),
+  );
 }
 
 /**
@@ -72,9 +81,9 @@ export function dataSourceProblems(spec: unknown, policies: readonly Policy[]): 
     const name = typeof source.name === 'string' ? source.name : '';
     if (kind === 'PersistentVolumeClaim' && apiGroup === '') {
       const governed = governedClaimName(name, policies);
-      if (governed) problems.push({ field, governed, description: `${field} clones PVC ${JSON.stringify(name)}, and ${governed.because}` });
+      if (governed) problems.push({ field, governed, concerned: claimNameOwners(name, policies), description: `${field} clones PVC ${JSON.stringify(name)}, and ${governed.because}` });
     } else if (kind === 'VolumeSnapshot') {
-      problems.push({ field, description: `${field} restores VolumeSnapshot ${JSON.stringify(name)}, which may have been taken of governed storage (which claim a snapshot came from cannot be told)` });
+      problems.push({ field, concerned: [...policies], description: `${field} restores VolumeSnapshot ${JSON.stringify(name)}, which may have been taken of governed storage (which claim a snapshot came from cannot be told)` });
     }
   }
   return problems;

@@ -7,7 +7,7 @@ import type { Policy } from '../../policy/types.ts';
 import { ownershipProofAnnotation } from '../ownership-proof.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { managedByValue, ownershipLabels } from '../storage-layout.ts';
-import { controllerName, dataSourceProblems, exemptIn, governedClaimName, isController, stringRecord } from './governed-claims.ts';
+import { claimNameOwners, controllerName, dataSourceProblems, exemptIn, governedClaimName, isController, stringRecord } from './governed-claims.ts';
 import { isObject } from './plain-json.ts';
 
 export interface ClaimValidationInput {
@@ -61,8 +61,7 @@ export function validateClaim(input: ClaimValidationInput, governing: readonly P
   if (input.operation === 'CREATE') {
     const governed = governedClaimName(name, governing);
     if (governed) {
-      const owners = governing.filter((policy) => policy.spec.mode === 'shared' && policy.spec.shared.claimName === name);
-      const adminMay = governed.kind === 'shared' && exemptIn(owners, input.userInfo) !== undefined;
+      const adminMay = governed.kind === 'shared' && exemptIn(claimNameOwners(name, governing), input.userInfo) !== undefined;
       if (!adminMay) {
         const mayCreate =
           governed.kind === 'shared'
@@ -76,8 +75,8 @@ export function validateClaim(input: ClaimValidationInput, governing: readonly P
       result.denials.push(`${pvc} is refused: it carries ${marks.join(', ')}, the ownership marks of sandbox-storage; only ${who} writes them [rule ClaimOwnershipMarks]`);
     }
     const spec = isObject(input.object) ? input.object.spec : undefined;
-    const exempt = exemptIn(governing, input.userInfo) !== undefined;
-    for (const problem of exempt ? [] : dataSourceProblems(spec, governing)) {
+    for (const problem of dataSourceProblems(spec, governing)) {
+      if (exemptIn(problem.concerned, input.userInfo) !== undefined) continue;
       const mayCopy = problem.governed
         ? `only ${who} or a requester in spec.isolation.exemptions of policy "${problem.governed.policy.name}" may`
         : `only a requester in spec.isolation.exemptions of a policy governing this namespace may`;
