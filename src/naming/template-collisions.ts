@@ -340,13 +340,23 @@ export function findTemplateCollisions(
   return collisions;
 }
 
+/** The same collision seen from the other template (so messages can start with the template they are about). */
+export function reversedCollision(collision: TemplateCollision): TemplateCollision {
+  const { example } = collision;
+  return {
+    first: collision.second,
+    second: collision.first,
+    ...(example ? { example: { first: example.second, second: example.first, firstPath: example.secondPath, secondPath: example.firstPath } } : {}),
+  };
+}
+
 function describeIdentity(identity: TemplateIdentity, otherHasThread: boolean): string {
   return identity.thread === undefined
     ? `user ${JSON.stringify(identity.user)}${otherHasThread ? ' (any thread)' : ''}`
     : `user ${JSON.stringify(identity.user)} thread ${JSON.stringify(identity.thread)}`;
 }
 
-/** Why a collision is refused, e.g. `user "alice-skills" gets users/alice-skills, and so does user "alice"`. */
+/** Why a collision is refused, e.g. `user "alice-skills" here and user "alice" there both get users/alice-skills`. */
 export function describeCollision(collision: TemplateCollision): string {
   const { example } = collision;
   if (!example) {
@@ -354,8 +364,9 @@ export function describeCollision(collision: TemplateCollision): string {
   }
   const a = describeIdentity(example.first, example.second.thread !== undefined);
   const b = describeIdentity(example.second, example.first.thread !== undefined);
-  if (example.firstPath === example.secondPath) return `${a} and ${b} both get ${example.firstPath}`;
+  // "here": with the first template; "there": with the second.
+  if (example.firstPath === example.secondPath) return `${a} here and ${b} there both get ${example.firstPath}`;
   return example.firstPath.length < example.secondPath.length
-    ? `${a} gets ${example.firstPath}, which contains ${example.secondPath} of ${b}`
-    : `${a} gets ${example.firstPath}, inside ${example.secondPath} of ${b}`;
+    ? `${a} gets ${example.firstPath} here, which contains ${example.secondPath} of ${b} there`
+    : `${a} gets ${example.firstPath} here, inside ${example.secondPath} of ${b} there`;
 }

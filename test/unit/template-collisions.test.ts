@@ -134,13 +134,13 @@ const accepted = (templates: string[]) => verdict(...templates).length === 0;
 
 describe('findTemplateCollisions: examples', () => {
   it.each([
-    [['users/{user}', 'users/{user}-skills'], 'user "alice-skills" and user "alice" both get users/alice-skills'],
-    [['users/{user}', 'users/{user}/threads/{thread}'], 'user "alice" (any thread) gets users/alice, which contains users/alice/threads/alice of user "alice" thread "alice"'],
-    [['users/{user}', 'teams/{user}/{thread}', 'teams/{user}/skills'], 'user "alice" thread "skills" and user "alice" (any thread) both get teams/alice/skills'],
-    [['{user}', 'x_{user}'], 'user "xAlice" and user "alice" both get x_alice'],
-    [['users/{user}/x', 'users/admin/{user}'], 'user "admin" and user "x" both get users/admin/x'],
-    [['{user}/{thread}', '{thread}/{user}'], 'user "bob" thread "alice" and user "alice" thread "bob" both get bob/alice'],
-    [['{user}-a', 'b-{user}'], 'user "b-alice" and user "alice-a" both get b-alice-a'],
+    [['users/{user}', 'users/{user}-skills'], 'user "alice-skills" here and user "alice" there both get users/alice-skills'],
+    [['users/{user}', 'users/{user}/threads/{thread}'], 'user "alice" (any thread) gets users/alice here, which contains users/alice/threads/alice of user "alice" thread "alice" there'],
+    [['users/{user}', 'teams/{user}/{thread}', 'teams/{user}/skills'], 'user "alice" thread "skills" here and user "alice" (any thread) there both get teams/alice/skills'],
+    [['{user}', 'x_{user}'], 'user "xAlice" here and user "alice" there both get x_alice'],
+    [['users/{user}/x', 'users/admin/{user}'], 'user "admin" here and user "x" there both get users/admin/x'],
+    [['{user}/{thread}', '{thread}/{user}'], 'user "bob" thread "alice" here and user "alice" thread "bob" there both get bob/alice'],
+    [['{user}-a', 'b-{user}'], 'user "b-alice" here and user "alice-a" there both get b-alice-a'],
   ])('refuses %j: %s', (templates, message) => {
     const collisions = verdict(...templates);
     expect(collisions).toHaveLength(1);
