@@ -95,6 +95,56 @@ describe('sandbox-storage review', () => {
     expect(other.json.response).toEqual({ uid: other.json.response.uid, allowed: true });
   });
 
+  describe('refuses rather than answer without an input the server would have', () => {
+    const nsPolicy = () =>
+      file('ns-only.yaml', {
+        apiVersion: 'sandbox-storage.io/v1alpha1',
+        kind: 'SandboxStoragePolicy',
+        metadata: { name: 'agents-only' },
+        spec: { namespaceSelector: { matchLabels: { tier: 'agents' } } },
+      });
+    const missingLabels =
+      'error: policy "agents-only" has a namespaceSelector, so the answer depends on the namespace\'s labels: give them with --namespace-labels K=V,... or use --from-cluster\n';
+
+    it('a sandbox Pod under a policy with a namespaceSelector, without --namespace-labels', () => {
+      const { code, stdout, stderr } = cli(['review', '--policy', nsPolicy(), '--pod', 'examples/sandbox-pod.yaml']);
+      expect(stderr).toBe(missingLabels);
+      expect(stdout).toBe('');
+      expect(code).toBe(2);
+    });
+
+    it('any Pod: the validating webhook reads the labels too', () => {
+      const plain = file('plain-pod.yaml', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } });
+      const { code, stderr } = cli(['review', '--policy', nsPolicy(), '--pod', plain]);
+      expect(stderr).toBe(missingLabels);
+      expect(code).toBe(2);
+      const given = cli(['review', '--policy', nsPolicy(), '--pod', plain, '--namespace-labels', 'tier=web']);
+      expect(given.code).toBe(0);
+    });
+
+    it('exec into a Pod in a governed namespace, which the server would read', () => {
+      const review = file('connect.json', {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'c-1',
+          kind: { group: '', version: 'v1', kind: 'PodExecOptions' },
+          resource: { group: '', version: 'v1', resource: 'pods' },
+          subResource: 'exec',
+          name: 'sandbox-1',
+          namespace: 'default',
+          operation: 'CONNECT',
+          userInfo: { username: 'mallory' },
+          object: { apiVersion: 'v1', kind: 'PodExecOptions', command: ['sh'] },
+        },
+      });
+      const { code, stdout, stderr } = cli(['review', '--review', review]);
+      expect(stderr).toBe('error: the server judges exec/attach/portforward by the Pod they connect to, which it reads from the cluster: use --from-cluster\n');
+      expect(stdout).toBe('');
+      expect(code).toBe(2);
+    });
+  });
+
   it('exits 2 with every policy error on stderr', () => {
     const policy = file('bad-policy.yaml', {
       apiVersion: 'sandbox-storage.io/v1alpha1',
