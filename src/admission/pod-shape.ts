@@ -7,54 +7,76 @@
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 
-type Check = (value: unknown, path: string, errors: string[]) => void;
+/** Where a value sits, built as the walk descends and turned into text only for an error (the walk stays cheap). */
+interface Place {
+  parent?: Place;
+  key: string | number;
+}
+
+type Check = (value: unknown, place: Place, errors: string[]) => void;
+
+function fieldPath(place: Place): string {
+  let text = '';
+  for (let step: Place | undefined = place; step?.parent !== undefined; step = step.parent) {
+    text = typeof step.key === 'number' ? `[${step.key}]${text}` : step.parent.parent === undefined ? `${step.key}${text}` : `.${step.key}${text}`;
+  }
+  return text === '' ? '<root>' : text;
+}
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const string: Check = (value, path, errors) => {
-  if (typeof value !== 'string') errors.push(`${path}: must be a string`);
+const string: Check = (value, place, errors) => {
+  if (typeof value !== 'string') errors.push(`${fieldPath(place)}: must be a string`);
 };
-const boolean: Check = (value, path, errors) => {
-  if (typeof value !== 'boolean') errors.push(`${path}: must be a boolean`);
+const boolean: Check = (value, place, errors) => {
+  if (typeof value !== 'boolean') errors.push(`${fieldPath(place)}: must be a boolean`);
 };
-const integer: Check = (value, path, errors) => {
-  if (typeof value !== 'number' || !Number.isInteger(value)) errors.push(`${path}: must be an integer`);
+const integer: Check = (value, place, errors) => {
+  if (!Number.isInteger(value)) errors.push(`${fieldPath(place)}: must be an integer`);
 };
 
-/** An object whose listed fields, when present and not null, pass their checks; other fields are not read. */
-function object(fields: Record<string, Check> = {}, required: readonly string[] = []): Check {
-  return (value, path, errors) => {
+/**
+ * An object whose listed fields, when present and not null, pass their checks; other fields are not read. The
+ * walk goes over the fields the value has (few) and looks each up in the table, not the other way round.
+ */
+function object(fields: Record<string, Check> = {}, required: readonly string[] = [], others?: Check): Check {
+  const table: Record<string, Check | undefined> = Object.assign(Object.create(null), fields);
+  return (value, place, errors) => {
     if (!isPlainObject(value)) {
-      errors.push(`${path}: must be an object`);
+      errors.push(`${fieldPath(place)}: must be an object`);
       return;
     }
     for (const name of required) {
-      if (!Object.hasOwn(value, name) || value[name] === null) errors.push(`${path}.${name}: Required value`);
+      if (!Object.hasOwn(value, name) || value[name] === null) errors.push(`${fieldPath({ parent: place, key: name })}: Required value`);
     }
-    for (const [name, check] of Object.entries(fields)) {
-      if (Object.hasOwn(value, name) && value[name] !== null && value[name] !== undefined) check(value[name], `${path}.${name}`, errors);
+    for (const name in value) {
+      const check = table[name] ?? others;
+      const field = value[name];
+      if (check !== undefined && field !== null && field !== undefined && Object.hasOwn(value, name)) check(field, { parent: place, key: name }, errors);
     }
   };
 }
 
 function list(item: Check): Check {
-  return (value, path, errors) => {
+  return (value, place, errors) => {
     if (!Array.isArray(value)) {
-      errors.push(`${path}: must be a list`);
+      errors.push(`${fieldPath(place)}: must be a list`);
       return;
     }
-    value.forEach((entry, index) => item(entry, `${path}[${index}]`, errors));
+    for (let index = 0; index < value.length; index += 1) item(value[index], { parent: place, key: index }, errors);
   };
 }
 
 /** Labels and annotations: string keys to string values. */
-const stringMap: Check = (value, path, errors) => {
+const stringMap: Check = (value, place, errors) => {
   if (!isPlainObject(value)) {
-    errors.push(`${path}: must be an object`);
+    errors.push(`${fieldPath(place)}: must be an object`);
     return;
   }
-  for (const [key, entry] of Object.entries(value)) if (typeof entry !== 'string') errors.push(`${path}[${key}]: must be a string`);
+  for (const key in value) {
+    if (typeof value[key] !== 'string' && Object.hasOwn(value, key)) errors.push(`${fieldPath(place)}[${key}]: must be a string`);
+  }
 };
 
 const objectReference = object({ apiGroup: string, kind: string, name: string, namespace: string });
@@ -71,14 +93,7 @@ const volumeSources: Record<string, Check> = {
 };
 
 /** A volume: a name and sources, each of which is an object (every Kubernetes volume source is). */
-const volume: Check = (value, path, errors) => {
-  object({ name: string })(value, path, errors);
-  if (!isPlainObject(value)) return;
-  for (const [name, source] of Object.entries(value)) {
-    if (name === 'name' || source === null || source === undefined) continue;
-    (volumeSources[name] ?? object())(source, `${path}.${name}`, errors);
-  }
-};
+const volume = object({ name: string, ...volumeSources }, [], object());
 
 const container = object({
   name: string,
@@ -139,8 +154,8 @@ const pod = object(
 /** Every structural problem of the fields this product reads, each with its field path; empty when none. */
 export function podShapeErrors(value: unknown): string[] {
   const errors: string[] = [];
-  pod(value, 'pod', errors);
-  return errors.map((error) => error.replace(/^pod\./, '').replace(/^pod:/, '<root>:'));
+  pod(value, { key: '' }, errors);
+  return errors;
 }
 
 /** At most this many problems are listed in a denial (all are counted): the answer stays small for a huge Pod. */

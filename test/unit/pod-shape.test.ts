@@ -91,13 +91,13 @@ describe('podShapeErrors', () => {
     pod.spec.ephemeralContainers = [null];
     expect(podShapeErrors(pod)).toEqual([
       'metadata.labels: must be an object',
+      'spec.securityContext: must be an object',
+      'spec.schedulingGates: must be a list',
       'spec.volumes[2]: must be an object',
       'spec.containers[0].env[0].name: must be a string',
       'spec.containers[0].volumeMounts: must be a list',
       'spec.initContainers[1]: must be an object',
       'spec.ephemeralContainers[0]: must be an object',
-      'spec.securityContext: must be an object',
-      'spec.schedulingGates: must be a list',
     ]);
   });
 
