@@ -145,6 +145,24 @@ describe('sandbox-storage review', () => {
     });
   });
 
+  it('denies a malformed Pod naming the field (422), not an internal error', () => {
+    const malformed = file('malformed-pod.yaml', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'broken', labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': 'alice', 'sandbox-storage.io/thread': 't1' } },
+      spec: { containers: [{ name: 'sandbox', image: 'x', volumeMounts: {} }], schedulingGates: {} },
+    });
+    const { code, json, stderr } = cli(['review', '--pod', malformed]);
+    expect(code).toBe(1);
+    expect(json.response.allowed).toBe(false);
+    expect(json.response.status).toEqual({
+      code: 422,
+      reason: 'Invalid',
+      message: 'sandbox-storage: the Pod is malformed: spec.containers[0].volumeMounts: must be a list; spec.schedulingGates: must be a list',
+    });
+    expect(stderr).toContain('denied: sandbox-storage: the Pod is malformed: spec.containers[0].volumeMounts: must be a list');
+  });
+
   it('exits 2 with every policy error on stderr', () => {
     const policy = file('bad-policy.yaml', {
       apiVersion: 'sandbox-storage.io/v1alpha1',
