@@ -6,6 +6,7 @@ import type { ClaimMetadata } from './isolation/governed-volumes.ts';
 import type { PodValidation } from './isolation/validate-pod.ts';
 import type { NamespaceLabelLookup } from './namespace-labels.ts';
 import { planPod } from './plan-pod.ts';
+import { malformedPodStatus, podShapeErrorsIfSelectable } from './pod-shape.ts';
 import { needsNamespaceLabels } from './select-policy.ts';
 import type { ClaimLookup, PodPlan, RequesterInfo } from './plan-types.ts';
 
@@ -118,6 +119,8 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
   if (!isObject(request.object)) {
     return { request, result: 'error', review: errorReview(uid, 400, 'AdmissionReview request has no Pod object') };
   }
+  const shapeErrors = podShapeErrorsIfSelectable(request.object, context.policies);
+  if (shapeErrors.length > 0) return { request, result: 'denied', review: answer(uid, { allowed: false, status: malformedPodStatus(shapeErrors) }) };
   const plan = planPod(request.object, context.policies, {
     operation: request.operation,
     namespace: request.namespace ?? (request.object.metadata as { namespace?: string } | undefined)?.namespace ?? '',

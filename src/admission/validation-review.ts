@@ -14,6 +14,7 @@ import type { PodValidation } from './isolation/validate-pod.ts';
 import { referencedClaimNames } from './isolation/governed-volumes.ts';
 import { validateClaim } from './isolation/validate-claim.ts';
 import { connectSubResources, governingPolicies, validatePod } from './isolation/validate-pod.ts';
+import { malformedPodStatus, podShapeErrors } from './pod-shape.ts';
 import { usesNamespaceSelector } from './select-policy.ts';
 
 const judgedSubResources = ['', 'ephemeralcontainers'];
@@ -136,6 +137,11 @@ export function reviewPodValidation(request: AdmissionRequest, context: Admissio
   }
   if (request.operation === 'UPDATE' && !isObject(request.oldObject)) {
     return { request, result: 'error', review: errorReview(uid, 400, 'an UPDATE AdmissionReview needs the Pod as it was (oldObject)') };
+  }
+  // A malformed Pod where a policy governs: a denial naming the fields, before the isolation rules read them.
+  if (governingPolicies(context.policies, context.namespaceLabels).length > 0) {
+    const shapeErrors = podShapeErrors(request.object);
+    if (shapeErrors.length > 0) return { request, result: 'denied', review: answer(uid, { allowed: false, status: malformedPodStatus(shapeErrors) }) };
   }
   const userInfo = isObject(request.userInfo) ? request.userInfo : {};
   const validation = validatePod(

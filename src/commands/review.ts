@@ -14,6 +14,8 @@ import {
 } from '../admission/admission-review.ts';
 import { staticNamespaceLabels, type NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 import { combineDecisions, reviewValidation } from '../admission/validation-review.ts';
+import { resolveConflicts } from '../policy/policy-conflicts.ts';
+import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
 import { UsageError } from './usage-error.ts';
@@ -38,7 +40,12 @@ Options:
   --from-cluster             use the SandboxStoragePolicies installed in the cluster, and its namespace labels
   --kubeconfig FILE          cluster credentials for --from-cluster (default: $KUBECONFIG, ~/.kube/config)
 
-Exit status: 0 allowed, 1 denied (by either webhook), 2 bad input or policy.
+Without --from-cluster, review refuses (exit 2) rather than guess what the server reads from the cluster:
+the namespace's labels when a policy has a namespaceSelector (give --namespace-labels), and the Pod an
+exec/attach/portforward request connects to.
+
+Exit status: 0 allowed, 1 denied (by either webhook), 2 bad input or policy, or an input the server would have
+is missing.
 `;
 
 async function readInput(file: string): Promise<unknown> {
@@ -146,12 +153,66 @@ async function clusterSources(
   for (const entry of installed) {
     if (entry.error) writeError(`warning: policy ${entry.name} is invalid and ignored:\n${entry.error}\n`);
   }
+  // The same choice as the server between policies whose storage collides: the older one serves.
+  const { serving, refused } = resolveConflicts(
+    installed.flatMap((entry) => {
+      const created = new Date(entry.object.metadata?.creationTimestamp ?? Number.NaN);
+      return entry.policy ? [{ policy: entry.policy, createdAt: Number.isNaN(created.getTime()) ? '' : created.toISOString() }] : [];
+    }),
+  );
+  for (const [name, conflict] of refused) writeError(`warning: policy ${name} is not served (it collides with an older policy):\n${conflict.message}\n`);
   return {
-    policies: installed.flatMap((entry) => (entry.policy ? [entry.policy] : [])),
+    policies: serving,
     namespaceLabels: givenLabels ?? namespaceLabelLookup(config, pino({ level: 'silent' })),
     // The validating webhook's cluster look-ups too, so the decision is the one the cluster would reach.
     claimMetadata: claimMetadataLookup(config, pino({ level: 'silent' })),
     pod: podLookup(config, pino({ level: 'silent' })),
+  };
+}
+
+/** What review was asked for but does not have offline, recorded when a webhook asks for it. */
+class MissingInputs {
+  namespaceLabels = false;
+  connectedPod = false;
+
+  describe(policies: readonly Policy[], body: unknown): string | undefined {
+    if (this.namespaceLabels) {
+      const request = (body as { request?: { object?: { metadata?: { labels?: unknown } } } }).request;
+      const labels = request?.object?.metadata?.labels;
+      const podLabels = typeof labels === 'object' && labels !== null && !Array.isArray(labels) ? (labels as Record<string, string>) : {};
+      const withSelector = policies.filter((policy) => hasRequirements(policy.spec.namespaceSelector));
+      const policy = withSelector.find((candidate) => selectorMatches(candidate.spec.podSelector, podLabels)) ?? withSelector[0];
+      return `policy "${policy?.name}" has a namespaceSelector, so the answer depends on the namespace's labels: give them with --namespace-labels K=V,... or use --from-cluster`;
+    }
+    if (this.connectedPod) {
+      return 'the server judges exec/attach/portforward by the Pod they connect to, which it reads from the cluster: use --from-cluster';
+    }
+    return undefined;
+  }
+}
+
+function hasRequirements(selector: { matchLabels?: object; matchExpressions?: unknown[] }): boolean {
+  return Object.keys(selector.matchLabels ?? {}).length + (selector.matchExpressions ?? []).length > 0;
+}
+
+/** Sources without a cluster: given namespace labels, or none, in which case asking for them is recorded. */
+function offlineSources(
+  policies: Policy[],
+  givenLabels: NamespaceLabelLookup | undefined,
+  missing: MissingInputs,
+): Pick<AdmissionSources, 'namespaceLabels' | 'pod'> & { policies: Policy[] } {
+  return {
+    policies,
+    namespaceLabels:
+      givenLabels ??
+      (async () => {
+        missing.namespaceLabels = true;
+        return undefined;
+      }),
+    pod: async () => {
+      missing.connectedPod = true;
+      return undefined;
+    },
   };
 }
 
@@ -219,9 +280,10 @@ export async function runReview(args: string[], write: (text: string) => void, w
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
 
   const givenLabels = values['namespace-labels'] !== undefined ? staticNamespaceLabels(parseLabelList(values['namespace-labels'])) : undefined;
+  const missing = new MissingInputs();
   const { policies, namespaceLabels, ...lookups } = values['from-cluster']
     ? await clusterSources(values.kubeconfig, givenLabels, writeError)
-    : { policies: await loadPoliciesOrDefault(values.policy ?? []), namespaceLabels: givenLabels ?? staticNamespaceLabels(undefined) };
+    : offlineSources(await loadPoliciesOrDefault(values.policy ?? []), givenLabels, missing);
   const options: ReviewInputOptions = {
     user: values.user,
     groups: values.groups?.split(',').filter((group) => group.length > 0),
@@ -241,6 +303,9 @@ export async function runReview(args: string[], write: (text: string) => void, w
   }
 
   const { mutation: outcome, validation, decided } = await decideAdmission(body, { policies, namespaceLabels, ...lookups });
+  // The server would have read these from the cluster; any answer without them could be the wrong one.
+  const needed = missing.describe(policies, body);
+  if (needed !== undefined) throw new UsageError(needed);
   const answer = decided.response;
   const failed = outcome.result === 'error' ? outcome : validation?.result === 'error' ? validation : undefined;
   if (failed) {

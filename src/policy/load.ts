@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { formatFieldErrors } from './field-errors.ts';
+import { policySetConflicts } from './policy-conflicts.ts';
 import type { Policy } from './types.ts';
 import { validatePolicyDocument } from './validate.ts';
 
@@ -33,6 +34,7 @@ export function parsePolicies(text: string, source: string): Policy[] {
     if (seen.has(policy.name)) problems.push(`${source}: policy name "${policy.name}" is used more than once`);
     seen.add(policy.name);
   }
+  for (const conflict of policySetConflicts(policies)) problems.push(`${source}: ${conflict}`);
   if (problems.length > 0) throw new PolicyLoadError(`invalid policy:\n${problems.join('\n')}`);
   if (policies.length === 0) throw new PolicyLoadError(`${source}: no SandboxStoragePolicy found`);
   return policies;
@@ -59,6 +61,7 @@ export async function loadPolicyFiles(files: string[]): Promise<Policy[]> {
       problems.push((error as Error).message);
     }
   }
+  if (problems.length === 0) problems.push(...policySetConflicts(policies));
   if (problems.length > 0) throw new PolicyLoadError(problems.join('\n'));
   return policies;
 }

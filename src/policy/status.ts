@@ -37,7 +37,10 @@ export function desiredPolicyStatus(
   };
   const previousConditions = previous?.conditions;
   let ready: PolicyCondition;
-  if (state.ready) {
+  if (state.conflictsWith !== undefined) {
+    const others = state.conflictsWith.map((name) => `"${name}"`).join(', ');
+    ready = condition('Ready', 'False', 'ConflictsWithPolicy', `not serving: its storage would collide with older policy ${others}`, generation, previousConditions, now);
+  } else if (state.ready) {
     ready = overlaps.length > 0
       ? condition('Ready', 'True', 'ServingWithOverlap', `serving generation ${generation}${describeOverlap()}`, generation, previousConditions, now)
       : condition('Ready', 'True', 'Serving', `serving generation ${generation}`, generation, previousConditions, now);
@@ -46,7 +49,9 @@ export function desiredPolicyStatus(
   } else {
     ready = condition('Ready', 'False', 'InvalidSpec', 'no valid generation to serve', generation, previousConditions, now);
   }
-  const invalid = state.ready
+  const invalid = state.conflictsWith !== undefined
+    ? condition('Invalid', 'True', 'ConflictsWithPolicy', state.error ?? 'conflicts with another policy', generation, previousConditions, now)
+    : state.ready
     ? condition('Invalid', 'False', 'Valid', 'the spec passed validation', generation, previousConditions, now)
     : condition('Invalid', 'True', 'ValidationFailed', state.error ?? 'invalid', generation, previousConditions, now);
   return { observedGeneration: generation, conditions: [ready, invalid] };

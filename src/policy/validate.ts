@@ -1,6 +1,7 @@
 // Turns a policy document into a resolved Policy, reporting every problem at once with its field path. The spec is
 // checked by the CRD schema itself (src/policy/schema.ts), so files and the API server agree.
 import { dns1123SubdomainError } from '../naming/kubernetes-names.ts';
+import { sharedMountCollisions } from './policy-conflicts.ts';
 import { FieldErrorList, type FieldError } from './field-errors.ts';
 import { policySpecSchema } from './schema.ts';
 import { applySchema } from './schema-validate.ts';
@@ -48,5 +49,8 @@ export function validatePolicyDocument(document: unknown, previous?: PolicySpec)
   }
   const spec = resolveSpec(document.spec, errors, previous);
   if (errors.errors.length > 0 || spec === undefined) return { errors: errors.errors };
+  // The templates of one policy must keep owners apart jointly, not only one by one.
+  for (const collision of sharedMountCollisions({ name, spec })) errors.add(collision.field, collision.message);
+  if (errors.errors.length > 0) return { errors: errors.errors };
   return { policy: { name, spec }, errors: [] };
 }

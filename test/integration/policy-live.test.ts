@@ -172,6 +172,54 @@ describe('policy status', () => {
   });
 });
 
+describe('policies whose storage collides', () => {
+  it('the newer one does not serve, and says why; it serves once the older one is gone', async () => {
+    const writer = writePolicyStatus(controlPlane.kubeConfig, policies, () => true, pino({ level: 'silent' }), 1_000);
+    const shared = (name: string, subPath: string) => ({
+      apiVersion: `${policyGroup}/${policyVersion}`,
+      kind: 'SandboxStoragePolicy',
+      metadata: { name },
+      spec: { mode: 'shared', podSelector: { matchLabels: { collide: name } }, shared: { claimName: 'team-data', mounts: [{ subPath, mountPath: '/sandbox' }] } },
+    });
+    const conditionsOf = async (name: string) => {
+      const object = (await objects.getClusterCustomObjectStatus({ ...target, name })) as { metadata: { generation: number }; status?: PolicyStatus };
+      return object.status?.observedGeneration === object.metadata.generation ? object.status?.conditions : undefined;
+    };
+    const served = () => policies.current().map((policy) => policy.name).filter((name) => name.startsWith('collide-'));
+    try {
+      // Created in name order too, so that a creation-time tie (one-second resolution) gives the same answer.
+      await objects.createClusterCustomObject({ ...target, body: shared('collide-a', 'users/{user}') });
+      await waitFor(() => served().includes('collide-a'), { description: 'the first policy to serve', timeoutMs: 30_000 });
+      await objects.createClusterCustomObject({ ...target, body: shared('collide-b', 'users/{user}-skills') });
+      const refused = await waitFor(
+        async () => {
+          const conditions = await conditionsOf('collide-b');
+          return conditions?.find((condition) => condition.type === 'Ready')?.reason === 'ConflictsWithPolicy' ? conditions : undefined;
+        },
+        { description: 'the newer policy to report the conflict', timeoutMs: 30_000 },
+      );
+      expect(served()).toEqual(['collide-a']);
+      expect(refused.map((condition) => [condition.type, condition.status, condition.reason])).toEqual([
+        ['Ready', 'False', 'ConflictsWithPolicy'],
+        ['Invalid', 'True', 'ConflictsWithPolicy'],
+      ]);
+      expect(refused[1]?.message).toContain(
+        'policy "collide-b": spec.shared.mounts[0].subPath: Invalid value: "users/{user}-skills": on claim "team-data" it collides with policy "collide-a"',
+      );
+
+      await objects.deleteClusterCustomObject({ ...target, name: 'collide-a' });
+      await waitFor(async () => (await conditionsOf('collide-b'))?.find((condition) => condition.type === 'Ready')?.status === 'True', {
+        description: 'the remaining policy to serve',
+        timeoutMs: 30_000,
+      });
+      expect(served()).toEqual(['collide-b']);
+    } finally {
+      writer.stop();
+      for (const name of ['collide-a', 'collide-b']) await objects.deleteClusterCustomObject({ ...target, name }).catch(() => undefined);
+    }
+  });
+});
+
 describe('looking at the cluster from the command line', () => {
   const cli = (args: string[]) =>
     spawnSync(process.execPath, [`${root}src/cli.ts`, ...args, '--kubeconfig', controlPlane.kubeconfigPath], { encoding: 'utf8' });

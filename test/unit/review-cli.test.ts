@@ -95,6 +95,74 @@ describe('sandbox-storage review', () => {
     expect(other.json.response).toEqual({ uid: other.json.response.uid, allowed: true });
   });
 
+  describe('refuses rather than answer without an input the server would have', () => {
+    const nsPolicy = () =>
+      file('ns-only.yaml', {
+        apiVersion: 'sandbox-storage.io/v1alpha1',
+        kind: 'SandboxStoragePolicy',
+        metadata: { name: 'agents-only' },
+        spec: { namespaceSelector: { matchLabels: { tier: 'agents' } } },
+      });
+    const missingLabels =
+      'error: policy "agents-only" has a namespaceSelector, so the answer depends on the namespace\'s labels: give them with --namespace-labels K=V,... or use --from-cluster\n';
+
+    it('a sandbox Pod under a policy with a namespaceSelector, without --namespace-labels', () => {
+      const { code, stdout, stderr } = cli(['review', '--policy', nsPolicy(), '--pod', 'examples/sandbox-pod.yaml']);
+      expect(stderr).toBe(missingLabels);
+      expect(stdout).toBe('');
+      expect(code).toBe(2);
+    });
+
+    it('any Pod: the validating webhook reads the labels too', () => {
+      const plain = file('plain-pod.yaml', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } });
+      const { code, stderr } = cli(['review', '--policy', nsPolicy(), '--pod', plain]);
+      expect(stderr).toBe(missingLabels);
+      expect(code).toBe(2);
+      const given = cli(['review', '--policy', nsPolicy(), '--pod', plain, '--namespace-labels', 'tier=web']);
+      expect(given.code).toBe(0);
+    });
+
+    it('exec into a Pod in a governed namespace, which the server would read', () => {
+      const review = file('connect.json', {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'c-1',
+          kind: { group: '', version: 'v1', kind: 'PodExecOptions' },
+          resource: { group: '', version: 'v1', resource: 'pods' },
+          subResource: 'exec',
+          name: 'sandbox-1',
+          namespace: 'default',
+          operation: 'CONNECT',
+          userInfo: { username: 'mallory' },
+          object: { apiVersion: 'v1', kind: 'PodExecOptions', command: ['sh'] },
+        },
+      });
+      const { code, stdout, stderr } = cli(['review', '--review', review]);
+      expect(stderr).toBe('error: the server judges exec/attach/portforward by the Pod they connect to, which it reads from the cluster: use --from-cluster\n');
+      expect(stdout).toBe('');
+      expect(code).toBe(2);
+    });
+  });
+
+  it('denies a malformed Pod naming the field (422), not an internal error', () => {
+    const malformed = file('malformed-pod.yaml', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'broken', labels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/user': 'alice', 'sandbox-storage.io/thread': 't1' } },
+      spec: { containers: [{ name: 'sandbox', image: 'x', volumeMounts: {} }], schedulingGates: {} },
+    });
+    const { code, json, stderr } = cli(['review', '--pod', malformed]);
+    expect(code).toBe(1);
+    expect(json.response.allowed).toBe(false);
+    expect(json.response.status).toEqual({
+      code: 422,
+      reason: 'Invalid',
+      message: 'sandbox-storage: the Pod is malformed: spec.containers[0].volumeMounts: must be a list; spec.schedulingGates: must be a list',
+    });
+    expect(stderr).toContain('denied: sandbox-storage: the Pod is malformed: spec.containers[0].volumeMounts: must be a list');
+  });
+
   it('exits 2 with every policy error on stderr', () => {
     const policy = file('bad-policy.yaml', {
       apiVersion: 'sandbox-storage.io/v1alpha1',

@@ -1,9 +1,11 @@
 // Policies from SandboxStoragePolicy objects, kept current by a watch. Each object is checked again with the
 // offline validation (the API server already applied the schema; this also catches objects stored by an older
-// schema); an invalid update keeps the last good version of that policy serving.
+// schema); an invalid update keeps the last good version of that policy serving. Of two policies whose storage
+// collides (src/policy/policy-conflicts.ts), the older one serves and the newer one is refused.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { formatFieldErrors } from '../field-errors.ts';
+import { resolveConflicts } from '../policy-conflicts.ts';
 import { policyGroup, policyNames, policyVersion } from '../schema.ts';
 import type { Policy } from '../types.ts';
 import { validatePolicyDocument } from '../validate.ts';
@@ -18,6 +20,8 @@ interface Entry {
   /** The version that serves (last good). */
   serving?: { policy: Policy; generation: number };
   state: PolicyLoadState;
+  /** metadata.creationTimestamp: decides which of two conflicting policies serves. */
+  createdAt: string;
 }
 
 const restartDelayMs = { initial: 500, max: 30_000 };
@@ -37,21 +41,39 @@ export async function watchClusterPolicies(
   let synced = false;
   let stopped = false;
 
+  let refusedBefore = new Map<string, string>();
   const publish = () => {
-    const policies = [...entries.values()].flatMap((entry) => (entry.serving ? [entry.serving.policy] : []));
-    holder.replace(policies, [...entries.values()].map((entry) => entry.state));
+    const { serving, refused } = resolveConflicts(
+      [...entries.values()].flatMap((entry) => (entry.serving ? [{ policy: entry.serving.policy, createdAt: entry.createdAt }] : [])),
+    );
+    const states = [...entries.values()].map((entry): PolicyLoadState => {
+      const conflict = refused.get(entry.state.name);
+      if (!conflict) return entry.state;
+      const { servingGeneration: _servingGeneration, ...state } = entry.state;
+      return { ...state, ready: false, error: conflict.message, conflictsWith: conflict.others };
+    });
+    for (const [name, conflict] of refused) {
+      if (refusedBefore.get(name) !== conflict.message) {
+        logger.error({ policy: name, conflictsWith: conflict.others, err: conflict.message }, 'policy not serving: its storage collides with an older policy');
+      }
+    }
+    refusedBefore = new Map([...refused].map(([name, conflict]) => [name, conflict.message]));
+    holder.replace(serving, states);
   };
 
   const upsert = (object: PolicyObject) => {
     const name = object.metadata?.name ?? '';
     const generation = object.metadata?.generation ?? 0;
     const previous = entries.get(name);
+    const created = new Date(object.metadata?.creationTimestamp ?? Number.NaN);
+    const createdAt = Number.isNaN(created.getTime()) ? '' : created.toISOString();
     const { status: _status, ...document } = object;
     const result = validatePolicyDocument(document);
     if (result.policy) {
       entries.set(name, {
         serving: { policy: result.policy, generation },
         state: { name, origin: 'cluster', generation, ready: true, servingGeneration: generation },
+        createdAt,
       });
       logger.info({ policy: name, generation }, 'policy loaded');
     } else {
@@ -66,6 +88,7 @@ export async function watchClusterPolicies(
           error,
           ...(previous?.serving ? { servingGeneration: previous.serving.generation } : {}),
         },
+        createdAt,
       });
       logger.error({ policy: name, generation, err: error }, 'policy invalid: the last good version, if any, keeps serving');
     }

@@ -1,9 +1,12 @@
 // Policies from files given with --policy, reloaded when a file changes. A file that stops parsing or validating
-// keeps serving its last good policies; the error is logged and shown in the load states.
+// keeps serving its last good policies; the error is logged and shown in the load states. So does a file whose new
+// policies would collide with another file's storage (src/policy/policy-conflicts.ts): files have no age to decide
+// which policy wins, so the reload that brings the conflict is refused.
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { loadPolicyFile } from '../load.ts';
+import { loadPolicyFile, PolicyLoadError } from '../load.ts';
+import { policySetConflicts } from '../policy-conflicts.ts';
 import type { Policy } from '../types.ts';
 import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from './policy-set.ts';
 
@@ -17,6 +20,8 @@ export async function watchPolicyFiles(files: string[], logger: Logger, settleMs
   const byFile = new Map<string, FileState>();
   // Startup is strict: every file must be valid before the server serves anything.
   for (const file of files) byFile.set(file, { policies: await loadPolicyFile(file) });
+  const startupConflicts = policySetConflicts([...byFile.values()].flatMap((state) => state.policies));
+  if (startupConflicts.length > 0) throw new PolicyLoadError(startupConflicts.join('\n'));
 
   const publish = () => {
     const policies: Policy[] = [];
@@ -42,6 +47,9 @@ export async function watchPolicyFiles(files: string[], logger: Logger, settleMs
     const previous = byFile.get(file) as FileState;
     try {
       const policies = await loadPolicyFile(file);
+      const others = [...byFile].flatMap(([other, state]) => (other === file ? [] : state.policies));
+      const conflicts = policySetConflicts([...others, ...policies]);
+      if (conflicts.length > 0) throw new PolicyLoadError(`${file}: ${conflicts.join('\n')}`);
       byFile.set(file, { policies });
       logger.info({ file, policies: policies.map((policy) => policy.name) }, 'policy file reloaded');
     } catch (error) {

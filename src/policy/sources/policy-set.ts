@@ -16,6 +16,8 @@ export interface PolicyLoadState {
   error?: string;
   /** The version that is serving. */
   servingGeneration?: number;
+  /** Older policies this one conflicts with (src/policy/policy-conflicts.ts): it does not serve; `error` says why. */
+  conflictsWith?: string[];
 }
 
 export interface PolicySet {
