@@ -10,6 +10,7 @@ const loadRun = () => import('./commands/run.ts');
 const loadReview = () => import('./commands/review.ts');
 const loadValidate = () => import('./commands/validate.ts');
 const loadPolicies = () => import('./commands/policies.ts');
+const loadAudit = () => import('./commands/audit.ts');
 
 const usage = `Usage: sandbox-storage <command> [options]
 
@@ -20,6 +21,7 @@ Commands:
   review      show what the webhooks would do with a Pod or AdmissionReview (alias: preview)
   validate    check SandboxStoragePolicy files offline
   policies    list the SandboxStoragePolicies of a cluster with their status
+  audit       list what breaks tenant isolation in a live cluster now
 
 Run 'sandbox-storage <command> --help' for a command's options.
 `;
@@ -60,6 +62,11 @@ async function main(argv: string[]): Promise<number> {
       const { policiesUsage, runPolicies } = await loadPolicies();
       if (wantsHelp) return (out(policiesUsage), 0);
       return runPolicies(args, out);
+    }
+    case 'audit': {
+      const { auditUsage, runAudit } = await loadAudit();
+      if (wantsHelp) return (out(auditUsage), 0);
+      return runAudit(args, out, err);
     }
     case undefined:
     case '--help':
