@@ -1,5 +1,5 @@
 // Where namespace labels come from, for policies with a namespaceSelector. Implementations: a cluster lookup
-// (src/k8s/namespace-labels.ts) or labels given up front (review, servers without such policies).
+// (src/kube/namespace-labels.ts) or labels given up front (review, servers without such policies).
 
 export type NamespaceLabelLookup = (namespace: string) => Promise<Record<string, string> | undefined>;
 

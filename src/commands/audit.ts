@@ -3,11 +3,11 @@
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { auditCluster, type AuditFinding } from '../admission/isolation/audit.ts';
-import { apiErrorMessage } from '../k8s/api-errors.ts';
-import { listClusterPolicies } from '../k8s/cluster-policies.ts';
-import { readClusterSnapshot } from '../k8s/cluster-snapshot.ts';
-import { loadKubeConfig } from '../k8s/kube-config.ts';
-import { defaultOwnershipKeySecret, keyFromSecret } from '../k8s/ownership-key.ts';
+import { apiErrorMessage } from '../kube/api-errors.ts';
+import { listClusterPolicies } from '../kube/cluster-policies.ts';
+import { readClusterSnapshot } from '../kube/cluster-snapshot.ts';
+import { loadKubeConfig } from '../kube/kube-config.ts';
+import { defaultOwnershipKeySecret, keyFromSecret } from '../kube/ownership-key.ts';
 import { formatTable } from './policies.ts';
 import { UsageError } from './usage-error.ts';
 

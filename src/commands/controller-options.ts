@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { checkLeaderTimings } from '../controller/leader-election.ts';
-import { defaultOwnershipKeySecret } from '../k8s/ownership-key.ts';
+import { defaultOwnershipKeySecret } from '../kube/ownership-key.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Checks the ownership-key flags (shared by serve and the controller). */

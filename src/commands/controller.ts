@@ -1,7 +1,7 @@
 // `sandbox-storage controller`: the leader-elected PVC controller alone, with /metrics on its own port.
 import pino from 'pino';
-import { watchClaims } from '../k8s/informers.ts';
-import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
+import { watchClaims } from '../kube/informers.ts';
+import { kubeConfigSource, loadKubeConfig } from '../kube/kube-config.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
 import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';

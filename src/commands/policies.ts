@@ -1,8 +1,8 @@
 // `sandbox-storage policies`: the SandboxStoragePolicies of a cluster, in the order they take precedence.
 import { parseArgs } from 'node:util';
 import { comparePolicies } from '../admission/select-policy.ts';
-import { listClusterPolicies, type InstalledPolicy } from '../k8s/cluster-policies.ts';
-import { loadKubeConfig } from '../k8s/kube-config.ts';
+import { listClusterPolicies, type InstalledPolicy } from '../kube/cluster-policies.ts';
+import { loadKubeConfig } from '../kube/kube-config.ts';
 import { UsageError } from './usage-error.ts';
 
 export const policiesUsage = `Usage: sandbox-storage policies [--kubeconfig FILE] [--output table|json]

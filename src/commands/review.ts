@@ -136,11 +136,11 @@ async function clusterSources(
 ): Promise<Pick<AdmissionSources, 'namespaceLabels' | 'claimMetadata' | 'pod'> & { policies: Policy[] }> {
   const [{ loadKubeConfig }, { listClusterPolicies }, { namespaceLabelLookup }, { claimMetadataLookup }, { podLookup }, { default: pino }] =
     await Promise.all([
-      import('../k8s/kube-config.ts'),
-      import('../k8s/cluster-policies.ts'),
-      import('../k8s/namespace-labels.ts'),
-      import('../k8s/claim-metadata.ts'),
-      import('../k8s/pod-lookup.ts'),
+      import('../kube/kube-config.ts'),
+      import('../kube/cluster-policies.ts'),
+      import('../kube/namespace-labels.ts'),
+      import('../kube/claim-metadata.ts'),
+      import('../kube/pod-lookup.ts'),
       import('pino'),
     ]);
   const config = loadKubeConfig(kubeconfig);

@@ -2,10 +2,10 @@
 // replica and read existing PVCs from the shared watch cache; only the Lease holder reconciles, writes policy
 // status and manages the certificate Secret.
 import pino from 'pino';
-import { claimLookupFromCache } from '../k8s/claim-lookup.ts';
-import { watchClaims } from '../k8s/informers.ts';
-import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
-import { ownershipKeySource } from '../k8s/ownership-key.ts';
+import { claimLookupFromCache } from '../kube/claim-lookup.ts';
+import { watchClaims } from '../kube/informers.ts';
+import { kubeConfigSource, loadKubeConfig } from '../kube/kube-config.ts';
+import { ownershipKeySource } from '../kube/ownership-key.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
 import { controllerOptionsUsage, parseControllerConfig, splitRunArgs } from './controller-options.ts';

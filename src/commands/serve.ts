@@ -6,20 +6,20 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { usesNamespaceSelector } from '../admission/select-policy.ts';
-import { startSelfManagedCerts } from '../certs/self-managed.ts';
-import { kubeConfigSource, loadKubeConfig } from '../k8s/kube-config.ts';
+import { startSelfManagedCerts } from '../kube/self-managed-certs.ts';
+import { kubeConfigSource, loadKubeConfig } from '../kube/kube-config.ts';
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
-import { claimMetadataLookup } from '../k8s/claim-metadata.ts';
-import { podLookup } from '../k8s/pod-lookup.ts';
-import { defaultOwnershipKeySecret, ownershipKeySource, type OwnershipKeySource } from '../k8s/ownership-key.ts';
-import { selfUsername } from '../k8s/self-identity.ts';
-import { auditEventObserver } from '../k8s/audit-events.ts';
-import { namespaceLabelLookup } from '../k8s/namespace-labels.ts';
-import { writePolicyStatus } from '../k8s/policy-status-writer.ts';
+import { claimMetadataLookup } from '../kube/claim-metadata.ts';
+import { podLookup } from '../kube/pod-lookup.ts';
+import { defaultOwnershipKeySecret, ownershipKeySource, type OwnershipKeySource } from '../kube/ownership-key.ts';
+import { selfUsername } from '../kube/self-identity.ts';
+import { auditEventObserver } from '../kube/audit-events.ts';
+import { namespaceLabelLookup } from '../kube/namespace-labels.ts';
+import { writePolicyStatus } from '../kube/policy-status-writer.ts';
 import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
-import { watchClusterPolicies } from '../policy/sources/cluster-source.ts';
+import { watchClusterPolicies } from '../kube/cluster-policy-source.ts';
 import { watchPolicyFiles } from '../policy/sources/file-source.ts';
 import { staticPolicySet, type PolicySet } from '../policy/sources/policy-set.ts';
 import { admissionMetrics } from '../metrics/admission-metrics.ts';
@@ -425,7 +425,7 @@ export async function runServe(args: string[]): Promise<number> {
   const metricsServer =
     config.metricsPort === undefined ? undefined : await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
   // No leader election in this command: every replica computes the same status and certificates converge
-  // through optimistic concurrency (see self-managed.ts). `run` elects a leader.
+  // through optimistic concurrency (see kube/self-managed-certs.ts). `run` elects a leader.
   const stack = await startWebhookStack(config, { logger, registry, isLeader: () => true });
   await waitForTermination(logger);
   await stack.stop();

@@ -8,12 +8,12 @@ import type { ClaimPlan } from '../admission/plan-types.ts';
 import { hasQuota, quotaViolation } from '../admission/quota.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
-import { apiErrorMessage } from '../k8s/api-errors.ts';
-import { observeClaim, type ClaimClient } from '../k8s/claims.ts';
-import type { PodClient } from '../k8s/pods.ts';
+import { apiErrorMessage } from '../kube/api-errors.ts';
+import { observeClaim, type ClaimClient } from '../kube/claims.ts';
+import type { PodClient } from '../kube/pods.ts';
 import type { ControllerMetrics, ReconcileResult } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
-import { eventReasons, podTarget, type EventRecorder, type EventTarget } from './events.ts';
+import { eventReasons, podTarget, type EventRecorder, type EventTarget } from '../kube/events.ts';
 import { preparationEnabled, type PreparationOutcome, type PreparationReconciler } from './preparation-reconciler.ts';
 import { lastUsedAnnotation, retentionDecision } from './retention.ts';
 
@@ -50,7 +50,7 @@ export interface ReconcilerDependencies {
   /** The latest Event about a PVC, to say why it is still Pending. */
   claimEventMessage(namespace: string, name: string): Promise<string | undefined>;
   /**
-   * The ownership key (read from its Secret, which is created when there is none; see k8s/ownership-key.ts): the
+   * The ownership key (read from its Secret, which is created when there is none; see kube/ownership-key.ts): the
    * PVCs the controller creates or adopts carry a proof under it, and only PVCs proven under it count as ours.
    */
   ownershipKey(): Promise<Uint8Array>;

@@ -4,8 +4,8 @@
 // renewDeadline (< leaseDuration, so we stop before anyone else may start), and release the lease on shutdown.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiErrorMessage } from '../k8s/api-errors.ts';
-import type { LeaseClient } from '../k8s/leases.ts';
+import { apiErrorMessage } from '../kube/api-errors.ts';
+import type { LeaseClient } from '../kube/leases.ts';
 
 export interface LeaderElectionOptions {
   leases: LeaseClient;

@@ -5,8 +5,8 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { readIdentity, type SandboxIdentity } from '../admission/identity.ts';
-import { apiErrorMessage } from '../k8s/api-errors.ts';
-import type { PreparationPodClient } from '../k8s/preparation-pods.ts';
+import { apiErrorMessage } from '../kube/api-errors.ts';
+import type { PreparationPodClient } from '../kube/preparation-pods.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import {
@@ -22,7 +22,7 @@ import {
   type PreparationTarget,
   type SandboxOwner,
 } from './directory-preparation.ts';
-import { eventReasons, podTarget, type EventRecorder } from './events.ts';
+import { eventReasons, podTarget, type EventRecorder } from '../kube/events.ts';
 
 /** Annotation on a preparation Pod: the work-queue key to reconcile when the Pod changes. */
 export const preparationWorkKeyAnnotation = 'sandbox-storage.io/work-key';

@@ -2,15 +2,15 @@
 // reconcile), a few workers run the reconciler, and a periodic resync re-checks everything in the caches.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiErrorMessage } from '../k8s/api-errors.ts';
-import type { WatchedCache } from '../k8s/informers.ts';
-import type { PreparationPodClient } from '../k8s/preparation-pods.ts';
+import { apiErrorMessage } from '../kube/api-errors.ts';
+import type { WatchedCache } from '../kube/informers.ts';
+import type { PreparationPodClient } from '../kube/preparation-pods.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
-import { eventReasons, podTarget } from './events.ts';
+import { eventReasons, podTarget } from '../kube/events.ts';
 import { PreparationReconciler, preparationWorkKeyAnnotation } from './preparation-reconciler.ts';
 import { preparationLabel } from './directory-preparation.ts';
 import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';

@@ -15,7 +15,7 @@ import {
   type PreparationTarget,
 } from '../../src/controller/directory-preparation.ts';
 import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
-import { claimLookupFromCache } from '../../src/k8s/claim-lookup.ts';
+import { claimLookupFromCache } from '../../src/kube/claim-lookup.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { policyFrom } from '../fixtures/pods.ts';
 import { startTestController, type TestController } from '../harness/controller.ts';

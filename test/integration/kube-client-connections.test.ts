@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority } from '../../src/certs/issue.ts';
-import { loadKubeConfig } from '../../src/k8s/kube-config.ts';
+import { loadKubeConfig } from '../../src/kube/kube-config.ts';
 import { startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 
 let controlPlane: ControlPlane;

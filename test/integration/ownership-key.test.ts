@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ownershipKeySecretBody, ownershipKeySource, type OwnershipKeySource } from '../../src/k8s/ownership-key.ts';
+import { ownershipKeySecretBody, ownershipKeySource, type OwnershipKeySource } from '../../src/kube/ownership-key.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { waitFor } from '../harness/wait.ts';
 

@@ -3,8 +3,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
-import { claimClient, type ClaimClient } from '../../src/k8s/claims.ts';
-import { claimLookupFromCache } from '../../src/k8s/claim-lookup.ts';
+import { claimClient, type ClaimClient } from '../../src/kube/claims.ts';
+import { claimLookupFromCache } from '../../src/kube/claim-lookup.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSelfManagedCerts, type SelfManagedCerts, type SelfManagedCertsOptions } from '../../src/certs/self-managed.ts';
+import { startSelfManagedCerts, type SelfManagedCerts, type SelfManagedCertsOptions } from '../../src/kube/self-managed-certs.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { waitFor } from '../harness/wait.ts';
 

@@ -4,12 +4,12 @@
 // collides (src/policy/policy-conflicts.ts), the older one serves and the newer one is refused.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { formatFieldErrors } from '../field-errors.ts';
-import { resolveConflicts } from '../policy-conflicts.ts';
-import { policyGroup, policyNames, policyVersion } from '../schema.ts';
-import type { Policy } from '../types.ts';
-import { validatePolicyDocument } from '../validate.ts';
-import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from './policy-set.ts';
+import { formatFieldErrors } from '../policy/field-errors.ts';
+import { resolveConflicts } from '../policy/policy-conflicts.ts';
+import { policyGroup, policyNames, policyVersion } from '../policy/schema.ts';
+import type { Policy } from '../policy/types.ts';
+import { validatePolicyDocument } from '../policy/validate.ts';
+import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from '../policy/sources/policy-set.ts';
 
 export interface PolicyObject extends k8s.KubernetesObject {
   spec?: unknown;

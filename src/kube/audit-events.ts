@@ -3,7 +3,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { AdmissionOutcome } from '../admission/admission-review.ts';
-import { eventRecorder } from '../controller/events.ts';
+import { eventRecorder } from './events.ts';
 import { policyGroup, policyVersion } from '../policy/schema.ts';
 
 export const auditEventReason = 'PolicyViolation';

@@ -4,7 +4,7 @@ import { ownershipProofAnnotation } from '../admission/ownership-proof.ts';
 import type { ClaimPlan, ObservedClaim } from '../admission/plan-types.ts';
 import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import { quantityBytes } from '../naming/quantity.ts';
-import { controllerComponent } from '../controller/events.ts';
+import { controllerComponent } from './events.ts';
 import { isConflict, isNotFound } from './api-errors.ts';
 
 export interface ClaimClient {

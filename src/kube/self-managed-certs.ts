@@ -11,9 +11,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { alternativeNames, certificateFacts, isSignedBy, joinPemBundle, splitPemBundle } from './inspect.ts';
-import { createCertificateAuthority, loadCertificateAuthority, type CertificateAuthority } from './issue.ts';
-import { planRotation, type RotationSettings, type RotationStep, type StoredCertificates } from './rotation-plan.ts';
+import { alternativeNames, certificateFacts, isSignedBy, joinPemBundle, splitPemBundle } from '../certs/inspect.ts';
+import { createCertificateAuthority, loadCertificateAuthority, type CertificateAuthority } from '../certs/issue.ts';
+import { planRotation, type RotationSettings, type RotationStep, type StoredCertificates } from '../certs/rotation-plan.ts';
 
 export const caRotatedAtAnnotation = 'sandbox-storage.io/ca-rotated-at';
 const managedByLabel = { 'app.kubernetes.io/managed-by': 'sandbox-storage-webhook' };
