@@ -4,8 +4,8 @@
 // name without a valid proof is a hijack attempt (or a collision): never mounted, adopted, counted or deleted.
 // Pure: the caller brings what it observed and the key.
 import type { ClaimPlan, ObservedClaim } from './plan-types.ts';
-import { claimStatement, ownershipMarks, ownershipProofAnnotation, proofMatches, provenByOwnLabels } from './ownership-proof.ts';
-import { ownershipLabels } from './storage-layout.ts';
+import { claimStatement, ownershipMarks, proofMatches, provenByOwnLabels } from './ownership-proof.ts';
+import { ownershipLabels, ownershipProofAnnotation } from '../labels.ts';
 
 export type ClaimState =
   /** No PVC of that name (or it is being deleted): create it, and keep Pods gated meanwhile. */

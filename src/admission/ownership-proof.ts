@@ -4,13 +4,11 @@
 // Pure: the key is passed in.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ClaimPlan } from './plan-types.ts';
-import { managedByValue, ownershipLabels } from './storage-layout.ts';
+import { managedByValue, ownershipLabels, ownershipProofAnnotation } from '../labels.ts';
 
 /** Length of the ownership key in bytes. */
 export const ownershipKeyBytes = 32;
 
-/** Annotation that carries the proof on a PVC the controller created. */
-export const ownershipProofAnnotation = 'sandbox-storage.io/ownership-proof';
 const proofVersion = 'v1';
 
 /** What a proof vouches for. `identityHash` is the workspace identity hash; '' for a shared claim. */

@@ -5,12 +5,13 @@ import type { Policy } from '../policy/types.ts';
 import { claimState, provenClaims } from './claim-ownership.ts';
 import { readIdentity } from './identity.ts';
 import { quotaViolation } from './quota.ts';
-import { hasStorageGate, storageSchedulingGate } from './scheduling-gate.ts';
+import { hasStorageGate } from './scheduling-gate.ts';
 import type { PlanRequest, PodPlan } from './plan-types.ts';
 import { buildSeedInjection, seedContainerName } from './seed-container.ts';
 import { selectPolicy } from './select-policy.ts';
 import { containsAll } from './subset.ts';
-import { ownershipLabels, storageLayout } from './storage-layout.ts';
+import { storageLayout } from './storage-layout.ts';
+import { ownershipLabels, storageSchedulingGate } from '../labels.ts';
 
 function findSandboxContainer(pod: V1Pod, policy: Policy): { container?: V1Container; denial?: string } {
   const containers = pod.spec?.containers ?? [];

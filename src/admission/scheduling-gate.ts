@@ -1,6 +1,5 @@
-// The scheduling gate that holds a sandbox Pod until its storage exists. Gates can only be added when a Pod is
-// created and only removed afterwards, so the webhook adds it and the controller removes it.
-export const storageSchedulingGate = 'sandbox-storage.io/storage';
+// Whether a Pod is held by the storage gate (src/labels.ts): the webhook adds it, the controller removes it.
+import { storageSchedulingGate } from '../labels.ts';
 
 export function hasStorageGate(pod: { spec?: { schedulingGates?: Array<{ name: string }> } }): boolean {
   return (pod.spec?.schedulingGates ?? []).some((gate) => gate.name === storageSchedulingGate);

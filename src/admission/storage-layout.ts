@@ -5,17 +5,10 @@ import { parseSubPathTemplate, renderSubPath } from '../naming/subpath-template.
 import type { Policy } from '../policy/types.ts';
 import type { ClaimPlan } from './plan-types.ts';
 import type { SandboxIdentity } from './identity.ts';
+import { managedByValue, ownershipLabels } from '../labels.ts';
 
 export const volumeNames = { workspace: 'sandbox-storage-workspace', shared: 'sandbox-storage-shared' } as const;
 
-/** Labels written on workspace PVCs: who owns it, and which policy manages it. */
-export const ownershipLabels = {
-  managedBy: 'app.kubernetes.io/managed-by',
-  policy: 'sandbox-storage.io/policy',
-  /** Hash of the exact identity a workspace PVC was created for; see workspaceIdentityHash. */
-  identityHash: 'sandbox-storage.io/identity-hash',
-} as const;
-export const managedByValue = 'sandbox-storage-webhook';
 
 export interface StorageLayout {
   volume: V1Volume;

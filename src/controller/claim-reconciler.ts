@@ -3,11 +3,10 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { claimState, provenClaims, type ClaimState } from '../admission/claim-ownership.ts';
-import { claimStatement, ownershipProof, ownershipProofAnnotation, provenByOwnLabels } from '../admission/ownership-proof.ts';
+import { claimStatement, ownershipProof, provenByOwnLabels } from '../admission/ownership-proof.ts';
 import type { ClaimPlan } from '../admission/plan-types.ts';
 import { hasQuota, quotaViolation } from '../admission/quota.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
-import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import { apiErrorMessage } from '../kube/api-errors.ts';
 import { observeClaim, type ClaimClient } from '../kube/claims.ts';
 import type { PodClient } from '../kube/pods.ts';
@@ -15,7 +14,8 @@ import type { ControllerMetrics, ReconcileResult } from '../metrics/controller-m
 import type { Policy } from '../policy/types.ts';
 import { eventReasons, podTarget, type EventRecorder, type EventTarget } from '../kube/events.ts';
 import { preparationEnabled, type PreparationOutcome, type PreparationReconciler } from './preparation-reconciler.ts';
-import { lastUsedAnnotation, retentionDecision } from './retention.ts';
+import { retentionDecision } from './retention.ts';
+import { lastUsedAnnotation, managedByValue, ownershipLabels, ownershipProofAnnotation } from '../labels.ts';
 
 export interface ClaimUsers {
   /** The live (not deleting) Pods that mount this PVC, with the plan and policy they were admitted under. */

@@ -11,10 +11,10 @@
 // Pure: no I/O here. The shell script is the preparation logic itself (tested for real in temp directories).
 import type { V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import type { SandboxIdentity } from '../admission/identity.ts';
-import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import { contentHash } from '../naming/identity-names.ts';
 import { parseSubPathTemplate, renderSubPath } from '../naming/subpath-template.ts';
 import type { Policy } from '../policy/types.ts';
+import { managedByValue, ownershipLabels, preparationLabel, preparationPurpose, preparationPurposeLabel } from '../labels.ts';
 
 /** What to create on the share for one identity. */
 export interface PreparationPlan {
@@ -190,7 +190,7 @@ export function buildPreparationPod(options: PreparationPodOptions): V1Pod {
     metadata: {
       name: options.name,
       namespace: options.namespace,
-      labels: { [ownershipLabels.managedBy]: managedByValue, 'sandbox-storage.io/purpose': 'prepare-directories', ...options.labels },
+      labels: { [ownershipLabels.managedBy]: managedByValue, [preparationPurposeLabel]: preparationPurpose, ...options.labels },
     },
     spec: {
       restartPolicy: 'Never',
@@ -216,11 +216,6 @@ export function buildPreparationPod(options: PreparationPodOptions): V1Pod {
     },
   };
 }
-
-/** Label on preparation Pods: the hash of what they prepare (see preparationKey). */
-export const preparationLabel = 'sandbox-storage.io/preparation';
-export const preparationPurposeLabel = 'sandbox-storage.io/purpose';
-export const preparationPurpose = 'prepare-directories';
 
 /** The owner the directories get: the uid:gid the sandbox container runs as. */
 export interface SandboxOwner {

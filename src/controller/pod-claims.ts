@@ -3,9 +3,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { planPod } from '../admission/plan-pod.ts';
 import type { ClaimPlan } from '../admission/plan-types.ts';
-import { ownershipLabels } from '../admission/storage-layout.ts';
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
+import { ownershipLabels } from '../labels.ts';
 
 export interface PodClaims {
   policy?: Policy;

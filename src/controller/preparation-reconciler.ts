@@ -9,23 +9,9 @@ import { apiErrorMessage } from '../kube/api-errors.ts';
 import type { PreparationPodClient } from '../kube/preparation-pods.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
-import {
-  preparationFailure,
-  preparationKey,
-  preparationLabel,
-  preparationPlan,
-  preparationPodFor,
-  preparationPodName,
-  preparationPurpose,
-  preparationPurposeLabel,
-  sandboxOwner,
-  type PreparationTarget,
-  type SandboxOwner,
-} from './directory-preparation.ts';
+import { preparationFailure, preparationKey, preparationPlan, preparationPodFor, preparationPodName, sandboxOwner, type PreparationTarget, type SandboxOwner } from './directory-preparation.ts';
 import { eventReasons, podTarget, type EventRecorder } from '../kube/events.ts';
-
-/** Annotation on a preparation Pod: the work-queue key to reconcile when the Pod changes. */
-export const preparationWorkKeyAnnotation = 'sandbox-storage.io/work-key';
+import { preparationLabel, preparationPurpose, preparationPurposeLabel, preparationWorkKeyAnnotation } from '../labels.ts';
 
 export interface PreparationDependencies {
   client: PreparationPodClient;

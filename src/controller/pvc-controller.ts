@@ -5,16 +5,15 @@ import type { Logger } from 'pino';
 import { apiErrorMessage } from '../kube/api-errors.ts';
 import type { WatchedCache } from '../kube/informers.ts';
 import type { PreparationPodClient } from '../kube/preparation-pods.ts';
-import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
 import { eventReasons, podTarget } from '../kube/events.ts';
-import { PreparationReconciler, preparationWorkKeyAnnotation } from './preparation-reconciler.ts';
-import { preparationLabel } from './directory-preparation.ts';
+import { PreparationReconciler } from './preparation-reconciler.ts';
 import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
 import { WorkQueue } from './work-queue.ts';
+import { managedByValue, ownershipLabels, preparationLabel, preparationWorkKeyAnnotation } from '../labels.ts';
 
 export interface PvcControllerOptions {
   /** The policies in force now (they may be reloaded while the controller runs). */

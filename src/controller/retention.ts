@@ -1,9 +1,6 @@
 // When an unused workspace PVC is deleted. Pure: the caller brings the policy, the last-use time and the clock.
 import type { RetentionSpec } from '../policy/types.ts';
 
-/** Annotation on a managed workspace PVC: when its last Pod went away (RFC 3339); removed while Pods use it. */
-export const lastUsedAnnotation = 'sandbox-storage.io/unused-since';
-
 export type RetentionDecision =
   | { action: 'keep' }
   /** No unused-since time yet: record now, and look again when the period is over. */

@@ -1,11 +1,9 @@
 // Thin wrapper over the PersistentVolumeClaim calls the controller makes.
 import * as k8s from '@kubernetes/client-node';
-import { ownershipProofAnnotation } from '../admission/ownership-proof.ts';
 import type { ClaimPlan, ObservedClaim } from '../admission/plan-types.ts';
-import { managedByValue, ownershipLabels } from '../admission/storage-layout.ts';
 import { quantityBytes } from '../naming/quantity.ts';
-import { controllerComponent } from './events.ts';
 import { isConflict, isNotFound } from './api-errors.ts';
+import { controllerComponent, managedByValue, ownershipLabels, ownershipProofAnnotation } from '../labels.ts';
 
 export interface ClaimClient {
   get(namespace: string, name: string): Promise<k8s.V1PersistentVolumeClaim | undefined>;

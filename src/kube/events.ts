@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { controllerComponent } from '../labels.ts';
 
 export const eventReasons = {
   provisioned: 'WorkspaceProvisioned',
@@ -41,8 +42,6 @@ export interface EventRecorder {
   normal(target: EventTarget, reason: string, message: string): void;
   warning(target: EventTarget, reason: string, message: string): void;
 }
-
-export const controllerComponent = 'sandbox-storage-controller';
 
 export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: string, repeatAfterMs = 10 * 60_000): EventRecorder {
   const core = config.makeApiClient(k8s.CoreV1Api);

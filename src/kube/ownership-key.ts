@@ -10,6 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ownershipKeyBytes } from '../admission/ownership-proof.ts';
 import { apiErrorMessage, isConflict, isNotFound } from './api-errors.ts';
+import { managedByValue, ownershipLabels } from '../labels.ts';
 
 export const defaultOwnershipKeySecret = 'sandbox-storage-ownership-key';
 /** The data key of the Secret holding the 32 bytes. */
@@ -51,7 +52,7 @@ export function ownershipKeySecretBody(namespace: string, name: string, key: Uin
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'sandbox-storage-webhook' } },
+    metadata: { name, namespace, labels: { [ownershipLabels.managedBy]: managedByValue } },
     type: 'Opaque',
     // Immutable: the API server refuses any later change of the key, by anyone.
     immutable: true,

@@ -1,7 +1,7 @@
 // Thin wrapper over the Pod calls the controller makes: removing our scheduling gate.
 import * as k8s from '@kubernetes/client-node';
-import { storageSchedulingGate } from '../admission/scheduling-gate.ts';
 import { apiStatusCode, isNotFound } from './api-errors.ts';
+import { storageSchedulingGate } from '../labels.ts';
 
 export interface PodClient {
   /** Removes the storage gate; 'gone' when the Pod or the gate no longer exists. */

@@ -1,9 +1,9 @@
 // The Pod calls of directory preparation: read, create and delete preparation Pods by name in one namespace.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { preparationPurpose, preparationPurposeLabel } from '../controller/directory-preparation.ts';
 import { isConflict, isNotFound } from './api-errors.ts';
 import { watchedCache, type WatchedCache } from './informers.ts';
+import { preparationPurpose, preparationPurposeLabel } from '../labels.ts';
 
 export interface PreparationPodClient {
   get(namespace: string, name: string): Promise<k8s.V1Pod | undefined>;

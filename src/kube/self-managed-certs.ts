@@ -14,9 +14,8 @@ import type { Logger } from 'pino';
 import { alternativeNames, certificateFacts, isSignedBy, joinPemBundle, splitPemBundle } from '../certs/inspect.ts';
 import { createCertificateAuthority, loadCertificateAuthority, type CertificateAuthority } from '../certs/issue.ts';
 import { planRotation, type RotationSettings, type RotationStep, type StoredCertificates } from '../certs/rotation-plan.ts';
+import { caRotatedAtAnnotation, managedByValue, ownershipLabels } from '../labels.ts';
 
-export const caRotatedAtAnnotation = 'sandbox-storage.io/ca-rotated-at';
-const managedByLabel = { 'app.kubernetes.io/managed-by': 'sandbox-storage-webhook' };
 const day = 24 * 60 * 60 * 1000;
 
 export interface SelfManagedCertsOptions extends RotationSettings {
@@ -302,7 +301,7 @@ function encodeSecret(options: SelfManagedCertsOptions, stored: Omit<StoredSecre
     metadata: {
       name: options.secretName,
       namespace: options.namespace,
-      labels: managedByLabel,
+      labels: { [ownershipLabels.managedBy]: managedByValue },
       annotations: stored.caRotatedAt === undefined ? {} : { [caRotatedAtAnnotation]: new Date(stored.caRotatedAt).toISOString() },
     },
     data: {

@@ -3,12 +3,6 @@ import { FieldErrorList } from './field-errors.ts';
 import type { PolicySpec } from './types.ts';
 import { resolveSpec } from './validate.ts';
 
-export const defaultLabels = {
-  inject: 'sandbox-storage.io/inject',
-  user: 'sandbox-storage.io/user',
-  thread: 'sandbox-storage.io/thread',
-} as const;
-
 export function defaultPolicySpec(): PolicySpec {
   const errors = new FieldErrorList();
   const spec = resolveSpec({}, errors);

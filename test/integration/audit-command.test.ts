@@ -4,13 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ownershipProof, ownershipProofAnnotation } from '../../src/admission/ownership-proof.ts';
+import { ownershipProof } from '../../src/admission/ownership-proof.ts';
 import { runAudit } from '../../src/commands/audit.ts';
 import { ownershipKeySecretBody } from '../../src/kube/ownership-key.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import { policyGroup, policyNames, policyVersion } from '../../src/policy/schema.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { podMounting, podWith, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
+import { ownershipProofAnnotation } from '../../src/labels.ts';
 
 let controlPlane: ControlPlane;
 let namespace: string;

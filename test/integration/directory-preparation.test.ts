@@ -14,7 +14,6 @@ import {
   preparationPodName,
   type PreparationTarget,
 } from '../../src/controller/directory-preparation.ts';
-import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { claimLookupFromCache } from '../../src/kube/claim-lookup.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { policyFrom } from '../fixtures/pods.ts';
@@ -28,6 +27,7 @@ import {
   type RunningWebhook,
 } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
+import { storageSchedulingGate } from '../../src/labels.ts';
 
 const gate = storageSchedulingGate;
 const image = 'registry.example/sandbox-storage:test';

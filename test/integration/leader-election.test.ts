@@ -2,7 +2,6 @@
 // takes over within the lease duration; no PVC is lost or duplicated; SIGTERM releases the Lease.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import { sandboxPodFor } from '../fixtures/pods.ts';
 import { controllerReplicaArgs, startControllerProcess, type ControllerProcess } from '../harness/controller-process.ts';
@@ -13,6 +12,7 @@ import {
   type RunningWebhook,
 } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
+import { storageSchedulingGate } from '../../src/labels.ts';
 
 const leaseDurationSeconds = 6;
 const gate = storageSchedulingGate;

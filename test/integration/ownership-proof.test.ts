@@ -6,7 +6,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipProof } from '../../src/admission/ownership-proof.ts';
-import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { claimLookupFromCache } from '../../src/kube/claim-lookup.ts';
 import { loadKubeConfig } from '../../src/kube/kube-config.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
@@ -25,6 +24,7 @@ import {
 import { serviceAccountKubeconfig } from '../harness/service-account.ts';
 import { waitFor } from '../harness/wait.ts';
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive, type RunningWebhook } from '../harness/webhook.ts';
+import { storageSchedulingGate } from '../../src/labels.ts';
 
 const as = {
   /** May only create and get Pods: Pod create must not be PVC create. */

@@ -2,7 +2,6 @@
 // HTTPS: PVCs created once per identity, scheduling gates lifted, ownership enforced, Events and metrics recorded.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { claimClient, type ClaimClient } from '../../src/kube/claims.ts';
 import { claimLookupFromCache } from '../../src/kube/claim-lookup.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
@@ -17,6 +16,7 @@ import {
   type RunningWebhook,
 } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
+import { storageSchedulingGate } from '../../src/labels.ts';
 
 const gate = storageSchedulingGate;
 const pod = sandboxPodFor;

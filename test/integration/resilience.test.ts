@@ -3,7 +3,6 @@
 // planned PVC exists, exactly once, and every Pod has been released.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import { sandboxPodFor } from '../fixtures/pods.ts';
 import { controllerReplicaArgs, startControllerProcess, type ControllerProcess } from '../harness/controller-process.ts';
@@ -14,6 +13,7 @@ import {
   type RunningWebhook,
 } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
+import { storageSchedulingGate } from '../../src/labels.ts';
 
 const gate = storageSchedulingGate;
 const pod = sandboxPodFor;

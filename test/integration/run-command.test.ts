@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storageSchedulingGate } from '../../src/admission/scheduling-gate.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { sandboxPodFor, schedulingGatesOf } from '../fixtures/pods.ts';
 import { startControllerProcess, type ControllerProcess } from '../harness/controller-process.ts';
@@ -14,6 +13,7 @@ import { serviceAccountKubeconfig } from '../harness/service-account.ts';
 import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
+import { storageSchedulingGate } from '../../src/labels.ts';
 
 const gate = storageSchedulingGate;
 const pod = sandboxPodFor;

@@ -3,10 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { auditCluster, type AuditInput } from '../../src/admission/isolation/audit.ts';
-import { ownershipProof, ownershipProofAnnotation } from '../../src/admission/ownership-proof.ts';
+import { ownershipProof } from '../../src/admission/ownership-proof.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import { examplePolicy, podMounting, podWith, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
 import { policyFrom } from '../fixtures/pods.ts';
+import { ownershipProofAnnotation } from '../../src/labels.ts';
 
 const shared = examplePolicy('shared');
 const workspace = policyFrom({ mode: 'workspace', podSelector: { matchLabels: { 'example.com/workspace': 'true' } }, workspace: { claimNamePrefix: 'sandbox-', scope: 'user' } }, 'workspace');

@@ -2,12 +2,13 @@ import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { reviewPodMutation, type AdmissionRequest } from '../../src/admission/admission-review.ts';
 import { claimState } from '../../src/admission/claim-ownership.ts';
-import { claimStatement, ownershipProof, ownershipProofAnnotation } from '../../src/admission/ownership-proof.ts';
+import { claimStatement, ownershipProof } from '../../src/admission/ownership-proof.ts';
 import type { ClaimLookup, ClaimPlan, ObservedClaim } from '../../src/admission/plan-types.ts';
 import { planPod } from '../../src/admission/plan-pod.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { admissionReviewFor, decodePatch, policyFrom, sandboxPod } from '../fixtures/pods.ts';
+import { ownershipProofAnnotation } from '../../src/labels.ts';
 
 const defaults = embeddedDefaultPolicies();
 const request = { operation: 'CREATE', namespace: 'agents', dryRun: false, userInfo: {} };

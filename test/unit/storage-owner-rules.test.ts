@@ -3,13 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
-import { ownershipProof, ownershipProofAnnotation } from '../../src/admission/ownership-proof.ts';
+import { ownershipProof } from '../../src/admission/ownership-proof.ts';
 import { reviewValidation } from '../../src/admission/validation-review.ts';
 import { decideAdmission } from '../../src/commands/review.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { examplePolicy, podMounting, podWith, requesters, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
 import { admissionReviewFor, policyFrom } from '../fixtures/pods.ts';
+import { ownershipProofAnnotation } from '../../src/labels.ts';
 
 const shared = examplePolicy('shared');
 const key = randomBytes(32);

@@ -1,11 +1,10 @@
 // `sandbox-storage audit`, the pure part: the same isolation rules as the webhooks, applied to what a cluster holds
 // now (Pods admitted before the webhook was installed or while it failed open, PVCs planted in the product's names).
 import type { Policy } from '../../policy/types.ts';
-import { ownershipProofAnnotation } from '../ownership-proof.ts';
-import { ownershipLabels } from '../storage-layout.ts';
 import { classifyClaim, type ObservedClaimMetadata } from './governed-volumes.ts';
 import { isObject } from './plain-json.ts';
 import { governingPolicies, validatePod } from './validate-pod.ts';
+import { ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 
 export interface AuditedNamespace {
   name: string;

@@ -5,11 +5,10 @@
 // (a clone of a governed PVC, any VolumeSnapshot). The PVC admission (validate-claim.ts) refuses the same PVCs again
 // when they are created. Pure.
 import type { Policy } from '../../policy/types.ts';
-import { ownershipProofAnnotation } from '../ownership-proof.ts';
 import type { RequesterInfo } from '../plan-types.ts';
-import { managedByValue, ownershipLabels } from '../storage-layout.ts';
 import { dataSourceProblems, exemptIn, generatedNameMayBeGoverned, governedClaimName, stringRecord } from './governed-claims.ts';
 import { isObject, list } from './plain-json.ts';
+import { managedByValue, ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 
 function ownershipMarksOf(metadata: Record<string, unknown>): string[] {
   const labels = stringRecord(metadata.labels);

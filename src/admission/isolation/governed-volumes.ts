@@ -2,9 +2,9 @@
 // the shared claim belongs to every policy that names it, a workspace-shaped claim to every policy whose names it
 // fits, and an existing workspace PVC counts only with an ownership proof. Labels on a PVC prove nothing.
 import type { Policy } from '../../policy/types.ts';
-import { ownershipProofAnnotation, proofMatches } from '../ownership-proof.ts';
-import { ownershipLabels } from '../storage-layout.ts';
+import { proofMatches } from '../ownership-proof.ts';
 import { isObject } from './plain-json.ts';
+import { ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 
 /**
  * shared: a policy's shared claim. workspace: a workspace claim name (not yet created, or created with a valid

@@ -4,11 +4,10 @@
 // change, removal) of those labels or of the proof. The admins of a policy's shared claim (its exemptions) may
 // create that claim. Pure.
 import type { Policy } from '../../policy/types.ts';
-import { ownershipProofAnnotation } from '../ownership-proof.ts';
 import type { RequesterInfo } from '../plan-types.ts';
-import { managedByValue, ownershipLabels } from '../storage-layout.ts';
 import { claimNameOwners, controllerName, dataSourceProblems, exemptIn, governedClaimName, isController, stringRecord } from './governed-claims.ts';
 import { isObject } from './plain-json.ts';
+import { managedByValue, ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 
 export interface ClaimValidationInput {
   operation: string;
