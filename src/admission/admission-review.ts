@@ -7,7 +7,7 @@ import type { PodValidation } from './isolation/validate-pod.ts';
 import type { NamespaceLabelLookup } from './namespace-labels.ts';
 import { planPod } from './plan-pod.ts';
 import { malformedPodStatus, podShapeErrorsIfSelectable } from './pod-shape.ts';
-import { needsNamespaceLabels } from './select-policy.ts';
+import { needsNamespaceLabels } from '../policy/select-policy.ts';
 import type { ClaimLookup, PodPlan, RequesterInfo } from './plan-types.ts';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';

@@ -8,7 +8,7 @@ import { quotaViolation } from './quota.ts';
 import { hasStorageGate } from './scheduling-gate.ts';
 import type { PlanRequest, PodPlan } from './plan-types.ts';
 import { buildSeedInjection, seedContainerName } from './seed-container.ts';
-import { selectPolicy } from './select-policy.ts';
+import { selectPolicy } from '../policy/select-policy.ts';
 import { containsAll } from './subset.ts';
 import { storageLayout } from './storage-layout.ts';
 import { ownershipLabels, storageSchedulingGate } from '../labels.ts';

@@ -15,7 +15,7 @@ import { referencedClaimNames } from './isolation/governed-volumes.ts';
 import { validateClaim } from './isolation/validate-claim.ts';
 import { connectSubResources, governingPolicies, validatePod } from './isolation/validate-pod.ts';
 import { malformedPodStatus, podShapeErrors } from './pod-shape.ts';
-import { usesNamespaceSelector } from './select-policy.ts';
+import { usesNamespaceSelector } from '../policy/select-policy.ts';
 
 const judgedSubResources = ['', 'ephemeralcontainers'];
 

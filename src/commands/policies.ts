@@ -1,6 +1,6 @@
 // `sandbox-storage policies`: the SandboxStoragePolicies of a cluster, in the order they take precedence.
 import { parseArgs } from 'node:util';
-import { comparePolicies } from '../admission/select-policy.ts';
+import { comparePolicies } from '../policy/select-policy.ts';
 import { listClusterPolicies, type InstalledPolicy } from '../kube/cluster-policies.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
 import { UsageError } from './usage-error.ts';

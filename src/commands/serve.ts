@@ -5,7 +5,7 @@ import { access, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { usesNamespaceSelector } from '../admission/select-policy.ts';
+import { usesNamespaceSelector } from '../policy/select-policy.ts';
 import { startSelfManagedCerts } from '../kube/self-managed-certs.ts';
 import { kubeConfigSource, loadKubeConfig } from '../kube/kube-config.ts';
 import type * as k8s from '@kubernetes/client-node';

@@ -1,6 +1,6 @@
 // The status a policy should show: Ready (serving its latest generation) and Invalid (latest generation rejected),
 // with overlaps named. Pure: the writer compares it with what is stored and patches only differences.
-import { comparePolicies } from '../admission/select-policy.ts';
+import { comparePolicies } from './select-policy.ts';
 import { policiesCanOverlap } from './overlap.ts';
 import type { PolicyLoadState } from './sources/policy-set.ts';
 import type { Policy, PolicyCondition, PolicyStatus } from './types.ts';

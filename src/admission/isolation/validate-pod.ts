@@ -3,7 +3,7 @@ import { describeSelector, selectorMatches } from '../../policy/selector.ts';
 import type { Policy } from '../../policy/types.ts';
 import { readIdentity } from '../identity.ts';
 import type { RequesterInfo } from '../plan-types.ts';
-import { selectPolicy } from '../select-policy.ts';
+import { selectPolicy } from '../../policy/select-policy.ts';
 import { governedVolumes, type ClaimMetadata, type StorageFacts } from './governed-volumes.ts';
 import { identityLabelChanges, policyAnnotationChange, policyAnnotationDenials } from './identity-immutability.ts';
 import { exemptFrom, mountScopeDenials, type ContainerToCheck } from './mount-scope.ts';

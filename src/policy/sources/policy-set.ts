@@ -1,6 +1,6 @@
 // The policies in force, swapped atomically when a source reloads. Readers call current() per request, so a reload
 // never half-applies: a request sees either the old set or the new one.
-import { comparePolicies } from '../../admission/select-policy.ts';
+import { comparePolicies } from '../select-policy.ts';
 import type { Policy } from '../types.ts';
 
 /** What became of one policy the source knows about; feeds logs, /readyz and the policy status. */

@@ -1,7 +1,7 @@
 // Which policy governs a Pod when several match: the most specific one (most selector requirements, pod and
 // namespace selectors together), then the first by name. Deterministic, so every replica decides alike.
-import { selectorMatches } from '../policy/selector.ts';
-import type { Policy } from '../policy/types.ts';
+import { selectorMatches } from './selector.ts';
+import type { Policy } from './types.ts';
 
 export interface PolicySelection {
   policy?: Policy;
