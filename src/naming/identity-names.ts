@@ -1,6 +1,5 @@
 // Names derived from tenant ids. Both mappings are injective: two distinct ids never share a PVC or a directory.
 import { hash as digestOf } from 'node:crypto';
-import type { WorkspaceScope } from '../policy/types.ts';
 
 /**
  * Reversible, case-free directory name for an id: lower-case letters, digits, '-' and '.' stay; '_' becomes '__'
@@ -51,6 +50,9 @@ function readableHint(id: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
+/** Whose a workspace is: one per user, or one per thread of a user (a policy's spec.workspace.scope). */
+export type WorkspaceScope = 'user' | 'thread';
+
 export interface WorkspaceIdentity {
   scope: WorkspaceScope;
   user: string;
@@ -82,6 +84,13 @@ export function workspaceClaimName(prefix: string, identity: WorkspaceIdentity):
 }
 
 /** 20 base32 characters of the SHA-256 of `text`: a DNS-safe, fixed-length name fragment for exact content. */
+const workspaceNameRest = new RegExp(`^[-a-z0-9]*-[${base32Alphabet}]{${hashLength}}$`);
+
+/** True when `claimName` has the shape workspaceClaimName gives under `prefix`: prefix, hint, 20-char hash. */
+export function looksLikeWorkspaceClaim(prefix: string, claimName: string): boolean {
+  return claimName.startsWith(prefix) && workspaceNameRest.test(claimName.slice(prefix.length));
+}
+
 export function contentHash(text: string): string {
   return base32(sha256(text)).slice(0, hashLength);
 }

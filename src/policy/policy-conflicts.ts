@@ -3,7 +3,7 @@
 // claim whose name has the shape of another policy's workspace claims. Only policies whose namespaceSelectors can
 // select a common namespace conflict: a claim name means one PVC per namespace. Pure; the sources decide what to
 // serve (src/policy/sources/), the status says why (src/policy/status.ts).
-import { looksLikeWorkspaceClaim } from '../admission/isolation/governed-volumes.ts';
+import { looksLikeWorkspaceClaim } from '../naming/identity-names.ts';
 import { describeCollision, findTemplateCollisions, reversedCollision, type PlacedTemplate } from '../naming/template-collisions.ts';
 import { selectorsCanOverlap } from './overlap.ts';
 import type { Policy } from './types.ts';

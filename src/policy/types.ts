@@ -8,7 +8,6 @@ export const policyApiVersion = 'sandbox-storage.io/v1alpha1';
 export const policyKind = 'SandboxStoragePolicy';
 
 export type StorageMode = PolicySpec['mode'];
-export type WorkspaceScope = PolicySpec['workspace']['scope'];
 export type AccessMode = PolicySpec['workspace']['accessModes'][number];
 export type VolumeMode = PolicySpec['workspace']['volumeMode'];
 export type RetentionSpec = PolicySpec['retention'];

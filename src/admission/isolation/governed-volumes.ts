@@ -1,6 +1,7 @@
 // Which volumes of a Pod reach storage a policy governs, and which policies own that storage. The storage decides:
 // the shared claim belongs to every policy that names it, a workspace-shaped claim to every policy whose names it
 // fits, and an existing workspace PVC counts only with an ownership proof. Labels on a PVC prove nothing.
+import { looksLikeWorkspaceClaim } from '../../naming/identity-names.ts';
 import type { Policy } from '../../policy/types.ts';
 import { proofMatches } from '../ownership-proof.ts';
 import { isObject } from './plain-json.ts';
@@ -40,13 +41,6 @@ export interface StorageFacts {
   claimMetadata: ClaimMetadata;
   /** Without it nothing can be proven: every existing workspace-shaped PVC is then unproven. */
   ownershipKey?: Uint8Array;
-}
-
-const workspaceNameRest = /^[-a-z0-9]*-[a-z2-7]{20}$/;
-
-/** True when `claimName` has the shape workspaceClaimName gives under `prefix`: prefix, hint, 20-char hash. */
-export function looksLikeWorkspaceClaim(prefix: string, claimName: string): boolean {
-  return claimName.startsWith(prefix) && workspaceNameRest.test(claimName.slice(prefix.length));
 }
 
 function provenOwner(claimName: string, candidates: readonly Policy[], observed: ObservedClaimMetadata, facts: StorageFacts) {
