@@ -9,6 +9,7 @@ import { resolveConflicts } from '../policy/policy-conflicts.ts';
 import { policyGroup, policyNames, policyVersion } from '../policy/schema.ts';
 import type { Policy } from '../policy/types.ts';
 import { validatePolicyDocument } from '../policy/validate.ts';
+import { watchedCache } from './informers.ts';
 import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from '../policy/sources/policy-set.ts';
 
 export interface PolicyObject extends k8s.KubernetesObject {
@@ -24,8 +25,6 @@ interface Entry {
   createdAt: string;
 }
 
-const restartDelayMs = { initial: 500, max: 30_000 };
-
 export async function watchClusterPolicies(
   config: k8s.KubeConfig,
   logger: Logger,
@@ -38,8 +37,6 @@ export async function watchClusterPolicies(
   const informer = k8s.makeInformer<PolicyObject>(config, `/apis/${policyGroup}/${policyVersion}/${policyNames.plural}`, list);
   const holder = new PolicyHolder();
   const entries = new Map<string, Entry>();
-  let synced = false;
-  let stopped = false;
 
   let refusedBefore = new Map<string, string>();
   const publish = () => {
@@ -102,40 +99,15 @@ export async function watchClusterPolicies(
     logger.info({ policy: object.metadata?.name }, 'policy removed');
     publish();
   });
-  // The client-node informer stops on a watch error; start it again with capped backoff.
-  let delay = restartDelayMs.initial;
-  informer.on('error', (error: unknown) => {
-    if (stopped) return;
-    logger.warn({ err: error, retryInMs: delay }, 'policy watch failed; restarting');
-    setTimeout(() => {
-      if (!stopped) void informer.start().catch(() => undefined);
-    }, delay).unref();
-    delay = Math.min(delay * 2, restartDelayMs.max);
-  });
-  informer.on('connect', () => {
-    delay = restartDelayMs.initial;
-  });
-
-  const syncDeadline = Date.now() + (options.syncTimeoutMs ?? 30_000);
-  for (;;) {
-    try {
-      await informer.start();
-      break;
-    } catch (error) {
-      if (Date.now() > syncDeadline) throw new Error(`cannot list SandboxStoragePolicies: ${(error as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, restartDelayMs.max);
-    }
+  // Restarted with capped backoff on watch errors; startup waits for the first list, at most syncTimeoutMs.
+  const watched = watchedCache(informer, 'SandboxStoragePolicies', logger);
+  try {
+    await watched.start({ timeoutMs: options.syncTimeoutMs ?? 30_000 });
+  } catch (error) {
+    await watched.stop();
+    throw error;
   }
-  synced = true;
   publish();
 
-  return policySetOf(
-    holder,
-    () => synced,
-    async () => {
-      stopped = true;
-      await informer.stop();
-    },
-  );
+  return policySetOf(holder, watched.synced, () => watched.stop());
 }

@@ -1,5 +1,6 @@
-// Label-selected list+watch caches of Pods and PVCs. client-node's informer stops on an error; this restarts it
-// with capped backoff and tells when the first full list has arrived.
+// List+watch caches (Pods, PVCs, policies). client-node's informer stops on an error; watchedCache, the one
+// wrapper every watch here goes through, restarts it with capped backoff and tells when the first full list has
+// arrived.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 
@@ -8,8 +9,11 @@ export interface WatchedCache<T extends k8s.KubernetesObject> {
   informer: k8s.Informer<T>;
   /** True once a full list has been loaded; before that, the cache says nothing. */
   synced(): boolean;
-  /** Resolves when synced (retrying the list on errors until stop()). */
-  start(): Promise<void>;
+  /**
+   * Resolves when synced (retrying the list on errors until stop()). With `timeoutMs`, rejects when the first
+   * list has not succeeded by then, with the last error.
+   */
+  start(options?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -51,16 +55,29 @@ export function watchedCache<T extends k8s.KubernetesObject>(informer: k8s.Infor
     cache: informer,
     informer,
     synced: () => synced,
-    async start() {
+    async start(options = {}) {
       // Shared by the webhook and the controller in one process: the second start() only waits for the sync.
-      if (started) return firstSyncDone;
-      started = true;
-      stopped = false;
-      void run().catch((error: unknown) => {
-        lastError = error;
-        restart();
+      if (!started) {
+        started = true;
+        stopped = false;
+        void run().catch((error: unknown) => {
+          lastError = error;
+          restart();
+        });
+      }
+      if (options.timeoutMs === undefined) return firstSyncDone;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const reason = lastError instanceof Error ? lastError.message : String(lastError ?? 'no answer');
+          reject(new Error(`cannot list ${what}: ${reason}`));
+        }, options.timeoutMs);
       });
-      await firstSyncDone;
+      try {
+        await Promise.race([firstSyncDone, timedOut]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async stop() {
       stopped = true;
