@@ -20,12 +20,7 @@ export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
   return reuseConnections(config);
 }
 
-/** What client-node builds a connection pool from (its private `createDispatcher`). */
-interface DispatcherFactory {
-  createDispatcher(cluster: k8s.Cluster | null, agentOptions: object): DispatcherLike | undefined;
-}
-
-interface DispatcherLike {
+interface Closable {
   close(): Promise<void>;
 }
 
@@ -35,20 +30,44 @@ interface DispatcherLike {
  * sockets held until they time out (hundreds of MB). This keeps one Agent, and so one pool of kept-alive
  * connections, per distinct TLS configuration; a rotated certificate or CA (re-read from its file on every request)
  * gets a new pool, and the old one is closed once its requests are done.
+ *
+ * Only public API: every client (API clients and watches) authenticates a request through
+ * KubeConfig#applySecurityAuthentication, which puts the request's dispatcher on its RequestContext. The wrapper
+ * lets client-node do that, then puts the pooled dispatcher of the same TLS configuration in its place and closes
+ * the fresh, unused one (an Agent without connections closes at once).
  */
 export function reuseConnections(config: k8s.KubeConfig): k8s.KubeConfig {
-  const factory = config as unknown as DispatcherFactory;
-  const create = factory.createDispatcher.bind(config);
-  let current: { key: string; dispatcher: DispatcherLike | undefined } | undefined;
-  factory.createDispatcher = (cluster, agentOptions) => {
-    const key = dispatcherKey(config.createDispatcherOptions(cluster, agentOptions as never));
-    if (current?.key === key) return current.dispatcher;
+  const authenticate = config.applySecurityAuthentication.bind(config);
+  let current: { key: string; dispatcher: Closable } | undefined;
+  config.applySecurityAuthentication = async (context) => {
+    const before = await tlsKey(config);
+    await authenticate(context);
+    const fresh = context.getDispatcher() as Closable | undefined;
+    // No dispatcher (plain http without TLS settings), or the files changed while client-node read them: this
+    // request uses what client-node built, and the next one pools.
+    if (fresh === undefined || (await tlsKey(config)) !== before) return;
+    if (current?.key === before) {
+      context.setDispatcher(current.dispatcher as never);
+      void fresh.close().catch(() => undefined);
+      return;
+    }
     const previous = current?.dispatcher;
-    current = { key, dispatcher: create(cluster, agentOptions) };
+    current = { key: before, dispatcher: fresh };
     void previous?.close().catch(() => undefined);
-    return current.dispatcher;
   };
   return config;
+}
+
+/**
+ * The options client-node builds a request's dispatcher from, as text, through the same public methods it uses:
+ * the kubeconfig's (or an auth plugin's) CA, certificate and key, re-read as client-node re-reads them.
+ */
+async function tlsKey(config: k8s.KubeConfig): Promise<string> {
+  const https: { ca?: unknown; cert?: unknown; key?: unknown; pfx?: unknown; passphrase?: unknown; rejectUnauthorized?: boolean; servername?: string } = {};
+  await config.applyToHTTPSOptions(https as never);
+  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = https;
+  const agentOptions = { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername };
+  return dispatcherKey(config.createDispatcherOptions(config.getCurrentCluster(), agentOptions as never));
 }
 
 /** A stable text for the dispatcher options: certificates and keys (Buffers or strings) in full, as base64. */
