@@ -7,7 +7,7 @@ import { apiErrorMessage } from '../kube/api-errors.ts';
 import { listClusterPolicies } from '../kube/cluster-policies.ts';
 import { readClusterSnapshot } from '../kube/cluster-snapshot.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
-import { defaultOwnershipKeySecret, keyFromSecret } from '../kube/ownership-key.ts';
+import { defaultOwnershipKeySecret, readOwnershipKey } from '../kube/ownership-key.ts';
 import { formatTable } from './policies.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -36,8 +36,7 @@ function parseSecretRef(value: string): { namespace: string; name: string } {
 /** The key, or undefined with a warning when the Secret cannot be read: then every existing workspace PVC is listed. */
 async function readKey(config: k8s.KubeConfig, ref: { namespace: string; name: string }, warn: (text: string) => void): Promise<Uint8Array | undefined> {
   try {
-    const secret = await config.makeApiClient(k8s.CoreV1Api).readNamespacedSecret(ref);
-    const { key, problem } = keyFromSecret(secret);
+    const { key, problem } = await readOwnershipKey(config, ref);
     if (key) return key;
     warn(`warning: Secret ${ref.namespace}/${ref.name} is unusable (${problem}): no PVC can be proven\n`);
   } catch (error) {

@@ -3,6 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClaimMetadata, ObservedClaimMetadata } from '../admission/isolation/governed-volumes.ts';
+import { isNotFound } from './api-errors.ts';
 
 export type ClaimMetadataLookup = (namespace: string, claimNames: string[]) => Promise<ClaimMetadata>;
 
@@ -16,7 +17,7 @@ export function claimMetadataLookup(config: k8s.KubeConfig, logger: Logger): Cla
           const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace });
           found[name] = { labels: claim.metadata?.labels ?? {}, annotations: claim.metadata?.annotations ?? {} };
         } catch (error) {
-          if (error instanceof k8s.ApiException && error.code === 404) return;
+          if (isNotFound(error)) return;
           logger.warn({ err: error, namespace, claim: name }, 'cannot read PVC metadata');
           throw new Error(`cannot read PVC ${namespace}/${name}: ${(error as Error).message}`);
         }

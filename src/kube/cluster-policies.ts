@@ -4,6 +4,7 @@ import { formatFieldErrors } from '../policy/field-errors.ts';
 import { policyGroup, policyNames, policyVersion } from '../policy/schema.ts';
 import type { Policy, PolicyStatus } from '../policy/types.ts';
 import { validatePolicyDocument } from '../policy/validate.ts';
+import { isNotFound } from './api-errors.ts';
 
 export interface InstalledPolicy {
   name: string;
@@ -19,8 +20,7 @@ export async function listClusterPolicies(config: k8s.KubeConfig): Promise<Insta
   try {
     list = (await objects.listClusterCustomObject({ group: policyGroup, version: policyVersion, plural: policyNames.plural })) as typeof list;
   } catch (error) {
-    const code = (error as { code?: number }).code;
-    if (code === 404) throw new Error(`the ${policyNames.plural}.${policyGroup} CRD is not installed in this cluster`);
+    if (isNotFound(error)) throw new Error(`the ${policyNames.plural}.${policyGroup} CRD is not installed in this cluster`);
     throw new Error(`cannot list SandboxStoragePolicies: ${(error as Error).message}`);
   }
   return list.items.map((object) => {

@@ -48,6 +48,11 @@ export function keyFromSecret(secret: k8s.V1Secret): { key?: Uint8Array; problem
   return { key: new Uint8Array(key) };
 }
 
+/** One read of the ownership key Secret, never creating it (the audit): the key, or why the Secret is unusable. */
+export async function readOwnershipKey(config: k8s.KubeConfig, ref: { namespace: string; name: string }): Promise<{ key?: Uint8Array; problem?: string }> {
+  return keyFromSecret(await config.makeApiClient(k8s.CoreV1Api).readNamespacedSecret(ref));
+}
+
 export function ownershipKeySecretBody(namespace: string, name: string, key: Uint8Array): k8s.V1Secret {
   return {
     apiVersion: 'v1',

@@ -2,6 +2,7 @@
 // The typed client object uses the API's own field names for everything the isolation rules read.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { isNotFound } from './api-errors.ts';
 
 export type PodLookup = (namespace: string, name: string) => Promise<unknown>;
 
@@ -11,7 +12,7 @@ export function podLookup(config: k8s.KubeConfig, logger: Logger): PodLookup {
     try {
       return await core.readNamespacedPod({ name, namespace });
     } catch (error) {
-      if (error instanceof k8s.ApiException && error.code === 404) return undefined;
+      if (isNotFound(error)) return undefined;
       logger.warn({ err: error, namespace, pod: name }, 'cannot read pod');
       throw new Error(`cannot read pod ${namespace}/${name}: ${(error as Error).message}`);
     }

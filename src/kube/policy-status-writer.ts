@@ -7,6 +7,7 @@ import { policyGroup, policyNames, policyVersion } from '../policy/schema.ts';
 import type { PolicySet } from '../policy/sources/policy-set.ts';
 import { desiredPolicyStatus } from '../policy/status.ts';
 import type { PolicyStatus } from '../policy/types.ts';
+import { isNotFound } from './api-errors.ts';
 
 export interface PolicyStatusWriter {
   /** Writes now (also called on every policy change); resolves when done. */
@@ -40,7 +41,7 @@ export function writePolicyStatus(
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
         );
       } catch (error) {
-        if ((error as { code?: number }).code === 404) continue; // deleted meanwhile
+        if (isNotFound(error)) continue; // deleted meanwhile
         logger.warn({ err: error, policy: state.name }, 'cannot write policy status; retrying on the next change or resync');
       }
     }

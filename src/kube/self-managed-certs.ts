@@ -15,6 +15,7 @@ import { alternativeNames, certificateFacts, isSignedBy, joinPemBundle, splitPem
 import { createCertificateAuthority, loadCertificateAuthority, type CertificateAuthority } from '../certs/issue.ts';
 import { planRotation, type RotationSettings, type RotationStep, type StoredCertificates } from '../certs/rotation-plan.ts';
 import { caRotatedAtAnnotation, managedByValue, ownershipLabels } from '../labels.ts';
+import { isNotFound, isConflict } from './api-errors.ts';
 
 const day = 24 * 60 * 60 * 1000;
 
@@ -72,7 +73,7 @@ export async function startSelfManagedCerts(options: SelfManagedCertsOptions): P
       const secret = await core.readNamespacedSecret({ name: options.secretName, namespace: options.namespace });
       return decodeSecret(secret);
     } catch (error) {
-      if (error instanceof k8s.ApiException && error.code === 404) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   };
@@ -91,7 +92,7 @@ export async function startSelfManagedCerts(options: SelfManagedCertsOptions): P
       }
     } catch (error) {
       // Another replica wrote first: its version wins, and the next round starts from it.
-      if (error instanceof k8s.ApiException && error.code === 409) {
+      if (isConflict(error)) {
         logger.info({ secret: options.secretName, step: step.action }, 'certificate Secret changed concurrently: re-reading');
         return readSecret();
       }
@@ -197,7 +198,7 @@ async function readConfiguration(
       : await admission.readValidatingWebhookConfiguration({ name });
   } catch (error) {
     // The validating configuration is optional in the chart; a missing one has no bundle to carry.
-    if (error instanceof k8s.ApiException && error.code === 404) return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }

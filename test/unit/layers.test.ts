@@ -62,6 +62,15 @@ describe('layers', () => {
     expect(upward).toEqual([]);
   });
 
+  it('talks to the API server only from src/kube', () => {
+    const kube = layers.findIndex((layer) => layer.layer === 'kube');
+    const callers = files
+      .filter((file) => layerOf(file) !== kube)
+      .filter((file) => /\bmakeApiClient\(|\bnew k8s\.(?:Watch|ListWatch)\b|\bmakeInformer\(/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(src, file));
+    expect(callers).toEqual([]);
+  });
+
   it('finds the imports it checks', () => {
     expect(importsOf("import type { A } from './a.ts';\nimport {\n  b,\n} from '../b.ts';\nexport { c } from './c.ts';\nimport './d.ts';\nconst e = await import('./e.ts');")).toEqual([
       './a.ts',
