@@ -6,8 +6,8 @@ import { openSync } from 'node:fs';
 import pino from 'pino';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
-import { admissionHandlers, serveAdmission, type AppOptions, type RequestListener } from '../../src/server/app.ts';
-import { startWebhookServer } from '../../src/server/webhook-server.ts';
+import { admissionHandlers, serveAdmission, type AppOptions, type RequestListener } from '../../src/webhook/app.ts';
+import { startWebhookServer } from '../../src/webhook/webhook-server.ts';
 
 const [router, certFile, keyFile] = process.argv.slice(2);
 if ((router !== 'express' && router !== 'plain') || !certFile || !keyFile) throw new Error('usage: listener-ab-server.ts express|plain CERT_FILE KEY_FILE');

@@ -11,9 +11,9 @@ import {
   type AdmissionOutcome,
   type AdmissionReviewResponse,
   type AdmissionSources,
-} from '../admission/admission-review.ts';
+} from '../webhook/review.ts';
 import { staticNamespaceLabels, type NamespaceLabelLookup } from '../admission/namespace-labels.ts';
-import { combineDecisions, reviewValidation } from '../admission/validation-review.ts';
+import { combineDecisions, reviewValidation } from '../webhook/validate.ts';
 import { resolveConflicts } from '../policy/policy-conflicts.ts';
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';

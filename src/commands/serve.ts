@@ -25,7 +25,7 @@ import { staticPolicySet, type PolicySet } from '../policy/sources/policy-set.ts
 import { admissionMetrics } from '../metrics/admission-metrics.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
-import { startWebhookServer, type WebhookServer } from '../server/webhook-server.ts';
+import { startWebhookServer, type WebhookServer } from '../webhook/webhook-server.ts';
 import type { ClaimLookup } from '../admission/plan-types.ts';
 import type { Registry } from 'prom-client';
 import { ownershipKeyProblems } from './controller-options.ts';

@@ -2,7 +2,7 @@
 // (`kubectl describe ssp NAME`), never on a dry run (the webhooks declare sideEffects NoneOnDryRun).
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { AdmissionOutcome } from '../admission/admission-review.ts';
+import type { AdmissionOutcome } from '../webhook/review.ts';
 import { eventRecorder } from './events.ts';
 import { policyGroup, policyVersion } from '../policy/schema.ts';
 

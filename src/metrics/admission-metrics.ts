@@ -1,7 +1,7 @@
 // What the admission webhooks did: latency by webhook, operation and decision; decisions by policy and reason;
 // policies loaded; when the serving certificate expires.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { AdmissionOutcome } from '../admission/admission-review.ts';
+import type { AdmissionOutcome } from '../webhook/review.ts';
 import type { PolicyLoadState } from '../policy/sources/policy-set.ts';
 
 export type WebhookName = 'mutate' | 'validate';

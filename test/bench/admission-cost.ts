@@ -1,7 +1,7 @@
 // CPU cost per admission call, in-process: /validate next to /mutate (the baseline), same Pods, same run.
 // Run: npx node test/bench/admission-cost.ts [calls]
-import { reviewAdmission, type AdmissionSources } from '../../src/admission/admission-review.ts';
-import { reviewValidation } from '../../src/admission/validation-review.ts';
+import { reviewAdmission, type AdmissionSources } from '../../src/webhook/review.ts';
+import { reviewValidation } from '../../src/webhook/validate.ts';
 import { mutatedPod } from '../../src/commands/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { admissionReviewFor } from '../fixtures/pods.ts';

@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import type { AdmissionOutcome, AdmissionSources } from '../../src/admission/admission-review.ts';
+import type { AdmissionOutcome, AdmissionSources } from '../../src/webhook/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import type { ClaimLookup } from '../../src/admission/plan-types.ts';
 import type { Policy } from '../../src/policy/types.ts';
-import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
+import { startWebhookServer, type WebhookServer } from '../../src/webhook/webhook-server.ts';
 import { writeServingCertificate, type ServingCertificate } from './tls.ts';
 import { waitFor } from './wait.ts';
 

@@ -13,7 +13,7 @@ import { writePolicyStatus } from '../../src/kube/policy-status-writer.ts';
 import { watchClusterPolicies } from '../../src/kube/cluster-policy-source.ts';
 import type { PolicyStatus } from '../../src/policy/types.ts';
 import type { PolicySet } from '../../src/policy/sources/policy-set.ts';
-import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
+import { startWebhookServer, type WebhookServer } from '../../src/webhook/webhook-server.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
 import { waitFor } from '../harness/wait.ts';

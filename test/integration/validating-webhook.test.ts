@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdmissionRequest } from '../../src/admission/admission-review.ts';
+import type { AdmissionRequest } from '../../src/webhook/review.ts';
 import { volumeNames } from '../../src/admission/storage-layout.ts';
 import { runReview } from '../../src/commands/review.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';

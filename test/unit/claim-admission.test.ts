@@ -188,7 +188,7 @@ describe('the /validate route for PVCs', () => {
   const sources = { policies: governing, namespaceLabels: async () => ({}), controllerUsername };
 
   it('denies a planted PVC with a 403 naming the rule, admits the controller, and never reads namespaces for selector-less policies', async () => {
-    const { reviewValidation } = await import('../../src/admission/validation-review.ts');
+    const { reviewValidation } = await import('../../src/webhook/validate.ts');
     let lookups = 0;
     const counting = { ...sources, namespaceLabels: async () => ((lookups += 1), {}) };
     const denied = await reviewValidation(review(claim(victimClaim), requesters.alice), counting);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { normaliseSubPath } from '../../src/admission/isolation/subpath-scope.ts';
 import { decideAdmission } from '../../src/commands/review.ts';
-import { reviewValidation } from '../../src/admission/validation-review.ts';
+import { reviewValidation } from '../../src/webhook/validate.ts';
 import { looksLikeWorkspaceClaim, workspaceClaimName } from '../../src/naming/identity-names.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { admissionReviewFor, policyFrom } from '../fixtures/pods.ts';

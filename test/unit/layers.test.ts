@@ -11,11 +11,11 @@ const layers: ReadonlyArray<{ layer: string; holds: readonly string[] }> = [
   { layer: 'naming', holds: ['naming'] },
   { layer: 'policy', holds: ['policy'] },
   { layer: 'admission', holds: ['admission'] },
+  { layer: 'webhook', holds: ['webhook'] },
   { layer: 'certs', holds: ['certs'] },
   { layer: 'kube', holds: ['kube'] },
   { layer: 'metrics', holds: ['metrics'] },
   { layer: 'controller', holds: ['controller'] },
-  { layer: 'server', holds: ['server'] },
   { layer: 'commands', holds: ['commands'] },
   { layer: 'cli', holds: ['cli.ts'] },
 ];

@@ -3,7 +3,7 @@
 // vanishing from the patch.
 import { describe, expect, it } from 'vitest';
 import jsonPatch from 'fast-json-patch';
-import { reviewPodMutation } from '../../src/admission/admission-review.ts';
+import { reviewPodMutation } from '../../src/webhook/review.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import { admissionReviewFor, decodePatch, sandboxPod } from '../fixtures/pods.ts';
 

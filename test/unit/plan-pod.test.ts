@@ -1,6 +1,6 @@
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { reviewPodMutation, type AdmissionRequest } from '../../src/admission/admission-review.ts';
+import { reviewPodMutation, type AdmissionRequest } from '../../src/webhook/review.ts';
 import { seedScript } from '../../src/admission/seed-script.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';

@@ -1,10 +1,10 @@
 // Malformed Pods: a denial naming the field (422 Invalid), never an internal error, from both webhooks and review.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reviewAdmission, type AdmissionReviewResponse, type AdmissionSources } from '../../src/admission/admission-review.ts';
+import { reviewAdmission, type AdmissionReviewResponse, type AdmissionSources } from '../../src/webhook/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { podShapeErrors } from '../../src/admission/pod-shape.ts';
-import { reviewValidation } from '../../src/admission/validation-review.ts';
+import { reviewValidation } from '../../src/webhook/validate.ts';
 import { decideAdmission } from '../../src/commands/review.ts';
 import { admissionReviewFor } from '../fixtures/pods.ts';
 import { examplePolicy, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';

@@ -3,7 +3,7 @@
 // shared volume without preparation is warned about.
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { reviewPodMutation, type AdmissionRequest } from '../../src/admission/admission-review.ts';
+import { reviewPodMutation, type AdmissionRequest } from '../../src/webhook/review.ts';
 import type { ClaimLookup } from '../../src/admission/plan-types.ts';
 import { planPod } from '../../src/admission/plan-pod.ts';
 import type { Policy } from '../../src/policy/types.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { answer, errorReview, type AdmissionReviewResponse } from '../../src/admission/admission-review.ts';
-import { reviewJson } from '../../src/server/review-json.ts';
+import { answer, errorReview, type AdmissionReviewResponse } from '../../src/webhook/review.ts';
+import { reviewJson } from '../../src/webhook/review-json.ts';
 
 const patch = Buffer.from(JSON.stringify([{ op: 'add', path: '/metadata/annotations', value: { a: 'b\n"c"' } }])).toString('base64');
 

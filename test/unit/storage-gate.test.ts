@@ -1,6 +1,6 @@
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { reviewPodMutation, type AdmissionRequest } from '../../src/admission/admission-review.ts';
+import { reviewPodMutation, type AdmissionRequest } from '../../src/webhook/review.ts';
 import { claimState } from '../../src/admission/claim-ownership.ts';
 import { claimStatement, ownershipProof } from '../../src/admission/ownership-proof.ts';
 import type { ClaimLookup, ClaimPlan, ObservedClaim } from '../../src/admission/plan-types.ts';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { ownershipProof } from '../../src/admission/ownership-proof.ts';
-import { reviewValidation } from '../../src/admission/validation-review.ts';
+import { reviewValidation } from '../../src/webhook/validate.ts';
 import { decideAdmission } from '../../src/commands/review.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import type { Policy } from '../../src/policy/types.ts';

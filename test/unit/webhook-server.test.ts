@@ -3,10 +3,10 @@ import { Agent, request as httpsRequest, type RequestOptions } from 'node:https'
 import type { TLSSocket } from 'node:tls';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdmissionSources } from '../../src/admission/admission-review.ts';
+import type { AdmissionSources } from '../../src/webhook/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
-import { startWebhookServer, type WebhookServer } from '../../src/server/webhook-server.ts';
+import { startWebhookServer, type WebhookServer } from '../../src/webhook/webhook-server.ts';
 import { admissionReviewFor, decodePatch, sandboxPod } from '../fixtures/pods.ts';
 import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
 import { waitFor } from '../harness/wait.ts';

@@ -2,13 +2,13 @@
 // so both give the same answer. Every outcome, bad input included, is a well-formed AdmissionReview.
 import jsonPatch from 'fast-json-patch';
 import type { Policy } from '../policy/types.ts';
-import type { ClaimMetadata } from './isolation/governed-volumes.ts';
-import type { PodValidation } from './isolation/validate-pod.ts';
-import type { NamespaceLabelLookup } from './namespace-labels.ts';
-import { planPod } from './plan-pod.ts';
-import { malformedPodStatus, podShapeErrorsIfSelectable } from './pod-shape.ts';
+import type { ClaimMetadata } from '../admission/isolation/governed-volumes.ts';
+import type { PodValidation } from '../admission/isolation/validate-pod.ts';
+import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
+import { planPod } from '../admission/plan-pod.ts';
+import { malformedPodStatus, podShapeErrorsIfSelectable } from '../admission/pod-shape.ts';
 import { needsNamespaceLabels } from '../policy/select-policy.ts';
-import type { ClaimLookup, PodPlan, RequesterInfo } from './plan-types.ts';
+import type { ClaimLookup, PodPlan, RequesterInfo } from '../admission/plan-types.ts';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';
 

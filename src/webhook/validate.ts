@@ -9,12 +9,12 @@ import {
   type AdmissionRequest,
   type AdmissionReviewResponse,
   type AdmissionSources,
-} from './admission-review.ts';
-import type { PodValidation } from './isolation/validate-pod.ts';
-import { referencedClaimNames } from './isolation/governed-volumes.ts';
-import { validateClaim } from './isolation/validate-claim.ts';
-import { connectSubResources, governingPolicies, validatePod } from './isolation/validate-pod.ts';
-import { malformedPodStatus, podShapeErrors } from './pod-shape.ts';
+} from './review.ts';
+import type { PodValidation } from '../admission/isolation/validate-pod.ts';
+import { referencedClaimNames } from '../admission/isolation/governed-volumes.ts';
+import { validateClaim } from '../admission/isolation/validate-claim.ts';
+import { connectSubResources, governingPolicies, validatePod } from '../admission/isolation/validate-pod.ts';
+import { malformedPodStatus, podShapeErrors } from '../admission/pod-shape.ts';
 import { usesNamespaceSelector } from '../policy/select-policy.ts';
 
 const judgedSubResources = ['', 'ephemeralcontainers'];

@@ -1,6 +1,6 @@
 // POST /mutate and /validate: one AdmissionReview in, one out (as JSON text), logged with who asked for what.
 import type { Logger } from 'pino';
-import { reviewAdmission, type AdmissionOutcome, type AdmissionSources } from '../admission/admission-review.ts';
+import { reviewAdmission, type AdmissionOutcome, type AdmissionSources } from './review.ts';
 import { reviewJson } from './review-json.ts';
 
 /** Called after each answer, e.g. to record metrics. `webhook` is the endpoint's name (`mutate`). */

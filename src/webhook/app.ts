@@ -5,8 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { errorReview, type AdmissionReviewResponse, type AdmissionSources } from '../admission/admission-review.ts';
-import { reviewValidation } from '../admission/validation-review.ts';
+import { errorReview, type AdmissionReviewResponse, type AdmissionSources } from './review.ts';
+import { reviewValidation } from './validate.ts';
 import { admissionHandler, type AdmissionHandler, type AdmissionObserver } from './admission-handler.ts';
 import { readBody } from './read-body.ts';
 

@@ -2,7 +2,7 @@
 // sandbox Pods and get a bare "allowed" (a fixed template around the uid), and a sandbox Pod's answer is mostly
 // its base64 patch (tens of KB: the seed script travels in it), which needs no JSON escaping, so it is appended
 // as is instead of being scanned again by JSON.stringify.
-import { admissionApiVersion, type AdmissionResponse, type AdmissionReviewResponse } from '../admission/admission-review.ts';
+import { admissionApiVersion, type AdmissionResponse, type AdmissionReviewResponse } from './review.ts';
 
 const allowedPrefix = `{"apiVersion":${JSON.stringify(admissionApiVersion)},"kind":"AdmissionReview","response":{"uid":`;
 const allowedSuffix = ',"allowed":true}}';

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { AdmissionSources } from '../admission/admission-review.ts';
+import type { AdmissionSources } from './review.ts';
 import type { AdmissionObserver } from './admission-handler.ts';
 import { createRequestListener, type AppOptions, type RequestListener } from './app.ts';
 import { readTlsMaterial, watchTlsMaterial, type CertificateFiles } from './tls-files.ts';
