@@ -2,18 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import jsonPatch from 'fast-json-patch';
 import { parse as parseYaml } from 'yaml';
-import {
-  admissionApiVersion,
-  errorReview,
-  reviewAdmission,
-  type AdmissionOutcome,
-  type AdmissionReviewResponse,
-  type AdmissionSources,
-} from '../webhook/review.ts';
+import { decideAdmission, mutatedPod } from '../webhook/decide.ts';
+import { admissionApiVersion, type AdmissionSources } from '../webhook/review.ts';
 import { staticNamespaceLabels, type NamespaceLabelLookup } from '../admission/namespace-labels.ts';
-import { combineDecisions, reviewValidation } from '../webhook/validate.ts';
 import { resolveConflicts } from '../policy/policy-conflicts.ts';
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
@@ -214,44 +206,6 @@ function offlineSources(
       return undefined;
     },
   };
-}
-
-export function mutatedPod(outcome: AdmissionOutcome): unknown {
-  const answer = outcome.review.response;
-  const original = structuredClone(outcome.request?.object);
-  if (!answer.patch) return original;
-  const operations = JSON.parse(Buffer.from(answer.patch, 'base64').toString('utf8'));
-  return jsonPatch.applyPatch(original, operations, true, true).newDocument;
-}
-
-/** The request the validating webhook receives: the same one, carrying the Pod after mutation. */
-function validationBody(body: unknown, outcome: AdmissionOutcome): unknown {
-  const request = (body as { request?: Record<string, unknown> }).request;
-  if (!outcome.review.response.patch || typeof request !== 'object' || request === null) return body;
-  return { ...(body as object), request: { ...request, object: mutatedPod(outcome) } };
-}
-
-export interface AdmissionDecision {
-  mutation: AdmissionOutcome;
-  /** Absent when the mutating webhook already refused. */
-  validation?: AdmissionOutcome;
-  /** The one answer both webhooks add up to. */
-  decided: AdmissionReviewResponse;
-}
-
-/** Mutating webhook, then the validating webhook on the mutated Pod, exactly like the API server chains them. */
-export async function decideAdmission(body: unknown, sources: AdmissionSources): Promise<AdmissionDecision> {
-  const mutation = await reviewAdmission(body, sources);
-  let validation: AdmissionOutcome | undefined;
-  if (mutation.review.response.allowed) {
-    try {
-      validation = await reviewValidation(validationBody(body, mutation), sources);
-    } catch (thrown) {
-      const uid = mutation.review.response.uid;
-      validation = { result: 'error', review: errorReview(uid, 500, `cannot apply the mutating webhook's patch: ${(thrown as Error).message}`) };
-    }
-  }
-  return { mutation, ...(validation ? { validation } : {}), decided: combineDecisions(mutation, validation) };
 }
 
 export async function runReview(args: string[], write: (text: string) => void, writeError: (text: string) => void): Promise<number> {

@@ -1,7 +1,6 @@
 // POST /mutate and /validate: one AdmissionReview in, one out (as JSON text), logged with who asked for what.
 import type { Logger } from 'pino';
-import { reviewAdmission, type AdmissionOutcome, type AdmissionSources } from './review.ts';
-import { reviewJson } from './review-json.ts';
+import { reviewJson, type AdmissionOutcome, type AdmissionSources } from './review.ts';
 
 /** Called after each answer, e.g. to record metrics. `webhook` is the endpoint's name (`mutate`). */
 export interface AdmissionObserver {
@@ -54,10 +53,10 @@ function logOutcome(logger: Logger, webhook: 'mutate' | 'validate', outcome: Adm
 
 export function admissionHandler(
   webhook: 'mutate' | 'validate',
+  review: AdmissionReviewer,
   sources: () => AdmissionSources,
   logger: Logger,
   observe: AdmissionObserver = () => undefined,
-  review: AdmissionReviewer = reviewAdmission,
 ): AdmissionHandler {
   return async (body, send) => {
     const started = process.hrtime.bigint();

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { errorReview, type AdmissionReviewResponse, type AdmissionSources } from './review.ts';
+import { reviewAdmission } from './mutate.ts';
 import { reviewValidation } from './validate.ts';
 import { admissionHandler, type AdmissionHandler, type AdmissionObserver } from './admission-handler.ts';
 import { readBody } from './read-body.ts';
@@ -103,8 +104,8 @@ export function serveAdmission(request: IncomingMessage, response: ServerRespons
 /** The two admission handlers of a server, built once. */
 export function admissionHandlers(options: AppOptions): { mutate: AdmissionHandler; validate: AdmissionHandler } {
   return {
-    mutate: admissionHandler('mutate', options.sources, options.logger, options.observe),
-    validate: admissionHandler('validate', options.sources, options.logger, options.observe, reviewValidation),
+    mutate: admissionHandler('mutate', reviewAdmission, options.sources, options.logger, options.observe),
+    validate: admissionHandler('validate', reviewValidation, options.sources, options.logger, options.observe),
   };
 }
 

@@ -1,14 +1,13 @@
-// AdmissionReview (admission.k8s.io/v1) in, AdmissionReview out. Shared by the HTTPS server and the review CLI,
+// The AdmissionReview envelope (admission.k8s.io/v1): its types, decoding a request, encoding an answer (with the
+// fast path for the answers that dominate), errorReview, and reviewBody, which turns a typed handler (request in,
+// outcome out: mutate.ts, validate.ts) into one that takes any body. Shared by the HTTPS server and the review CLI,
 // so both give the same answer. Every outcome, bad input included, is a well-formed AdmissionReview.
-import jsonPatch from 'fast-json-patch';
-import type { Policy } from '../policy/types.ts';
 import type { ClaimMetadata } from '../admission/isolation/governed-volumes.ts';
 import type { PodValidation } from '../admission/isolation/validate-pod.ts';
 import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
-import { planPod } from '../admission/plan-pod.ts';
-import { malformedPodStatus, podShapeErrorsIfSelectable } from '../admission/pod-shape.ts';
-import { needsNamespaceLabels } from '../policy/select-policy.ts';
 import type { ClaimLookup, PodPlan, RequesterInfo } from '../admission/plan-types.ts';
+import type { Policy } from '../policy/types.ts';
+import { isObject } from '../admission/isolation/plain-json.ts';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';
 
@@ -87,10 +86,6 @@ export function errorReview(uid: string, code: number, message: string): Admissi
   return answer(uid, { allowed: false, status: { code, reason, message } });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Checks the envelope; returns the request or the error answer to send. */
 export function readAdmissionRequest(body: unknown): { request?: AdmissionRequest; error?: AdmissionReviewResponse } {
   if (!isObject(body)) return { error: errorReview('', 400, 'request body must be a JSON AdmissionReview object') };
@@ -111,72 +106,6 @@ export function isPodRequest(request: AdmissionRequest): boolean {
   return (kind?.group ?? '') === '' && kind?.kind === 'Pod' && (request.subResource ?? '') === '';
 }
 
-export function reviewPodMutation(request: AdmissionRequest, context: AdmissionContext): AdmissionOutcome {
-  const uid = request.uid;
-  if (!isPodRequest(request) || request.operation !== 'CREATE') {
-    return { request, result: 'skipped', review: answer(uid, { allowed: true }) };
-  }
-  if (!isObject(request.object)) {
-    return { request, result: 'error', review: errorReview(uid, 400, 'AdmissionReview request has no Pod object') };
-  }
-  const shapeErrors = podShapeErrorsIfSelectable(request.object, context.policies);
-  if (shapeErrors.length > 0) return { request, result: 'denied', review: answer(uid, { allowed: false, status: malformedPodStatus(shapeErrors) }) };
-  const plan = planPod(request.object, context.policies, {
-    operation: request.operation,
-    namespace: request.namespace ?? (request.object.metadata as { namespace?: string } | undefined)?.namespace ?? '',
-    namespaceLabels: context.namespaceLabels,
-    dryRun: request.dryRun === true,
-    userInfo: request.userInfo ?? {},
-    ...(context.claims ? { claims: context.claims } : {}),
-    ...(context.ownershipKey ? { ownershipKey: context.ownershipKey } : {}),
-  });
-  if (!plan.selected) return { request, plan, result: 'skipped', review: answer(uid, { allowed: true }) };
-  const policy = context.policies.find((candidate) => candidate.name === plan.policyName);
-
-  const warnings = plan.warnings.length > 0 ? { warnings: plan.warnings } : {};
-  const auditAnnotations = { policy: plan.policyName ?? '' };
-  if (plan.denials.length > 0 && policy?.spec.enforcement === 'audit') {
-    // Audit mode: admit the Pod as it came, and tell its author what enforcement would refuse.
-    const wouldDeny = plan.denials.map((denial) => `sandbox-storage: audit mode, policy "${plan.policyName}" would deny: ${denial}`);
-    return {
-      request,
-      plan,
-      result: 'audited',
-      review: answer(uid, { allowed: true, warnings: [...plan.warnings, ...wouldDeny], auditAnnotations }),
-    };
-  }
-  if (plan.denials.length > 0) {
-    return {
-      request,
-      plan,
-      result: 'denied',
-      review: answer(uid, {
-        allowed: false,
-        status: { code: 403, reason: 'Forbidden', message: `sandbox-storage: ${plan.denials.join('; ')}` },
-        ...warnings,
-        auditAnnotations,
-      }),
-    };
-  }
-  // Diff against the object exactly as received, so fields this code does not know survive untouched.
-  const operations = plan.mutated ? jsonPatch.compare(request.object, plan.mutated) : [];
-  if (operations.length === 0) {
-    return { request, plan, result: 'unchanged', review: answer(uid, { allowed: true, ...warnings, auditAnnotations }) };
-  }
-  return {
-    request,
-    plan,
-    result: 'mutated',
-    review: answer(uid, {
-      allowed: true,
-      patchType: 'JSONPatch',
-      patch: Buffer.from(JSON.stringify(operations)).toString('base64'),
-      ...warnings,
-      auditAnnotations,
-    }),
-  };
-}
-
 export interface AdmissionSources {
   policies: readonly Policy[];
   /** Only called when a policy that selects the Pod also has a namespaceSelector (any policy, for /validate). */
@@ -195,25 +124,46 @@ export interface AdmissionSources {
   onUnproven?(): void;
 }
 
-/** Envelope check + decision, catching bugs so that the caller always has an AdmissionReview to send. */
-export async function reviewAdmission(body: unknown, sources: AdmissionSources): Promise<AdmissionOutcome> {
-  const { request, error } = readAdmissionRequest(body);
-  if (!request) return { result: 'error', review: error as AdmissionReviewResponse };
-  try {
-    const podLabels = (request.object as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels;
-    const namespaceLabels =
-      isPodRequest(request) && request.namespace && needsNamespaceLabels(sources.policies, podLabels)
-        ? await sources.namespaceLabels(request.namespace)
-        : undefined;
-    const outcome = reviewPodMutation(request, {
-      policies: sources.policies,
-      namespaceLabels,
-      ...(sources.claims ? { claims: sources.claims } : {}),
-      ...(sources.ownershipKey ? { ownershipKey: sources.ownershipKey } : {}),
-    });
-    if (outcome.plan?.denialReasons?.includes('OwnershipUnproven')) sources.onUnproven?.();
-    return outcome;
-  } catch (thrown) {
-    return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
-  }
+/** A typed handler: one decoded request and what it may look up, in; its outcome, out. */
+export type AdmissionDecider = (request: AdmissionRequest, sources: AdmissionSources) => AdmissionOutcome | Promise<AdmissionOutcome>;
+
+/**
+ * Envelope check, then the decision, catching bugs so that the caller always has an AdmissionReview to send:
+ * a body that is no AdmissionReview gets a 400 answer, a throw in the decision a 500 one.
+ */
+export function reviewBody(decide: AdmissionDecider): (body: unknown, sources: AdmissionSources) => Promise<AdmissionOutcome> {
+  return async (body, sources) => {
+    const { request, error } = readAdmissionRequest(body);
+    if (!request) return { result: 'error', review: error as AdmissionReviewResponse };
+    try {
+      return await decide(request, sources);
+    } catch (thrown) {
+      return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
+    }
+  };
+}
+
+// Encoding, the cheap way for the two answers that dominate: most Pods are not sandbox Pods and get a bare
+// "allowed" (a fixed template around the uid), and a sandbox Pod's answer is mostly its base64 patch (tens of KB:
+// the seed script travels in it), which needs no JSON escaping, so it is appended as is instead of being scanned
+// again by JSON.stringify.
+const allowedPrefix = `{"apiVersion":${JSON.stringify(admissionApiVersion)},"kind":"AdmissionReview","response":{"uid":`;
+const allowedSuffix = ',"allowed":true}}';
+
+/** `{uid, allowed: true}` and nothing else (no patch, warnings, status or annotations). */
+function isBareAllowance(response: AdmissionResponse): boolean {
+  if (response.allowed !== true) return false;
+  let fields = 0;
+  for (const key in response) if ((response as unknown as Record<string, unknown>)[key] !== undefined) fields++;
+  return fields === 2;
+}
+
+/** `response.patch`, when set, is base64 (as admission.k8s.io/v1 requires): only `A-Z a-z 0-9 + / =`. */
+export function reviewJson(review: AdmissionReviewResponse): string {
+  const response = review.response;
+  if (isBareAllowance(response)) return allowedPrefix + JSON.stringify(response.uid) + allowedSuffix;
+  const { patch, ...rest } = response;
+  if (patch === undefined) return JSON.stringify(review);
+  const text = JSON.stringify({ ...review, response: rest }); // ends with the two closing braces of response and review
+  return `${text.slice(0, -2)},"patch":"${patch}"}}`;
 }

@@ -1,13 +1,13 @@
 // The validating webhook (POST /validate): every Pod CREATE, Pod UPDATE and `pods/ephemeralcontainers` UPDATE in a
 // governed namespace, judged by the isolation rules. Same envelope and error handling as the mutating webhook.
+import { isObject } from '../admission/isolation/plain-json.ts';
 import {
   answer,
   errorReview,
-  readAdmissionRequest,
+  reviewBody,
   type AdmissionContext,
   type AdmissionOutcome,
   type AdmissionRequest,
-  type AdmissionReviewResponse,
   type AdmissionSources,
 } from './review.ts';
 import type { PodValidation } from '../admission/isolation/validate-pod.ts';
@@ -18,10 +18,6 @@ import { malformedPodStatus, podShapeErrors } from '../admission/pod-shape.ts';
 import { usesNamespaceSelector } from '../policy/select-policy.ts';
 
 const judgedSubResources = ['', 'ephemeralcontainers'];
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** exec, attach and portforward on a Pod: the request names the Pod and carries only the connect options. */
 function isConnectRequest(request: AdmissionRequest): boolean {
@@ -159,53 +155,36 @@ export function reviewPodValidation(request: AdmissionRequest, context: Admissio
   return decided(request, validation);
 }
 
-/** Envelope check, cluster look-ups the decision needs, decision; every failure is still an AdmissionReview. */
-export async function reviewValidation(body: unknown, sources: AdmissionSources): Promise<AdmissionOutcome> {
-  const { request, error } = readAdmissionRequest(body);
-  if (!request) return { result: 'error', review: error as AdmissionReviewResponse };
-  try {
-    const connect = isConnectRequest(request);
-    const claim = isJudgedClaimRequest(request);
-    if (!connect && !claim && !isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
-    const namespace = typeof request.namespace === 'string' ? request.namespace : '';
-    const namespaceLabels =
-      namespace !== '' && usesNamespaceSelector(sources.policies) ? await sources.namespaceLabels(namespace) : undefined;
-    if (claim) {
-      return reviewClaimValidation(request, {
-        policies: sources.policies,
-        namespaceLabels,
-        ...(sources.controllerUsername !== undefined ? { controllerUsername: sources.controllerUsername } : {}),
-      });
-    }
-    const governed = governingPolicies(sources.policies, namespaceLabels).length > 0;
-    const name = typeof request.name === 'string' ? request.name : '';
-    const connectedPod =
-      connect && governed && sources.pod && namespace !== '' && name !== '' ? await sources.pod(namespace, name) : undefined;
-    const pod = connect ? connectedPod : request.object;
-    const claims = governed ? referencedClaimNames((pod as { spec?: { volumes?: unknown } } | undefined)?.spec?.volumes) : [];
-    const claimMetadata =
-      sources.claimMetadata && namespace !== '' && claims.length > 0 ? await sources.claimMetadata(namespace, claims) : {};
-    const ownershipKey = sources.ownershipKey;
-    const outcome = reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimMetadata, connectedPod, ...(ownershipKey ? { ownershipKey } : {}) });
-    // Without the key every existing workspace PVC is unproven: a replica that has not read it yet tries again soon.
-    if (!ownershipKey && outcome.validation?.denialReasons?.includes('UnprovenClaim')) sources.onUnproven?.();
-    return outcome;
-  } catch (thrown) {
-    return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
+/** The cluster look-ups the decision needs (namespace labels, the connected Pod, PVC metadata), then the decision. */
+export async function validateRequest(request: AdmissionRequest, sources: AdmissionSources): Promise<AdmissionOutcome> {
+  const connect = isConnectRequest(request);
+  const claim = isJudgedClaimRequest(request);
+  if (!connect && !claim && !isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
+  const namespace = typeof request.namespace === 'string' ? request.namespace : '';
+  const namespaceLabels =
+    namespace !== '' && usesNamespaceSelector(sources.policies) ? await sources.namespaceLabels(namespace) : undefined;
+  if (claim) {
+    return reviewClaimValidation(request, {
+      policies: sources.policies,
+      namespaceLabels,
+      ...(sources.controllerUsername !== undefined ? { controllerUsername: sources.controllerUsername } : {}),
+    });
   }
+  const governed = governingPolicies(sources.policies, namespaceLabels).length > 0;
+  const name = typeof request.name === 'string' ? request.name : '';
+  const connectedPod =
+    connect && governed && sources.pod && namespace !== '' && name !== '' ? await sources.pod(namespace, name) : undefined;
+  const pod = connect ? connectedPod : request.object;
+  const claims = governed ? referencedClaimNames((pod as { spec?: { volumes?: unknown } } | undefined)?.spec?.volumes) : [];
+  const claimMetadata =
+    sources.claimMetadata && namespace !== '' && claims.length > 0 ? await sources.claimMetadata(namespace, claims) : {};
+  const ownershipKey = sources.ownershipKey;
+  const outcome = reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimMetadata, connectedPod, ...(ownershipKey ? { ownershipKey } : {}) });
+  // Without the key every existing workspace PVC is unproven: a replica that has not read it yet tries again soon.
+  if (!ownershipKey && outcome.validation?.denialReasons?.includes('UnprovenClaim')) sources.onUnproven?.();
+  return outcome;
 }
 
-/** The whole admission decision the API server reaches: mutating webhook, then validating webhook on its result. */
-export function combineDecisions(
-  mutation: AdmissionOutcome,
-  validation: AdmissionOutcome | undefined,
-): AdmissionReviewResponse {
-  const mutating = mutation.review.response;
-  if (!validation || !mutating.allowed) return mutation.review;
-  const validating = validation.review.response;
-  const warnings = [...(mutating.warnings ?? []), ...(validating.warnings ?? [])];
-  const combined = { ...mutating, ...(warnings.length > 0 ? { warnings } : {}) };
-  if (validating.allowed) return { ...mutation.review, response: combined };
-  const { patch: _patch, patchType: _patchType, ...refused } = combined;
-  return { ...mutation.review, response: { ...refused, allowed: false, ...(validating.status ? { status: validating.status } : {}) } };
-}
+/** POST /validate: any body in, an AdmissionReview out. */
+export const reviewValidation = reviewBody(validateRequest);
+

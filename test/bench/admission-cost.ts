@@ -1,11 +1,12 @@
 // CPU cost per admission call, in-process: /validate next to /mutate (the baseline), same Pods, same run.
 // Run: npx node test/bench/admission-cost.ts [calls]
-import { reviewAdmission, type AdmissionSources } from '../../src/webhook/review.ts';
+import { type AdmissionSources } from '../../src/webhook/review.ts';
 import { reviewValidation } from '../../src/webhook/validate.ts';
-import { mutatedPod } from '../../src/commands/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { admissionReviewFor } from '../fixtures/pods.ts';
 import { examplePolicy, podWith, requesters, sandboxLabels } from '../fixtures/isolation.ts';
+import { mutatedPod } from '../../src/webhook/decide.ts';
+import { reviewAdmission } from '../../src/webhook/mutate.ts';
 
 const calls = Number(process.argv[2] ?? 20000);
 

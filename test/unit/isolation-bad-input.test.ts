@@ -4,10 +4,9 @@ import { request as httpsRequest } from 'node:https';
 import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reviewAdmission, type AdmissionReviewResponse, type AdmissionSources } from '../../src/webhook/review.ts';
+import { type AdmissionReviewResponse, type AdmissionSources } from '../../src/webhook/review.ts';
 import { normaliseSubPath, isWithin } from '../../src/admission/isolation/subpath-scope.ts';
 import { reviewValidation } from '../../src/webhook/validate.ts';
-import { decideAdmission, mutatedPod } from '../../src/commands/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { directoryNameForId, workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { dns1123SubdomainError, labelValueError } from '../../src/naming/kubernetes-names.ts';
@@ -15,6 +14,8 @@ import { startWebhookServer, type WebhookServer } from '../../src/webhook/webhoo
 import { admissionReviewFor } from '../fixtures/pods.ts';
 import { examplePolicy, podMounting, podWith, requesters, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
 import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
+import { decideAdmission, mutatedPod } from '../../src/webhook/decide.ts';
+import { reviewAdmission } from '../../src/webhook/mutate.ts';
 
 const shared = examplePolicy('shared');
 const workspace = examplePolicy('workspace');

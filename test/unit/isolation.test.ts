@@ -3,12 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { normaliseSubPath } from '../../src/admission/isolation/subpath-scope.ts';
-import { decideAdmission } from '../../src/commands/review.ts';
 import { reviewValidation } from '../../src/webhook/validate.ts';
 import { looksLikeWorkspaceClaim, workspaceClaimName } from '../../src/naming/identity-names.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { admissionReviewFor, policyFrom } from '../fixtures/pods.ts';
 import { examplePolicy, podMounting, podWith, requesters, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
+import { decideAdmission } from '../../src/webhook/decide.ts';
 
 const shared = examplePolicy('shared');
 const workspace = examplePolicy('workspace');
@@ -184,7 +184,7 @@ describe('UPDATE: identity labels and ephemeral containers', () => {
   const mutatedSandbox = async () => (await decide([shared], podWith({ name: 'sandbox-1', labels: sandboxLabels('alice') }), requesters.spawner)).decided;
 
   it('an ephemeral container mounting the shared claim without subPath is denied; within scope it is allowed for the owner', async () => {
-    const { mutatedPod } = await import('../../src/commands/review.ts');
+    const { mutatedPod } = await import('../../src/webhook/decide.ts');
     const base = mutatedPod({
       result: 'mutated',
       review: await mutatedSandbox(),

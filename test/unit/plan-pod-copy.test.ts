@@ -3,9 +3,9 @@
 // vanishing from the patch.
 import { describe, expect, it } from 'vitest';
 import jsonPatch from 'fast-json-patch';
-import { reviewPodMutation } from '../../src/webhook/review.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import { admissionReviewFor, decodePatch, sandboxPod } from '../fixtures/pods.ts';
+import { reviewPodMutation } from '../../src/webhook/mutate.ts';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

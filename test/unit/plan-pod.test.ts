@@ -1,11 +1,12 @@
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { reviewPodMutation, type AdmissionRequest } from '../../src/webhook/review.ts';
+import { type AdmissionRequest } from '../../src/webhook/review.ts';
 import { seedScript } from '../../src/admission/seed-script.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { admissionReviewFor, decodePatch, policyFrom, sandboxPod } from '../fixtures/pods.ts';
+import { reviewPodMutation } from '../../src/webhook/mutate.ts';
 
 const defaultPolicies = embeddedDefaultPolicies();
 const sharedPolicy = policyFrom(

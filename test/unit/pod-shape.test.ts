@@ -1,13 +1,14 @@
 // Malformed Pods: a denial naming the field (422 Invalid), never an internal error, from both webhooks and review.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reviewAdmission, type AdmissionReviewResponse, type AdmissionSources } from '../../src/webhook/review.ts';
+import { type AdmissionReviewResponse, type AdmissionSources } from '../../src/webhook/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { podShapeErrors } from '../../src/admission/pod-shape.ts';
 import { reviewValidation } from '../../src/webhook/validate.ts';
-import { decideAdmission } from '../../src/commands/review.ts';
 import { admissionReviewFor } from '../fixtures/pods.ts';
 import { examplePolicy, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
+import { decideAdmission } from '../../src/webhook/decide.ts';
+import { reviewAdmission } from '../../src/webhook/mutate.ts';
 
 const sources: AdmissionSources = { policies: [examplePolicy('shared'), examplePolicy('workspace')], namespaceLabels: staticNamespaceLabels(undefined) };
 

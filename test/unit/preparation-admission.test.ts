@@ -3,11 +3,12 @@
 // shared volume without preparation is warned about.
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { reviewPodMutation, type AdmissionRequest } from '../../src/webhook/review.ts';
+import { type AdmissionRequest } from '../../src/webhook/review.ts';
 import type { ClaimLookup } from '../../src/admission/plan-types.ts';
 import { planPod } from '../../src/admission/plan-pod.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { admissionReviewFor, decodePatch, policyFrom, sandboxPod } from '../fixtures/pods.ts';
+import { reviewPodMutation } from '../../src/webhook/mutate.ts';
 
 const gate = { name: 'sandbox-storage.io/storage' };
 const shared = (preparation: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>

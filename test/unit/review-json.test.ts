@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answer, errorReview, type AdmissionReviewResponse } from '../../src/webhook/review.ts';
-import { reviewJson } from '../../src/webhook/review-json.ts';
+import { type AdmissionReviewResponse, answer, errorReview, reviewJson } from '../../src/webhook/review.ts';
 
 const patch = Buffer.from(JSON.stringify([{ op: 'add', path: '/metadata/annotations', value: { a: 'b\n"c"' } }])).toString('base64');
 

@@ -1,6 +1,6 @@
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { reviewPodMutation, type AdmissionRequest } from '../../src/webhook/review.ts';
+import { type AdmissionRequest } from '../../src/webhook/review.ts';
 import { claimState } from '../../src/admission/claim-ownership.ts';
 import { claimStatement, ownershipProof } from '../../src/admission/ownership-proof.ts';
 import type { ClaimLookup, ClaimPlan, ObservedClaim } from '../../src/admission/plan-types.ts';
@@ -9,6 +9,7 @@ import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { admissionReviewFor, decodePatch, policyFrom, sandboxPod } from '../fixtures/pods.ts';
 import { ownershipProofAnnotation } from '../../src/labels.ts';
+import { reviewPodMutation } from '../../src/webhook/mutate.ts';
 
 const defaults = embeddedDefaultPolicies();
 const request = { operation: 'CREATE', namespace: 'agents', dryRun: false, userInfo: {} };

@@ -5,12 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { ownershipProof } from '../../src/admission/ownership-proof.ts';
 import { reviewValidation } from '../../src/webhook/validate.ts';
-import { decideAdmission } from '../../src/commands/review.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { examplePolicy, podMounting, podWith, requesters, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
 import { admissionReviewFor, policyFrom } from '../fixtures/pods.ts';
 import { ownershipProofAnnotation } from '../../src/labels.ts';
+import { decideAdmission } from '../../src/webhook/decide.ts';
 
 const shared = examplePolicy('shared');
 const key = randomBytes(32);
