@@ -1,31 +1,14 @@
 // The planning core: pod + policies + request → mutated pod, warnings, denials and the PVCs to ensure. No I/O.
+// The storage itself is planned by planStorage; this applies it, seeds the workspace and gates the Pod.
 import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { describeSelector } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
-import { claimState, provenClaims } from './claim-ownership.ts';
-import { readIdentity } from './identity.ts';
-import { quotaViolation } from './quota.ts';
 import { hasStorageGate } from './scheduling-gate.ts';
 import type { PlanRequest, PodPlan } from './plan-types.ts';
 import { buildSeedInjection, seedContainerName } from './seed-container.ts';
 import { selectPolicy } from '../policy/select-policy.ts';
 import { containsAll } from './subset.ts';
-import { storageLayout } from './storage-layout.ts';
+import { planStorage, type StoragePlan } from './plan-storage.ts';
 import { ownershipLabels, storageSchedulingGate } from '../labels.ts';
-
-function findSandboxContainer(pod: V1Pod, policy: Policy): { container?: V1Container; denial?: string } {
-  const containers = pod.spec?.containers ?? [];
-  if (policy.spec.container === '') {
-    const first = containers[0];
-    return first ? { container: first } : { denial: 'the pod has no containers' };
-  }
-  const named = containers.find((container) => container.name === policy.spec.container);
-  if (named) return { container: named };
-  const names = containers.map((container) => container.name).join(', ') || 'none';
-  return {
-    denial: `policy "${policy.name}" mounts storage into container "${policy.spec.container}", but the pod has no such container (containers: ${names})`,
-  };
-}
 
 /** Inserts `item` into `list`, or replaces the element of the same name when it lacks something `item` sets. */
 function upsertByName<T extends { name: string }>(list: T[], item: T, insertAtStart = false): void {
@@ -76,66 +59,24 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
   }
   if (request.operation !== 'CREATE') return plan;
 
-  const { identity, denials, reasons } = readIdentity(labels, policy);
-  const { container: sandboxInput, denial: containerDenial } = findSandboxContainer(pod, policy);
-  if (containerDenial) {
-    denials.push(containerDenial);
-    reasons.push('ContainerNotFound');
-  }
-  if (!identity || !sandboxInput || denials.length > 0) {
-    plan.denials = denials.map((denial) => `${denial} (selected by ${describeSelector(policy.spec.podSelector)})`);
-    plan.denialReasons = reasons;
+  const storage = planStorage(pod, policy, request.namespace, request.claims ? { claims: request.claims, ...(request.ownershipKey ? { ownershipKey: request.ownershipKey } : {}) } : undefined);
+  plan.warnings.push(...storage.warnings);
+  if (storage.denials.length > 0) {
+    plan.denials = storage.denials;
+    if (storage.denialReasons) plan.denialReasons = storage.denialReasons;
     return plan;
   }
-
+  const { sandbox: sandboxInput, layout, mounts: keptMounts } = storage as Required<Pick<StoragePlan, 'sandbox' | 'layout' | 'mounts'>>;
   const mutated = copyForMutation(pod, sandboxInput);
-  const sandbox = mutated.spec.containers.find((container) => container.name === sandboxInput.name) as V1Container;
-  const layout = storageLayout(policy, identity, request.namespace);
-
-  const volumes: V1Volume[] = mutated.spec.volumes ?? [];
-  const existingVolume = volumes.find((volume) => volume.name === layout.volume.name);
-  if (existingVolume && !containsAll(existingVolume, layout.volume)) {
-    plan.denials.push(
-      `the pod already has a volume named "${layout.volume.name}" that differs from the one policy "${policy.name}" injects; rename it`,
-    );
-    plan.denialReasons = ['VolumeNameConflict'];
-    return plan;
-  }
-
-  const mounts: V1VolumeMount[] = sandbox.volumeMounts ?? [];
-  const keptMounts = layout.mounts.filter((desired) => {
-    const existing = mounts.find((mount) => mount.mountPath === desired.mountPath);
-    if (existing === undefined || existing.name === desired.name) return true;
-    plan.warnings.push(
-      `sandbox-storage: container "${sandbox.name}" already mounts volume "${existing.name}" at ${desired.mountPath}; left as is, no storage injected there`,
-    );
-    return false;
-  });
   if (keptMounts.length === 0) {
     plan.mutated = mutated as unknown as Record<string, unknown>;
     return plan;
   }
-
-  // Storage that is already there and usable needs no gate; a PVC of someone else is never mounted.
+  const sandbox = mutated.spec.containers.find((container) => container.name === sandboxInput.name) as V1Container;
+  const volumes: V1Volume[] = mutated.spec.volumes ?? [];
+  const mounts: V1VolumeMount[] = sandbox.volumeMounts ?? [];
   const claim = layout.claim;
-  const state =
-    claim && request.claims
-      ? claimState(claim, request.claims.get(claim.namespace, claim.name), policy.spec.provisioning.adoptExisting, request.ownershipKey)
-      : undefined;
-  if (state?.state === 'conflict' || state?.state === 'unproven') {
-    plan.denials.push(state.reason);
-    plan.denialReasons = [state.state === 'conflict' ? 'WorkspaceConflict' : 'OwnershipUnproven'];
-    return plan;
-  }
-  // Only a PVC that would be created counts against the quota; Pods of existing workspaces always pass.
-  if (claim && request.claims && state?.state === 'missing') {
-    const user = claim.identityLabels[policy.spec.identity.userLabel] ?? '';
-    const violation = quotaViolation(policy, claim, provenClaims(request.ownershipKey, claim.namespace, request.claims.ofUser(claim.namespace, policy.spec.identity.userLabel, user)));
-    if (violation) {
-      plan.denials.push(violation);
-      return plan;
-    }
-  }
+  const state = storage.claimState;
 
   upsertByName(volumes, layout.volume);
   mutated.spec.volumes = volumes;

@@ -1,7 +1,7 @@
-// Which PVCs an admitted sandbox Pod needs: the same planning core as the webhook, for the policy the webhook
+// Which PVCs an admitted sandbox Pod needs: the webhook's storage plan (planStorage), for the policy the webhook
 // recorded on the Pod, so names and hints are never derived twice.
 import type { V1Pod } from '@kubernetes/client-node';
-import { planPod } from '../admission/plan-pod.ts';
+import { planStorage } from '../admission/plan-storage.ts';
 import type { ClaimPlan } from '../admission/plan-types.ts';
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
@@ -32,24 +32,18 @@ export function plannedClaims(pod: V1Pod, policies: readonly Policy[]): PodClaim
   if (policyName === undefined) return { claims: [] };
   const policy = policies.find((candidate) => candidate.name === policyName);
   if (!policy) return { claims: [], problem: `the pod was admitted under policy "${policyName}", which this controller does not have` };
-  // The webhook already chose the policy (namespace selector included); only the claims are recomputed here.
-  const chosen: Policy = { ...policy, spec: { ...policy.spec, namespaceSelector: {} } };
-  const plan = planPod(pod, [chosen], {
-    operation: 'CREATE',
-    namespace: pod.metadata?.namespace ?? '',
-    dryRun: false,
-    userInfo: {},
-  });
-  if (plan.denials.length > 0) return { policy, claims: [], problem: plan.denials.join('; ') };
   // The annotation is only the webhook's record; the Pod itself must still be that policy's sandbox and mount the
   // storage, so a Pod that carries the annotation by other means makes the controller create or release nothing.
+  // The webhook already chose the policy (namespace selector included); only the claims are recomputed here.
   if (!selectorMatches(policy.spec.podSelector, pod.metadata?.labels ?? {})) {
     return { policy, claims: [], problem: `the pod carries the annotation of policy "${policyName}", which does not select it` };
   }
+  const storage = planStorage(pod, policy, pod.metadata?.namespace ?? '');
+  if (storage.denials.length > 0) return { policy, claims: [], problem: storage.denials.join('; ') };
   const mounted = new Set((pod.spec?.volumes ?? []).map((volume) => volume.persistentVolumeClaim?.claimName));
-  const unmounted = plan.claims.filter((claim) => !mounted.has(claim.name));
+  const unmounted = storage.claims.filter((claim) => !mounted.has(claim.name));
   if (unmounted.length > 0) {
     return { policy, claims: [], problem: `the pod carries the annotation of policy "${policyName}" but does not mount ${unmounted.map((claim) => `PVC ${claim.name}`).join(', ')}` };
   }
-  return { policy, claims: plan.claims };
+  return { policy, claims: storage.claims };
 }
