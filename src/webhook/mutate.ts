@@ -1,7 +1,7 @@
 // The mutating webhook (POST /mutate): a sandbox Pod CREATE gets its storage (planPod), as a JSON patch against
 // the object exactly as received; anything else passes untouched (the fast path).
 import jsonPatch from 'fast-json-patch';
-import { isObject } from '../admission/isolation/plain-json.ts';
+import { isObject } from '../plain-json.ts';
 import { planPod } from '../admission/plan-pod.ts';
 import { malformedPodStatus, podShapeErrorsIfSelectable } from '../admission/pod-shape.ts';
 import { needsNamespaceLabels } from '../policy/select-policy.ts';

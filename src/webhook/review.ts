@@ -7,7 +7,7 @@ import type { PodValidation } from '../admission/isolation/validate-pod.ts';
 import type { NamespaceLabelLookup } from '../admission/namespace-labels.ts';
 import type { ClaimLookup, PodPlan, RequesterInfo } from '../admission/plan-types.ts';
 import type { Policy } from '../policy/types.ts';
-import { isObject } from '../admission/isolation/plain-json.ts';
+import { isObject } from '../plain-json.ts';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';
 

@@ -1,6 +1,6 @@
 // The validating webhook (POST /validate): every Pod CREATE, Pod UPDATE and `pods/ephemeralcontainers` UPDATE in a
 // governed namespace, judged by the isolation rules. Same envelope and error handling as the mutating webhook.
-import { isObject } from '../admission/isolation/plain-json.ts';
+import { isObject } from '../plain-json.ts';
 import {
   answer,
   errorReview,

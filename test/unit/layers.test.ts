@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 /** Bottom first. A folder of src/ (or a file directly in it) belongs to exactly one layer. */
 const layers: ReadonlyArray<{ layer: string; holds: readonly string[] }> = [
-  { layer: 'names', holds: ['labels.ts'] },
+  { layer: 'base', holds: ['labels.ts', 'plain-json.ts'] },
   { layer: 'naming', holds: ['naming'] },
   { layer: 'policy', holds: ['policy'] },
   { layer: 'admission', holds: ['admission'] },

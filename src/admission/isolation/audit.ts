@@ -2,7 +2,7 @@
 // now (Pods admitted before the webhook was installed or while it failed open, PVCs planted in the product's names).
 import type { Policy } from '../../policy/types.ts';
 import { classifyClaim, type ObservedClaimMetadata } from './governed-volumes.ts';
-import { isObject } from './plain-json.ts';
+import { isObject } from '../../plain-json.ts';
 import { governingPolicies, validatePod } from './validate-pod.ts';
 import { ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 

@@ -7,7 +7,7 @@
 import type { Policy } from '../../policy/types.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { dataSourceProblems, exemptIn, generatedNameMayBeGoverned, governedClaimName, stringRecord } from './governed-claims.ts';
-import { isObject, list } from './plain-json.ts';
+import { isObject, list } from '../../plain-json.ts';
 import { managedByValue, ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 
 function ownershipMarksOf(metadata: Record<string, unknown>): string[] {

@@ -3,7 +3,7 @@
 // PVC admission (validate-claim.ts) and the Pod admission of generic ephemeral volumes (ephemeral-claims.ts). Pure.
 import type { Policy } from '../../policy/types.ts';
 import { matchRequester } from './exemptions.ts';
-import { isObject } from './plain-json.ts';
+import { isObject } from '../../plain-json.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { looksLikeWorkspaceClaim } from '../../naming/identity-names.ts';
 

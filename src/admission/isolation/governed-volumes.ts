@@ -4,7 +4,7 @@
 import { looksLikeWorkspaceClaim } from '../../naming/identity-names.ts';
 import type { Policy } from '../../policy/types.ts';
 import { proofMatches } from '../ownership-proof.ts';
-import { isObject } from './plain-json.ts';
+import { isObject } from '../../plain-json.ts';
 import { ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 
 /**

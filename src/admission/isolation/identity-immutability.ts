@@ -1,7 +1,7 @@
 // Identity labels are fixed for a governed Pod's lifetime, so that whose Pod it is never changes under anyone's feet.
 import { selectorMatches } from '../../policy/selector.ts';
 import type { Policy } from '../../policy/types.ts';
-import { isObject } from './plain-json.ts';
+import { isObject } from '../../plain-json.ts';
 import { ownershipLabels } from '../../labels.ts';
 
 /** The labels that decide whether and as whom a policy governs a Pod: opt-in selector keys and identity labels. */

@@ -10,7 +10,7 @@ import { readIdentity, type SandboxIdentity } from '../identity.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { matchRequester } from './exemptions.ts';
 import type { GovernedVolume } from './governed-volumes.ts';
-import { isObject } from './plain-json.ts';
+import { isObject } from '../../plain-json.ts';
 import { requesterBindingDenial } from './requester-binding.ts';
 import { isWithin, normaliseSubPath } from './subpath-scope.ts';
 

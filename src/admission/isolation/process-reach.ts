@@ -3,7 +3,7 @@
 // process namespace. The requester must be entitled to every governed mount of what it reaches.
 import type { GovernedVolume } from './governed-volumes.ts';
 import { mountScopeDenials, type ScopeContext } from './mount-scope.ts';
-import { isObject, list } from './plain-json.ts';
+import { isObject, list } from '../../plain-json.ts';
 
 function regularContainers(spec: Record<string, unknown>): Record<string, unknown>[] {
   return [...list(spec.initContainers), ...list(spec.containers)].filter(isObject);

@@ -6,7 +6,7 @@
 import type { Policy } from '../../policy/types.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { claimNameOwners, controllerName, dataSourceProblems, exemptIn, governedClaimName, isController, stringRecord } from './governed-claims.ts';
-import { isObject } from './plain-json.ts';
+import { isObject } from '../../plain-json.ts';
 import { managedByValue, ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 
 export interface ClaimValidationInput {

@@ -8,7 +8,7 @@ import { governedVolumes, type ClaimMetadata, type StorageFacts } from './govern
 import { identityLabelChanges, policyAnnotationChange, policyAnnotationDenials } from './identity-immutability.ts';
 import { exemptFrom, mountScopeDenials, type ContainerToCheck } from './mount-scope.ts';
 import { ephemeralClaimDenials } from './ephemeral-claims.ts';
-import { isObject, list, podLabels, podSpec } from './plain-json.ts';
+import { isObject, list, podLabels, podSpec } from '../../plain-json.ts';
 import { reachDenials, reachedByConnect, reachedByDebug } from './process-reach.ts';
 import { requesterBindingDenial } from './requester-binding.ts';
 
