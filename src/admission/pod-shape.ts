@@ -6,6 +6,7 @@
 // error.
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
+import { isObject } from '../plain-json.ts';
 
 /** Where a value sits, built as the walk descends and turned into text only for an error (the walk stays cheap). */
 interface Place {
@@ -22,9 +23,6 @@ function fieldPath(place: Place): string {
   }
   return text === '' ? '<root>' : text;
 }
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const string: Check = (value, place, errors) => {
   if (typeof value !== 'string') errors.push(`${fieldPath(place)}: must be a string`);
@@ -43,7 +41,7 @@ const integer: Check = (value, place, errors) => {
 function object(fields: Record<string, Check> = {}, required: readonly string[] = [], others?: Check): Check {
   const table: Record<string, Check | undefined> = Object.assign(Object.create(null), fields);
   return (value, place, errors) => {
-    if (!isPlainObject(value)) {
+    if (!isObject(value)) {
       errors.push(`${fieldPath(place)}: must be an object`);
       return;
     }
@@ -70,7 +68,7 @@ function list(item: Check): Check {
 
 /** Labels and annotations: string keys to string values. */
 const stringMap: Check = (value, place, errors) => {
-  if (!isPlainObject(value)) {
+  if (!isObject(value)) {
     errors.push(`${fieldPath(place)}: must be an object`);
     return;
   }
@@ -173,11 +171,11 @@ export function malformedPodStatus(errors: readonly string[]): { code: number; r
  * (the fast path) are not walked; labels that are not a map of strings cannot be judged, so they are reported.
  */
 export function podShapeErrorsIfSelectable(value: unknown, policies: readonly Policy[]): string[] {
-  const metadata = isPlainObject(value) ? value.metadata : undefined;
-  const labels = isPlainObject(metadata) ? metadata.labels : undefined;
+  const metadata = isObject(value) ? value.metadata : undefined;
+  const labels = isObject(metadata) ? metadata.labels : undefined;
   const readable =
-    (metadata === undefined || isPlainObject(metadata)) &&
-    (labels === undefined || labels === null || (isPlainObject(labels) && Object.values(labels).every((entry) => typeof entry === 'string')));
+    (metadata === undefined || isObject(metadata)) &&
+    (labels === undefined || labels === null || (isObject(labels) && Object.values(labels).every((entry) => typeof entry === 'string')));
   if (readable && !policies.some((policy) => selectorMatches(policy.spec.podSelector, (labels ?? undefined) as Record<string, string> | undefined))) {
     return [];
   }

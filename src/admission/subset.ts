@@ -1,10 +1,7 @@
+import { isObject } from '../plain-json.ts';
 // "Already has what we would set": the API server defaults fields of injected objects (e.g. an init container's
 // terminationMessagePath) and in-tree plugins add to them on reinvocation (the service account token mount), so our
 // own earlier output comes back as a superset of what we wrote, not equal to it.
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * True when every field of `desired` is present in `actual` with the same value (recursively). Lists of objects
@@ -13,11 +10,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function containsAll(actual: unknown, desired: unknown): boolean {
   if (Array.isArray(desired)) {
     if (!Array.isArray(actual)) return false;
-    if (desired.some(isPlainObject)) return desired.every((item) => actual.some((candidate) => containsAll(candidate, item)));
+    if (desired.some(isObject)) return desired.every((item) => actual.some((candidate) => containsAll(candidate, item)));
     return actual.length === desired.length && desired.every((item, index) => Object.is(actual[index], item));
   }
-  if (isPlainObject(desired)) {
-    return isPlainObject(actual) && Object.entries(desired).every(([key, value]) => containsAll(actual[key], value));
+  if (isObject(desired)) {
+    return isObject(actual) && Object.entries(desired).every(([key, value]) => containsAll(actual[key], value));
   }
   return Object.is(actual, desired);
 }

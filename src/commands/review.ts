@@ -10,6 +10,7 @@ import { resolveConflicts } from '../policy/policy-conflicts.ts';
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
+import { isObject } from '../plain-json.ts';
 import { UsageError } from './usage-error.ts';
 
 export const reviewUsage = `Usage: sandbox-storage review [--policy FILE]... (--pod FILE | --review FILE) [options]
@@ -171,7 +172,7 @@ class MissingInputs {
     if (this.namespaceLabels) {
       const request = (body as { request?: { object?: { metadata?: { labels?: unknown } } } }).request;
       const labels = request?.object?.metadata?.labels;
-      const podLabels = typeof labels === 'object' && labels !== null && !Array.isArray(labels) ? (labels as Record<string, string>) : {};
+      const podLabels = isObject(labels) ? (labels as Record<string, string>) : {};
       const withSelector = policies.filter((policy) => hasRequirements(policy.spec.namespaceSelector));
       const policy = withSelector.find((candidate) => selectorMatches(candidate.spec.podSelector, podLabels)) ?? withSelector[0];
       return `policy "${policy?.name}" has a namespaceSelector, so the answer depends on the namespace's labels: give them with --namespace-labels K=V,... or use --from-cluster`;

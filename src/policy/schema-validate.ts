@@ -2,10 +2,7 @@
 // violation with the API server's field paths and messages (checked against it by an integration test).
 import type { FieldErrorList } from './field-errors.ts';
 import type { SchemaNode } from './schema.ts';
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject } from '../plain-json.ts';
 
 function jsonType(value: unknown): string {
   if (value === null) return 'null';
@@ -17,7 +14,7 @@ function jsonType(value: unknown): string {
 function hasType(value: unknown, type: SchemaNode['type']): boolean {
   switch (type) {
     case 'object':
-      return isPlainObject(value);
+      return isObject(value);
     case 'array':
       return Array.isArray(value);
     case 'integer':
@@ -103,9 +100,9 @@ function visit(value: unknown, node: SchemaNode, path: string, walk: Walk, previ
   }
 
   let result: unknown = current;
-  if (node.type === 'object' && isPlainObject(current)) {
+  if (node.type === 'object' && isObject(current)) {
     const object: Record<string, unknown> = {};
-    const previousObject = isPlainObject(previous) ? previous : undefined;
+    const previousObject = isObject(previous) ? previous : undefined;
     if (node.additionalProperties) {
       const entries = Object.entries(current);
       if (node.maxProperties !== undefined && entries.length > node.maxProperties) {

@@ -6,6 +6,7 @@ import { FieldErrorList, type FieldError } from './field-errors.ts';
 import { policySpecSchema } from './schema.ts';
 import { applySchema } from './schema-validate.ts';
 import { policyApiVersion, policyKind, type Policy, type PolicySpec } from './types.ts';
+import { isObject } from '../plain-json.ts';
 
 /** Where the seed init container mounts the volume; the schema keeps sandbox mounts clear of it. */
 export const seedStagingPath = '/sandbox-storage/seed-target';
@@ -13,10 +14,6 @@ export const seedStagingPath = '/sandbox-storage/seed-target';
 export interface PolicyValidationResult {
   policy?: Policy;
   errors: FieldError[];
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Checks a spec against the schema and returns it with every default filled in. */
@@ -27,7 +24,7 @@ export function resolveSpec(spec: unknown, errors: FieldErrorList, previous?: Po
 /** `previous` is the version being replaced, for the rules that forbid changing the storage layout. */
 export function validatePolicyDocument(document: unknown, previous?: PolicySpec): PolicyValidationResult {
   const errors = new FieldErrorList();
-  if (!isPlainObject(document)) {
+  if (!isObject(document)) {
     errors.invalid('<root>', document, 'a policy must be a YAML/JSON object');
     return { errors: errors.errors };
   }
@@ -35,7 +32,7 @@ export function validatePolicyDocument(document: unknown, previous?: PolicySpec)
     errors.unsupported('apiVersion', document.apiVersion, [policyApiVersion]);
   }
   if (document.kind !== policyKind) errors.unsupported('kind', document.kind, [policyKind]);
-  const metadata = isPlainObject(document.metadata) ? document.metadata : {};
+  const metadata = isObject(document.metadata) ? document.metadata : {};
   const name = typeof metadata.name === 'string' ? metadata.name : '';
   if (name === '') errors.required('metadata.name', 'every policy needs a name');
   else {
