@@ -5,15 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { checkLeaderTimings } from '../controller/leader-election.ts';
 import { defaultOwnershipKeySecret } from '../kube/ownership-key.ts';
+import { parseDuration } from './duration.ts';
+import { logLevelProblems, ownershipKeyProblems } from './shared-flags.ts';
 import { UsageError } from './usage-error.ts';
-
-/** Checks the ownership-key flags (shared by serve and the controller). */
-export function ownershipKeyProblems(secret: string, namespace: string): string[] {
-  const problems: string[] = [];
-  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(secret)) problems.push(`--ownership-key-secret must be a Secret name, got ${secret}`);
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) problems.push(`--ownership-key-namespace must be a namespace name, got ${namespace}`);
-  return problems;
-}
 
 export const controllerOptionsUsage = `Controller options:
   --policy FILE             SandboxStoragePolicy YAML (repeatable; default: the embedded default policy)
@@ -38,7 +32,7 @@ export const controllerOptionsUsage = `Controller options:
                             (default sandbox-storage-ownership-key)
   --ownership-key-namespace NS  its namespace (default $POD_NAMESPACE, else sandbox-storage-system)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
-Durations: 500ms, 15s, 5m, 1h, or a number of seconds.
+Durations: 500ms, 15s, 5m, 1h, 90d, or a number of seconds.
 `;
 
 export const controllerFlagNames = [
@@ -83,15 +77,6 @@ export interface ControllerConfig {
   ownershipKeySecret: string;
   ownershipKeyNamespace: string;
   logLevel: string;
-}
-
-const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(match[1]) * factor);
 }
 
 /** Reads every flag and reports every problem at once, before anything starts. */
@@ -148,7 +133,7 @@ export async function parseControllerConfig(args: string[]): Promise<ControllerC
   }
   problems.push(...ownershipKeyProblems(values['ownership-key-secret'], values['ownership-key-namespace']));
   if (/\s/.test(values['preparation-image'])) problems.push(`--preparation-image must be an image reference, got ${values['preparation-image']}`);
-  if (!logLevels.includes(values['log-level'])) problems.push(`--log-level must be one of ${logLevels.join(', ')}, got ${values['log-level']}`);
+  problems.push(...logLevelProblems(values['log-level']));
   const files: Array<[string, string]> = (values.policy ?? []).map((file): [string, string] => ['--policy', file]);
   if (values.kubeconfig !== undefined) files.push(['--kubeconfig', values.kubeconfig]);
   for (const [flag, file] of files) {

@@ -28,8 +28,8 @@ import { createMetricsRegistry } from '../metrics/registry.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/webhook-server.ts';
 import type { ClaimLookup } from '../admission/plan-types.ts';
 import type { Registry } from 'prom-client';
-import { ownershipKeyProblems } from './controller-options.ts';
 import { parseDuration } from './duration.ts';
+import { logLevelProblems, ownershipKeyProblems } from './shared-flags.ts';
 import { UsageError } from './usage-error.ts';
 
 export const serveUsage = `Usage: sandbox-storage serve --tls-cert-file FILE --tls-key-file FILE [options]
@@ -113,8 +113,6 @@ export interface SelfManagedCertsConfig {
 
 const inClusterNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
 /** Reads every flag and reports every problem at once, before anything starts. */
 export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   const { values } = parseArgs({
@@ -160,9 +158,7 @@ export async function parseServeConfig(args: string[]): Promise<ServeConfig> {
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) {
     problems.push(`--max-body-bytes must be an integer of at least 1024, got ${values['max-body-bytes']}`);
   }
-  if (!logLevels.includes(values['log-level'])) {
-    problems.push(`--log-level must be one of ${logLevels.join(', ')}, got ${values['log-level']}`);
-  }
+  problems.push(...logLevelProblems(values['log-level']));
   const selfManaged = values['self-managed-certs'];
   const files: Array<[string, string | undefined]> = [
     ...(values.policy ?? []).map((file): [string, string] => ['--policy', file]),
@@ -227,7 +223,7 @@ async function parseSelfManagedCerts(
   const duration = (flag: keyof typeof values & string) => {
     const text = values[flag] as string;
     const milliseconds = parseDuration(text);
-    if (milliseconds === undefined) problems.push(`--${flag} must be a duration such as 90d, 2m or 30s, got ${text}`);
+    if (milliseconds === undefined || milliseconds <= 0) problems.push(`--${flag} must be a duration such as 90d, 2m or 30s, got ${text}`);
     return milliseconds ?? 0;
   };
   const secretName = values['cert-secret'];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseControllerConfig, parseDuration, splitRunArgs } from '../../src/commands/controller-options.ts';
+import { parseControllerConfig, splitRunArgs } from '../../src/commands/controller-options.ts';
+import { parseDuration } from '../../src/commands/duration.ts';
 import { pendingRecheckAfterMs } from '../../src/controller/claim-reconciler.ts';
 import { retentionDecision } from '../../src/controller/retention.ts';
 import { WorkQueue } from '../../src/controller/work-queue.ts';
