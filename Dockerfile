@@ -1,6 +1,6 @@
 # sandbox-storage-webhook image: compiled JavaScript and production dependencies only, run as a non-root user.
 # Build: docker build -t sandbox-storage-webhook:dev .
-# test/unit/packaged-install.test.ts runs the same steps without Docker (npm pack, production install, entrypoint).
+# test/integration/packaged-install.test.ts runs the same steps without Docker (npm pack, production install, entrypoint).
 
 # The current Node LTS, pinned exactly (the same version package.json pins for development); pin the digest too
 # when publishing: node:24.21.0-bookworm-slim@sha256:...

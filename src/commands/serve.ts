@@ -75,7 +75,8 @@ before expiry, the CA bundle patched into the webhook configurations; the files 
   --cert-validity DURATION        serving certificate lifetime (default 90d); renewed with a third left
   --ca-propagation-delay DURATION wait between publishing a new CA and serving a certificate from it (default 2m)
   --cert-check-interval DURATION  how often the Secret is read and renewal checked (default 1m)
-Until leader election is wired in, every replica acts as leader; writes are optimistic, so replicas converge.
+serve elects no leader: every replica acts as one (certificate Secret, policy status); writes are optimistic, so
+replicas converge. sandbox-storage run elects one.
 `;
 
 export interface ServeConfig {
