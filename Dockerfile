@@ -12,9 +12,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# npm pack keeps exactly what package.json "files" publishes: dist/src, package.json, README, LICENSE.
-RUN npm run build \
- && npm pack --pack-destination /tmp \
+# npm pack compiles (the prepack script) and keeps exactly what package.json "files" publishes: dist/src,
+# package.json, README, LICENSE.
+RUN npm pack --pack-destination /tmp \
  && mkdir /app \
  && tar -xzf /tmp/sandbox-storage-webhook-*.tgz -C /app --strip-components=1 \
  && cp package-lock.json /app/

@@ -36,9 +36,9 @@ beforeAll(async () => {
     await cp(join(root, entry), join(buildDir, entry), { recursive: true });
   }
   await symlink(join(root, 'node_modules'), join(buildDir, 'node_modules'));
-  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], buildDir);
-  await rm(join(buildDir, 'node_modules'));
+  // npm pack compiles first (the prepack script), so a tarball packed from a checkout has its bin.
   const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', workDir], buildDir)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  await rm(join(buildDir, 'node_modules'));
   tarball = join(workDir, packed[0]!.filename);
   packedFiles = packed[0]!.files.map((file) => file.path);
   // The production-dependencies stage.
@@ -69,6 +69,15 @@ describe('the packaged webhook (what the image contains)', () => {
     const installed = await readdir(join(appDir, 'node_modules'));
     expect(installed).toEqual(expect.arrayContaining(['fast-json-patch', 'pino', 'prom-client', '@kubernetes', '@peculiar', 'yaml']));
     for (const devTool of ['typescript', 'vitest', 'fast-check', 'node']) expect(installed).not.toContain(devTool);
+  });
+
+  it("runs the tarball's bin through npx, with nothing but the document on stdout", async () => {
+    const npx = (args: string[]) => run('npm', ['exec', '--yes', '--prefer-offline', '--package', tarball, '--', 'sandbox-storage', ...args], workDir);
+    expect(await npx(['review', '--help'])).toMatch(/^Usage: sandbox-storage review /);
+    // What `review --output pod … | kubectl apply -f -` reads: the mutated Pod as JSON, no banner or notice around it.
+    const pod = JSON.parse(await npx(['review', '--pod', join(root, 'examples/sandbox-pod.yaml'), '--output', 'pod'])) as { kind?: string; spec?: { volumes?: unknown[] } };
+    expect(pod.kind).toBe('Pod');
+    expect(pod.spec?.volumes?.length).toBeGreaterThan(0);
   });
 
   it('runs the image ENTRYPOINT to /readyz and exits 0 on SIGTERM', async () => {
