@@ -1,22 +1,21 @@
-// `sandbox-storage controller`: the leader-elected PVC controller alone, with /metrics on its own port.
+// `sandbox-storage controller`: the leader-elected PVC controller alone, with /metrics on its own port. A preset of
+// the manager.
 import pino from 'pino';
-import { watchClaims } from '../kube/informers.ts';
-import { kubeConfigSource, loadKubeConfig } from '../kube/kube-config.ts';
-import { startMetricsServer } from '../metrics/metrics-server.ts';
-import { createMetricsRegistry } from '../metrics/registry.ts';
+import { kubeConfigSource } from '../kube/kube-config.ts';
 import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
-import { controllerOptionsUsage, parseControllerConfig } from './controller-options.ts';
-import { startControllerRuntime } from './controller-runtime.ts';
-import { waitForTermination } from './serve.ts';
+import { parseControllerConfig } from './controller-options.ts';
+import { runManager } from './manager.ts';
+import { optionsUsage } from './options.ts';
 import { UsageError } from './usage-error.ts';
+
+export const controllerSummary = `Creates the PVCs that admitted sandbox Pods need and removes their scheduling gate once the storage exists.
+Only the replica holding the Lease reconciles. (To follow cluster policies and serve the webhooks in the same
+process, use sandbox-storage run.)`;
 
 export const controllerUsage = `Usage: sandbox-storage controller [options]
 
-Creates the PVCs that admitted sandbox Pods need and removes their scheduling gate once the storage exists.
-Only the replica holding the Lease reconciles. (To follow cluster policies and serve the webhooks in the same
-process, use \`sandbox-storage run\`.)
-
-${controllerOptionsUsage}`;
+${controllerSummary}
+${optionsUsage('controller')}`;
 
 export async function runController(args: string[]): Promise<number> {
   const config = await parseControllerConfig(args);
@@ -30,16 +29,5 @@ export async function runController(args: string[]): Promise<number> {
     throw new UsageError('the controller needs cluster credentials: run in-cluster, or give --kubeconfig or $KUBECONFIG');
   }
   const logger = pino({ level: config.logLevel, base: { component: 'controller', identity: config.identity } });
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const registry = createMetricsRegistry();
-  const metricsServer = await startMetricsServer(registry, config.metricsHost, config.metricsPort, logger);
-  logger.info({ metricsPort: metricsServer.address.port, policies: policies.map((policy) => policy.name) }, 'controller starting');
-  const claims = watchClaims(kubeConfig, logger);
-  const runtime = startControllerRuntime({ config, kubeConfig, policies: () => policies, claims, registry, logger });
-  await waitForTermination(logger);
-  await runtime.stop();
-  await claims.stop();
-  await metricsServer.stop();
-  logger.info('stopped');
-  return 0;
+  return runManager({ controller: { config, policies }, logger });
 }

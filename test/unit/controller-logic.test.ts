@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseControllerConfig, splitRunArgs } from '../../src/commands/controller-options.ts';
+import { parseControllerConfig } from '../../src/commands/controller-options.ts';
+import { runConfigFrom } from '../../src/commands/run.ts';
 import { parseDuration } from '../../src/commands/duration.ts';
 import { pendingRecheckAfterMs } from '../../src/controller/claim-reconciler.ts';
 import { retentionDecision } from '../../src/controller/retention.ts';
@@ -126,23 +127,23 @@ describe('controller flags', () => {
     await expect(parseControllerConfig(['--preparation-namespace=Ops_1', '--preparation-image=a b'])).rejects.toThrow(
       /--preparation-namespace must be a namespace name, got Ops_1\n--preparation-image must be an image reference, got a b/,
     );
-    expect(splitRunArgs(['--preparation-image', 'i', '--port', '1']).controllerArgs).toEqual(['--preparation-image', 'i']);
+    const run = await runConfigFrom(['--preparation-image', 'i', '--port', '1']);
+    expect(run.controller.preparationImage).toBe('i');
+    expect(run.serve.port).toBe(1);
   });
 
-  it('run gives the ownership key Secret to both halves, and the controller username to the webhook', () => {
-    expect(splitRunArgs(['--ownership-key-secret=k', '--ownership-key-namespace', 'ops', '--controller-username=u'])).toEqual({
-      controllerArgs: ['--ownership-key-secret=k', '--ownership-key-namespace', 'ops'],
-      serveArgs: ['--ownership-key-secret=k', '--ownership-key-namespace', 'ops', '--controller-username=u'],
-    });
+  it('run gives the ownership key Secret to both halves, and the controller username to the webhook', async () => {
+    const run = await runConfigFrom(['--ownership-key-secret=k', '--ownership-key-namespace', 'ops', '--controller-username=u']);
+    expect(run.controller).toMatchObject({ ownershipKeySecret: 'k', ownershipKeyNamespace: 'ops' });
+    expect(run.serve).toMatchObject({ ownershipKeySecret: 'k', ownershipKeyNamespace: 'ops', controllerUsername: 'u' });
   });
 
-  it('run gives policies and metrics to the webhook side, credentials to both, controller flags to the controller', () => {
-    expect(
-      splitRunArgs(['--tls-cert-file', 'c', '--policy', 'p.yaml', '--workers=2', '--metrics-port', '0', '--port', '8443', '--kubeconfig', 'k']),
-    ).toEqual({
-      controllerArgs: ['--workers=2', '--kubeconfig', 'k'],
-      serveArgs: ['--tls-cert-file', 'c', '--policy', 'p.yaml', '--metrics-port', '0', '--port', '8443', '--kubeconfig', 'k'],
-    });
+  it('run gives policies and metrics to the webhook side, credentials to both, controller flags to the controller', async () => {
+    const run = await runConfigFrom(['--tls-cert-file', 'c', '--policy', 'p.yaml', '--workers=2', '--metrics-port', '0', '--port', '8443', '--kubeconfig', 'k']);
+    expect(run.serve).toMatchObject({ certFile: 'c', policyFiles: ['p.yaml'], metricsPort: 0, port: 8443, kubeconfig: 'k' });
+    expect(run.controller).toMatchObject({ workers: 2, kubeconfig: 'k', policyFiles: [] });
+    // Policy files and the metrics port are the webhook side's: the controller reports nothing about them.
+    expect(run.problems.filter((problem) => problem.startsWith('--policy') || problem.startsWith('--metrics-port'))).toEqual(['--policy: cannot read p.yaml']);
   });
 });
 
