@@ -151,17 +151,7 @@ export async function serveConfigFrom(values: ServeValues): Promise<{ config: Se
 }
 
 async function parseSelfManagedCerts(
-  values: {
-    'cert-secret'?: string;
-    'webhook-configuration'?: string[];
-    namespace?: string;
-    'service-name': string;
-    'cert-extra-san'?: string[];
-    'ca-validity': string;
-    'cert-validity': string;
-    'ca-propagation-delay': string;
-    'cert-check-interval': string;
-  },
+  values: ServeValues,
   problems: string[],
 ): Promise<SelfManagedCertsConfig | undefined> {
   const duration = (flag: keyof typeof values & string) => {
