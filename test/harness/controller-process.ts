@@ -22,6 +22,7 @@ export function controllerReplicaArgs(options: { kubeconfigPath: string; leaseNa
     'controller',
     `--kubeconfig=${options.kubeconfigPath}`,
     `--lease-namespace=${options.leaseNamespace}`,
+    `--ownership-key-namespace=${options.leaseNamespace}`,
     `--identity=${options.identity}`,
     `--lease-duration=${options.leaseDurationSeconds ?? 6}s`,
     '--renew-deadline=4s',
