@@ -28,6 +28,7 @@ export const testImages = {
 } as const;
 
 const nodeDir = fileURLToPath(new URL('../node/', import.meta.url));
+const controlPlaneBuildScript = fileURLToPath(new URL('../controlplane/build.sh', import.meta.url));
 const runDirPrefix = 'sandbox-storage-node-';
 const systemPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -262,7 +263,12 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
   if (unavailable) throw new Error(unavailable);
   const startedAt = Date.now();
   removeLeftoversOfDeadRuns();
-  const [binDir, imagesDir] = await Promise.all([resolveNodeBinDir(log), prepareImages(log)]);
+  // One build at a time (they share the Go build cache): the control plane's first, with its progress shown.
+  if (!process.env.SANDBOX_STORAGE_CONTROLPLANE_BIN) {
+    process.env.SANDBOX_STORAGE_CONTROLPLANE_BIN = await runScript('bash', [controlPlaneBuildScript], log);
+  }
+  const binDir = await resolveNodeBinDir(log);
+  const imagesDir = await prepareImages(log);
   const prerequisitesMs = Date.now() - startedAt;
 
   const runDir = mkdtempSync(join(tmpdir(), `${runDirPrefix}${process.pid}-`));
