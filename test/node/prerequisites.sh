@@ -4,13 +4,18 @@
 # Debian packages without installing them: catatonit (the pause process) and busybox-static (the images' shell and
 # tools; installing it would replace the host's busybox package). Prints the directory holding catatonit and
 # busybox on stdout; progress goes to stderr. Needs root when something is missing.
+# --images-only: only the two static binaries (for building the test images to load into another cluster).
 set -euo pipefail
 cache_root="${SANDBOX_STORAGE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sandbox-storage-webhook/node}"
 tools_dir="$cache_root/static-tools"
 packages=(containerd runc containernetworking-plugins)
 
+images_only=false
+[ "${1:-}" = --images-only ] && images_only=true
+
 missing=()
 for package in "${packages[@]}"; do
+  [ "$images_only" = true ] && break
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
