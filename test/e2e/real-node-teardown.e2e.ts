@@ -37,8 +37,16 @@ function hostTraces(runDir: string, cgroupRoot: string) {
 
 const nothingLeft = { processes: [], mounts: [], cgroups: [], directory: false };
 
+/** Host state a kubelet and containerd would change if they ran outside their namespace. */
+function hostState() {
+  const sysctls = ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'].map((key) => `${key}=${readFileSync(`/proc/sys/${key}`, 'utf8').trim()}`);
+  const paths = ['/var/lib/kubelet', '/var/lib/containerd', '/var/lib/cni', '/run/containerd', '/var/log/pods', '/var/log/containers', '/etc/cni/net.d'];
+  return { sysctls, existing: paths.filter((path) => existsSync(path)) };
+}
+
 describe.runIf(cluster.mode === 'local-node')('real node teardown', () => {
-  it('stop() with a Pod running leaves no process, mount, cgroup or directory', async () => {
+  it('stop() with a Pod running leaves no process, mount, cgroup or directory, and no host state changed', async () => {
+    const hostBefore = hostState();
     const node = await startRealNode({ log: () => undefined });
     try {
       const core = node.kubeConfig.makeApiClient(k8s.CoreV1Api);
@@ -58,11 +66,14 @@ describe.runIf(cluster.mode === 'local-node')('real node teardown', () => {
       // While it runs, the node's traces are there (so the checks below can see them).
       expect(hostTraces(node.runDir, node.cgroupRoot).cgroups.length).toBeGreaterThan(0);
       expect(hostTraces(node.runDir, node.cgroupRoot).processes.length).toBeGreaterThan(0);
+      // The kubelet reads the values it wants, yet the host's stay; its and containerd's paths stay in the namespace.
+      expect(hostState()).toEqual(hostBefore);
     } finally {
       await node.stop();
     }
     expect(node.leftovers()).toEqual({ processes: [], mounts: [], cgroups: [], directories: [] });
     expect(hostTraces(node.runDir, node.cgroupRoot)).toEqual(nothingLeft);
+    expect(hostState()).toEqual(hostBefore);
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
