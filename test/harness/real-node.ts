@@ -317,7 +317,33 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
     if (stopped) return;
     stopped = true;
     activeNodes.delete(handle);
-    await provisioner?.stop();
+    // Every stage runs even when an earlier one failed; the first failure is reported at the end.
+    const failures: unknown[] = [];
+    const stage = async (work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (error) {
+        failures.push(error);
+      }
+    };
+    await stage(async () => provisioner?.stop());
+    await stage(stopNamespace);
+    await stage(async () => controlPlane?.stop());
+    // Processes of the namespace may take a moment to be reaped; their cgroups go once they are.
+    await stage(() =>
+      waitFor(
+        () => {
+          for (const hierarchy of cgroupHierarchies()) removeCgroupTree(join(hierarchy, cgroupRoot));
+          return cgroupHierarchies().every((hierarchy) => !existsSync(join(hierarchy, cgroupRoot)));
+        },
+        { description: `cgroups ${cgroupRoot} to be removable`, timeoutMs: 30_000, intervalMs: 100 },
+      ),
+    );
+    removeHostState();
+    if (failures.length > 0) throw failures[0];
+  };
+
+  const stopNamespace = async () => {
     const init = namespaceInit();
     if (init !== undefined) {
       // PID 1 stops the kubelet and containerd, then exits; the kernel kills the rest of the namespace.
@@ -334,16 +360,6 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
       child.kill('SIGKILL');
     }
-    await controlPlane?.stop();
-    // Processes of the namespace may take a moment to be reaped; their cgroups go once they are.
-    await waitFor(
-      () => {
-        for (const hierarchy of cgroupHierarchies()) removeCgroupTree(join(hierarchy, cgroupRoot));
-        return cgroupHierarchies().every((hierarchy) => !existsSync(join(hierarchy, cgroupRoot)));
-      },
-      { description: `cgroups ${cgroupRoot} to be removable`, timeoutMs: 30_000, intervalMs: 100 },
-    ).catch((error: unknown) => log(error instanceof Error ? error.message : String(error)));
-    removeHostState();
   };
 
   activeNodes.add(handle);
