@@ -83,21 +83,23 @@ describe.runIf(cluster.mode === 'local-node')('real node teardown', () => {
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      const exited = new Promise<string | null>((resolve) => child.once('exit', (_code, received) => resolve(received)));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       try {
-        const started = await waitFor(() => (stdout.includes('\n') ? (JSON.parse(stdout.split('\n')[0] as string) as { runDir: string; cgroupRoot: string }) : undefined), {
+        const started = await waitFor(() => (stdout.includes('\n') ? (JSON.parse(stdout.split('\n')[0] as string) as { runDir: string; cgroupRoot: string; controlPlaneDir: string }) : undefined), {
           description: `the node to start (stderr: ${stderr.slice(-500)})`,
           timeoutMs: 180_000,
           intervalMs: 200,
         });
         expect(hostTraces(started.runDir, started.cgroupRoot).processes.length).toBeGreaterThan(0);
+        expect(existsSync(started.controlPlaneDir)).toBe(true);
         child.kill(signal);
-        expect(await exited).toBe(signal);
+        expect(await exited).toBe(128 + (signal === 'SIGTERM' ? 15 : 2));
         await waitFor(() => JSON.stringify(hostTraces(started.runDir, started.cgroupRoot)) === JSON.stringify(nothingLeft), {
           description: `nothing of the node left after ${signal}: ${JSON.stringify(hostTraces(started.runDir, started.cgroupRoot))}`,
           timeoutMs: 30_000,
           intervalMs: 200,
         });
+        expect(existsSync(started.controlPlaneDir)).toBe(false);
       } finally {
         child.kill('SIGKILL');
       }

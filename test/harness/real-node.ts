@@ -248,11 +248,12 @@ function installTeardownHandlers(): void {
   process.on('exit', () => {
     for (const node of activeNodes) node.stopSync();
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
     process.once(signal, () => {
       for (const node of activeNodes) node.stopSync();
-      // Then the signal's usual effect.
-      process.kill(process.pid, signal);
+      // Exit as the signal would, but through process.exit, so that the other 'exit' handlers (the control plane's
+      // temp dir) run too.
+      process.exit(128 + number);
     });
   }
 }
