@@ -13,7 +13,7 @@ import { createSharedVolume, sharedPolicy, sharedVolumeName } from './setup/shar
 let namespace: string;
 let workDir: string;
 const cleanups: Array<() => Promise<void>> = [];
-const tenants = ['alice', 'bob'];
+const tenants = ['alice', 'bob', 'mallory'];
 
 beforeAll(async () => {
   const created = await createNamespace('e2e-isolation');
@@ -31,7 +31,7 @@ beforeAll(async () => {
     body: {
       metadata: { name: 'tenant' },
       rules: [
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create'] },
         { apiGroups: [''], resources: ['pods/exec', 'pods/attach'], verbs: ['get', 'create'] },
         { apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] },
       ],
@@ -93,5 +93,26 @@ describe('tenant isolation on a real node', () => {
     );
     const live = await core.readNamespacedPod({ namespace, name });
     expect((live.spec?.ephemeralContainers ?? []).map((container) => container.name)).toEqual(['own']);
+  });
+
+  it('refuses a Pod whose ephemeral volume would plant the shared claim, so no such PVC ever appears', async () => {
+    // kube-controller-manager would name the PVC "<pod>-<volume>": "sandbox" + "-" + "data" = the shared claim.
+    const planting = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'sandbox', namespace },
+      spec: {
+        containers: [{ name: 'main', image: cluster.images.busybox, command: ['sleep', '600'] }],
+        volumes: [{ name: 'data', ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Mi' } } } } } }],
+      },
+    };
+    const file = join(workDir, 'planting.json');
+    await writeFile(file, JSON.stringify(planting));
+    const created = await kubectl(['--as=mallory', '--as-group=system:authenticated', 'create', '-f', file]);
+    expect(created.code).not.toBe(0);
+    expect(created.stderr).toContain('denied the request');
+    expect(created.stderr).toContain('EphemeralClaimInGovernedNames');
+    const pods = await core.listNamespacedPod({ namespace });
+    expect(pods.items.map((pod) => pod.metadata?.name)).not.toContain('sandbox');
   });
 });
