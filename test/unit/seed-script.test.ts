@@ -23,18 +23,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedEnvironment, seedScript } from '../../src/admission/seed-script.ts';
+import { missingShellVariants, requireAllShellsVariable, seedShells } from '../harness/seed-runner.ts';
 
 const sentinelName = '.sandbox-storage-seeded';
 const image = 'registry.example/agents/sandbox:1.2.3';
 const isRoot = process.getuid?.() === 0;
 /** The user non-root runs switch to when the tests run as root (tests run as root in CI). */
 const nobody = 65534;
-
-function findBusybox(): string | undefined {
-  const found = spawnSync('/bin/sh', ['-c', 'command -v busybox'], { encoding: 'utf8' });
-  const path = found.status === 0 ? found.stdout.trim() : '';
-  return path.startsWith('/') ? path : undefined;
-}
 
 interface ShellVariant {
   label: string;
@@ -44,6 +39,8 @@ interface ShellVariant {
   /** Directory put first in PATH so the script's tools come from busybox. */
   binDir?: string;
   available: boolean;
+  busybox: boolean;
+  prefersApplets: boolean;
   /** GNU tar restores the owner of symlinks when run as root; busybox tar leaves them owned by root. */
   restoresSymlinkOwners: boolean;
   /** GNU tar fills read-only (0555) directories as non-root (it sets directory modes last); busybox tar cannot. */
@@ -52,36 +49,26 @@ interface ShellVariant {
   keepsDirectorySpecialBitsAsNonRoot: boolean;
 }
 
-const busyboxPath = findBusybox();
-const busyboxApplets = [
-  'sh', 'tar', 'chown', 'date', 'mv', 'rm', 'id', 'cat', 'find', 'stat', 'xargs', 'awk', 'tr', 'cut', 'grep', 'head', 'wc',
-  'readlink', 'sha256sum', 'md5sum', 'mkdir', 'chmod',
-];
-const variants: ShellVariant[] = [
-  {
-    label: '/bin/sh (dash) with GNU tar',
-    command: '/bin/sh',
-    args: [],
-    available: true,
-    restoresSymlinkOwners: true,
-    fillsReadOnlyDirectoriesAsNonRoot: true,
-    keepsDirectorySpecialBitsAsNonRoot: true,
-  },
-  {
-    label: busyboxPath
-      ? `busybox sh with busybox tar (${busyboxPath})`
-      : 'busybox sh with busybox tar — SKIPPED: busybox is not installed (apt-get install -y busybox)',
-    command: busyboxPath ?? 'busybox',
-    args: ['sh'],
-    available: busyboxPath !== undefined,
-    restoresSymlinkOwners: false,
-    fillsReadOnlyDirectoriesAsNonRoot: false,
-    keepsDirectorySpecialBitsAsNonRoot: false,
-  },
-];
-if (!busyboxPath) {
-  console.warn('seed-script.test.ts: busybox is not installed, the busybox variant is SKIPPED (apt-get install -y busybox)');
-}
+const shells = seedShells();
+afterAll(() => shells.forEach((shell) => shell.dispose()));
+const variants: ShellVariant[] = shells.map((shell) => ({
+  label: shell.label,
+  command: shell.argv[0] as string,
+  args: shell.argv.slice(1),
+  ...(shell.binDir ? { binDir: shell.binDir } : {}),
+  available: shell.available,
+  busybox: shell.busybox,
+  prefersApplets: shell.prefersApplets,
+  restoresSymlinkOwners: !shell.busybox,
+  fillsReadOnlyDirectoriesAsNonRoot: !shell.busybox,
+  keepsDirectorySpecialBitsAsNonRoot: !shell.busybox,
+}));
+
+describe('seed shell variants', () => {
+  it.runIf(process.env[requireAllShellsVariable] === '1')(`are all available (${requireAllShellsVariable}=1, as in CI)`, () => {
+    expect(missingShellVariants(shells)).toEqual([]);
+  });
+});
 
 const temporaryDirectories: string[] = [];
 
@@ -319,10 +306,12 @@ describe('seed script source', () => {
     expect(result.status, result.stderr).toBe(0);
   });
 
-  it.skipIf(!busyboxPath)('parses with busybox sh', () => {
-    const result = spawnSync(busyboxPath ?? 'busybox', ['sh', '-n', '-c', seedScript], { encoding: 'utf8' });
-    expect(result.status, result.stderr).toBe(0);
-  });
+  for (const variant of variants.filter((candidate) => candidate.busybox)) {
+    it.skipIf(!variant.available)(`parses with ${variant.label}`, () => {
+      const result = spawnSync(variant.command, [...variant.args, '-n', '-c', seedScript], { encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(0);
+    });
+  }
 });
 
 for (const variant of variants) {
@@ -330,29 +319,18 @@ for (const variant of variants) {
     let realTar = 'tar';
 
     beforeAll(() => {
-      if (variant.command !== '/bin/sh') {
-        // Busybox applets first in PATH, so that even `exec tar` in the script runs busybox tar.
-        const binDir = mkdtempSync(join(tmpdir(), 'seed-script-busybox-'));
-        chmodSync(binDir, 0o755);
-        for (const applet of busyboxApplets) symlinkSync(variant.command, join(binDir, applet));
-        // A busybox image has no openssl: as `openssl`, busybox fails (no such applet), so the seed hashes with its sha256sum.
-        symlinkSync(variant.command, join(binDir, 'openssl'));
-        variant.binDir = binDir;
+      if (variant.busybox) {
+        // Busybox applets first in PATH (the harness made the directory), so that even `exec tar` runs busybox tar.
         realTar = `${variant.command} tar`;
         const probe = spawnSync(variant.command, ['sh', '-c', 'command -v tar; tar --help 2>&1'], {
-          env: { PATH: `${binDir}:${process.env.PATH ?? ''}` },
+          env: { PATH: `${variant.binDir ?? ''}:${process.env.PATH ?? ''}` },
           encoding: 'utf8',
         });
-        expect(probe.stdout.split('\n')[0]).toBe(join(binDir, 'tar'));
         expect(probe.stdout).toContain('BusyBox');
       } else {
         realTar = spawnSync('/bin/sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).stdout.trim();
         expect(realTar).toMatch(/^\//);
       }
-    });
-
-    afterAll(() => {
-      if (variant.binDir) rmSync(variant.binDir, { recursive: true, force: true });
     });
 
     it('copies nested files and directories with exact content and modes, then writes the sentinel', () => {
@@ -495,7 +473,8 @@ for (const variant of variants) {
         expect(existsSync(sentinel)).toBe(true);
       });
 
-      it('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
+      // The fake tar comes first in PATH; a shell that runs its own applets first never calls it.
+      it.skipIf(variant.prefersApplets)('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
         const { source, target, sentinel, env } = fixture();
         populateTree(source);
         const fakeTarDirectory = failingCreateTar(realTar);

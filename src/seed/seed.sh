@@ -1,0 +1,487 @@
+#!/bin/sh
+# The seed init container's script: brings the sandbox image's own directory (e.g. /sandbox) into the persistent
+# volume, and merges later image versions into it. The webhook runs it as `/bin/sh -c <seedScript>` with the volume
+# mounted at a staging path and every parameter in the environment variables of `seedEnvironment`; either in the
+# sandbox's own image, or in the project's seeder image with the sandbox image mounted as an image volume.
+#
+# The record ($SEED_TARGET/$SEED_SENTINEL) says what was seeded: format version, image reference, hash tool, and a
+# manifest line per seeded entry: type (f, d, l, o), mode, size, hash (of the content; of the target for symlinks)
+# and path. Every start reads its header only; the same image is a no-op in milliseconds.
+#
+# What happens to each entry (README "Seeding" has the table):
+# - No record: first seed with one tar stream (hard links, FIFOs, modes and times kept; symlinks copied as symlinks,
+#   never followed), then the record. A crash leaves no record and the next start copies again. The manifest is
+#   read from the image while tar copies it; every image file is opened first, so an unreadable image fails before
+#   anything is copied.
+# - Another image and SEED_RESEED=merge: the image's tree (N), the recorded manifest (O) and the volume's current
+#   state of those paths (C) decide per path: C equal to N: unchanged. Image-added (no O): copied, unless the volume
+#   already has something there (kept). Image-changed and C equal to O (the user never touched it): updated.
+#   C differs from O: kept as the user left it. C missing: skipped, never resurrected (also everything below a
+#   directory the user deleted). Not in N any more: left in place. Paths under SEED_IMAGE_OWNED are the image's:
+#   always replaced, and removed when the image drops them. SEED_RESEED=never: a recorded volume is never touched.
+# - Crash safety of a merge: changed files and symlinks, and whole new directories with their final mode and owner,
+#   are staged with tar inside the volume, then each top-most staged entry is moved into place with one rename.
+#   The few steps that must remove before replacing (a directory in the way, a type change) are journaled in
+#   $SEED_SENTINEL.pending first, so that a rerun reads them as untouched, not deleted.
+#   The record is written last (temp file + rename), so a rerun after kill -9 redoes the same merge.
+# - Never following user symlinks: the volume's state is read with stat of each path (not following the last
+#   component), and a path below anything that is not a real directory counts as absent-and-blocked.
+# - Owner: as root with SEED_UID/SEED_GID, everything written (copied entries, new directories, the record and the
+#   volume root on the first seed) is chowned (`chown -h`, never through a symlink). Not root: files belong to the
+#   running user, which the webhook makes the sandbox's own. `umask 0` and `tar -p` keep modes exactly (0700 stays).
+# - Special files and names with a newline are copied by the first seed's tar stream only, and logged; a merge
+#   never creates them. Hard links become separate files when a merge updates them.
+# - Output: notes for kept/skipped paths (at most 20), then one summary line: added, updated, kept, skipped, bytes, ms.
+#
+# Tools it needs, all in busybox and in coreutils/findutils/tar/mawk: sh, tar, find, stat, xargs, awk, tr, cut, grep,
+# head, wc, readlink, sha256sum (or md5sum), mkdir, mv, rm, chmod, chown, cat, date, id. When the image has openssl,
+# it computes the same SHA-256 digests several times faster (coreutils and busybox use no CPU extensions).
+# Known limits: ACLs and xattrs (file capabilities) are not copied; busybox tar, non-root, drops setgid/sticky bits of
+# directories and cannot fill read-only (0555) directories; a volume shared by several running Pods of one user is
+# merged without locking (the seed runs before the sandbox starts, not against concurrent writers).
+
+set -eu
+LC_ALL=C
+export LC_ALL
+log() { printf 'sandbox-storage seed: %s\n' "$*"; }
+work=''
+image_reader=''
+fail() {
+  printf 'sandbox-storage seed: error: %s\n' "$*" >&2
+  if [ -n "$image_reader" ]; then kill "$image_reader" 2>/dev/null || true; fi
+  if [ -n "$work" ]; then rm -rf "$work"; fi
+  exit 1
+}
+# Milliseconds from GNU date, else from the kernel's uptime (busybox date has no %N).
+now_ms() {
+  t=$(date +%s%N 2>/dev/null) || t=''
+  case "$t" in
+    ''|*[!0-9]*)
+      t=''
+      if [ -r /proc/uptime ]; then read -r t _ </proc/uptime || t=''; fi
+      case "$t" in [0-9]*.[0-9][0-9]) t="${t%.*}${t#*.}0" ;; *) t="$(date +%s)000" ;; esac
+      ;;
+    *) t=${t%??????} ;;
+  esac
+  printf '%s' "$t"
+}
+started=$(now_ms)
+
+src=${SEED_SOURCE-}
+target=${SEED_TARGET-}
+sentinel=${SEED_SENTINEL-}
+image=${SEED_IMAGE-}
+uid=${SEED_UID-}
+gid=${SEED_GID-}
+reseed=${SEED_RESEED:-merge}
+owned=${SEED_IMAGE_OWNED-}
+case "$src" in /*) ;; *) fail "SEED_SOURCE must be an absolute path, got '$src'" ;; esac
+case "$target" in /*) ;; *) fail "SEED_TARGET must be an absolute path, got '$target'" ;; esac
+case "$sentinel" in ''|.|..|*/*) fail "SEED_SENTINEL must be a plain file name, got '$sentinel'" ;; esac
+case "$uid" in *[!0-9]*) fail "SEED_UID must be a numeric user id, got '$uid'" ;; esac
+case "$gid" in *[!0-9]*) fail "SEED_GID must be a numeric group id, got '$gid'" ;; esac
+case "$reseed" in merge|never) ;; *) fail "SEED_RESEED must be merge or never, got '$reseed'" ;; esac
+[ -d "$target" ] || fail "target $target is not a directory (is the volume mounted?)"
+
+record="$target/$sentinel"
+work="$target/$sentinel.work"
+pending="$target/$sentinel.pending"
+nl='
+'
+tab=$(printf '\t')
+
+summary() {
+  # summary WHAT ADDED UPDATED KEPT SKIPPED BYTES
+  log "$1: added $2, updated $3, kept $4, skipped $5, $6 bytes copied, $(( $(now_ms) - started )) ms"
+}
+
+# The record's header: format version, then key=value lines up to the manifest marker.
+version=''
+recorded_image=''
+recorded_hash=''
+if [ -L "$record" ] || { [ -e "$record" ] && [ ! -f "$record" ]; }; then
+  log "$record is not a regular file: the volume counts as seeded and is left alone"
+  exit 0
+fi
+if [ -f "$record" ]; then
+  version=1
+  while IFS= read -r line; do
+    case "$line" in
+      'sandbox-storage-seed-record 2') version=2 ;;
+      image=*) recorded_image=${line#image=} ;;
+      hash=*) recorded_hash=${line#hash=} ;;
+      ---) break ;;
+    esac
+  done <"$record"
+  if [ "$version" = 2 ] && [ "$recorded_image" = "$image" ]; then
+    if [ -e "$work" ] || [ -e "$pending" ]; then rm -rf "$work" "$pending"; fi
+    summary "up to date: volume at $target was seeded from image $image" 0 0 0 0 0
+    exit 0
+  fi
+  if [ "$reseed" = never ]; then
+    summary "volume at $target was seeded from image $recorded_image; image is now $image and spec.seed.reseed is never, so nothing is copied" 0 0 0 0 0
+    exit 0
+  fi
+fi
+
+owner="$uid"
+if [ -n "$gid" ]; then owner="$owner:$gid"; fi
+euid=$(id -u 2>/dev/null) || euid=''
+chown_tree=false
+if [ -n "$owner" ]; then
+  if [ "$euid" = 0 ]; then
+    chown_tree=true
+  elif [ "$uid" != "$euid" ]; then
+    log "running as uid ${euid:-unknown}, not root: the copied files belong to that user, not to $owner"
+  fi
+fi
+
+hasher=''
+for candidate in sha256sum md5sum; do
+  if command -v "$candidate" >/dev/null 2>&1; then hasher=$candidate; break; fi
+done
+[ -n "$hasher" ] || fail "neither sha256sum nor md5sum is available in this image; use spec.seed.source: imageVolume"
+# The same SHA-256 from openssl when the image has it: several times faster than coreutils' or busybox's
+# sha256sum, which use no CPU extensions. Used only if it hashes the empty input right.
+openssl_sha=false
+if [ "$hasher" = sha256sum ] && command -v openssl >/dev/null 2>&1; then
+  case "$(openssl dgst -sha256 -r </dev/null 2>/dev/null)" in
+    e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855*) openssl_sha=true ;;
+  esac
+fi
+
+# hash_files LIST: "hash  name" lines for the newline-separated names in LIST, relative to the current directory.
+# openssl does not escape names, so names with a backslash go to the hasher, which does.
+hash_files() {
+  if [ "$openssl_sha" = true ]; then
+    grep -v '[\]' "$1" | tr '\n' '\0' | xargs -0 -r openssl dgst -sha256 -r
+    grep '[\]' "$1" | tr '\n' '\0' | xargs -0 -r "$hasher"
+  else
+    tr '\n' '\0' <"$1" | xargs -0 -r "$hasher"
+  fi
+}
+
+# Scratch space on the volume itself (rename needs the same filesystem); left over from a crash, it is redone.
+rm -rf "$work"
+(umask 077 && mkdir "$work") || fail "cannot create $work"
+
+# scan ROOT OUT [LIST]: manifest lines "type<TAB>mode<TAB>size<TAB>hash<TAB>path" (type f, d, l or o; for symlinks
+# the hash is of the link's target) of every entry below ROOT, or of the "./"-prefixed paths in LIST. Entries
+# below something that is not a directory are left out, so a symlink in the path is never followed.
+scan() {
+  scan_root=$1
+  scan_out=$2
+  if [ "$#" -gt 2 ]; then
+    (cd "$scan_root" && tr '\n' '\0' <"$3" | xargs -0 stat -c '%f %a %s %n' 2>/dev/null) >"$scan_out.stat" || true
+  else
+    (cd "$scan_root" && find . ! -name . ! -path "*$nl*" -exec stat -c '%f %a %s %n' {} +) >"$scan_out.stat" \
+      || fail "cannot list $scan_root"
+  fi
+  awk -v dot=. '
+    function kind(hex) { hex = substr(hex, 1, length(hex) - 3); return hex == "8" ? "f" : hex == "4" ? "d" : hex == "a" ? "l" : "o" }
+    {
+      split($0, f, " "); path = substr($0, length(f[1]) + length(f[2]) + length(f[3]) + 4)
+      parent = path; sub(/\/[^\/]*$/, "", parent)
+      if (parent != dot && !(parent in dirs)) next
+      t = kind(f[1]); if (t == "d") dirs[path] = 1
+      print t "\t" f[2] "\t" f[3] "\t" path
+    }' "$scan_out.stat" >"$scan_out.entries"
+  awk -F "$tab" '$1 == "f" { print substr($0, length($1 $2 $3) + 4) }' "$scan_out.entries" >"$scan_out.files"
+  (cd "$scan_root" && hash_files "$scan_out.files") >"$scan_out.hashes" 2>"$scan_out.errors" || true
+  # Symlinks: each target is written to a numbered file (printf is a builtin), and all of them hashed in one batch.
+  awk -F "$tab" '$1 == "l" { print substr($0, length($1 $2 $3) + 4) }' "$scan_out.entries" >"$scan_out.links"
+  : >"$scan_out.targets"
+  if [ -s "$scan_out.links" ]; then
+    mkdir "$scan_out.t"
+    link_index=0
+    while IFS= read -r link; do
+      link_index=$((link_index + 1))
+      link_target=$(readlink "$scan_root/$link") || continue
+      printf '%s' "$link_target" >"$scan_out.t/$link_index"
+    done <"$scan_out.links"
+    (cd "$scan_out.t" && find . -type f | hash_files /dev/stdin) >"$scan_out.targets" 2>/dev/null || true
+  fi
+  awk -F "$tab" -v hashes="$scan_out.hashes" -v links="$scan_out.links" -v targets="$scan_out.targets" '
+    BEGIN {
+      while ((getline line < hashes) > 0) {
+        escaped = substr(line, 1, 1) == "\\"; if (escaped) line = substr(line, 2)
+        at = index(line, " "); h = substr(line, 1, at - 1); name = substr(line, at + 2)
+        if (escaped) { gsub(/\\\\/, "\\", name) }
+        hash[name] = h
+      }
+      while ((getline line < targets) > 0) { at = index(line, " "); n = substr(line, at + 2); sub(/^\.\//, "", n); target[n] = substr(line, 1, at - 1) }
+      n = 0
+      while ((getline line < links) > 0) { n++; if (n in target) hash[line] = target[n] }
+    }
+    {
+      path = substr($0, length($1 $2 $3) + 4)
+      h = (path in hash) ? hash[path] : "-"
+      if ($1 == "f" && h == "-") h = "unreadable"
+      print $1 "\t" $2 "\t" $3 "\t" h "\t" substr(path, 3)
+    }' "$scan_out.entries" >"$scan_out"
+}
+
+# read_image: the image's tree (a missing directory seeds nothing) as $work/new.<pid>; entries named like the record
+# are never copied. The file names carry the shell's pid: a first seed reads the image while it copies, and the
+# reader of a killed run must not write into the files of the run that replaces it.
+read_image() {
+  image_out="$work/image.$$"
+  if [ -d "$src" ]; then
+    scan "$src" "$image_out"
+    if grep -q . "$image_out.errors"; then
+      fail "cannot read files of $src: $(head -n 3 "$image_out.errors" | tr '\n' ' ')"
+    fi
+  else
+    : >"$image_out"
+  fi
+  awk -F "$tab" -v s="$sentinel" '{
+      path = substr($0, length($1 $2 $3 $4) + 5); top = path; sub(/\/.*/, "", top)
+      if (top == s || index(top, s ".") == 1) print path > "/dev/stderr"; else print
+    }' "$image_out" >"$work/new.$$" 2>"$image_out.reserved"
+  while IFS= read -r reserved; do
+    case "$reserved" in */*) ;; *) log "not copying $src/$reserved: the name is reserved for the seed record" ;; esac
+  done <"$image_out.reserved"
+  odd=0
+  if [ -d "$src" ]; then odd=$(cd "$src" && find . -path "*$nl*" -prune -print | wc -l); fi
+  odd=$(( odd + $(awk -F "$tab" '$1 == "o"' "$work/new.$$" | wc -l) ))
+  if [ "$odd" -gt 0 ]; then
+    log "$odd special files (FIFOs, sockets, devices) or names with a newline: copied by the first seed only, never merged"
+  fi
+}
+
+write_record() {
+  tmp="$record.tmp"
+  rm -f "$tmp"
+  {
+    printf 'sandbox-storage-seed-record 2\n'
+    printf 'image=%s\n' "$image"
+    printf 'source=%s\n' "$src"
+    printf 'seeded-at=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+    printf 'hash=%s\n' "$hasher"
+    printf 'entries=%s\n' "$(wc -l <"$work/new" | tr -d ' ')"
+    printf -- '---\n'
+    cat "$work/new"
+  } >"$tmp"
+  if [ "$chown_tree" = true ]; then chown -h "$owner" "$tmp"; fi
+  mv -f "$tmp" "$record"
+  rm -rf "$work" "$pending"
+}
+
+own_target_root() {
+  if [ "$chown_tree" = true ]; then chown "$owner" "$target" || fail "cannot chown $target to $owner"; fi
+}
+
+if [ -z "$version" ]; then
+  # First seed: one tar stream (keeps hard links, special files, modes, times). A crash leaves no record, so the
+  # next start copies everything again over whatever a crashed attempt left behind. The manifest is made from the
+  # image while tar copies it (hashing is most of its cost); opening every file first (no read) makes an
+  # unreadable image fail before anything is copied.
+  if [ -d "$src" ]; then
+    (cd "$src" && find . ! -name . ! -path "*$nl*" -type f -exec head -c 0 {} + >/dev/null) 2>"$work/unreadable" || true
+    if grep -q . "$work/unreadable"; then
+      fail "cannot read files of $src: $(head -n 3 "$work/unreadable" | tr '\n' ' ')"
+    fi
+  fi
+  read_image &
+  image_reader=$!
+  set --
+  if [ -d "$src" ]; then
+    cd "$src" || fail "cannot enter $src"
+    for entry in ./* ./.[!.]* ./..?*; do
+      if [ ! -e "$entry" ] && [ ! -L "$entry" ]; then continue; fi
+      case "${entry#./}" in
+        "$sentinel"|"$sentinel".*) ;;
+        *) set -- "$@" "$entry" ;;
+      esac
+    done
+  fi
+  if [ "$#" -gt 0 ]; then
+    statuses=$(
+      {
+        {
+          rc=0
+          tar -cf - "$@" || rc=$?
+          echo "create=$rc" >&3
+        } | {
+          rc=0
+          (umask 0 && exec tar -C "$target" -xpf -) || rc=$?
+          echo "extract=$rc" >&3
+        }
+      } 3>&1 >/dev/null
+    ) || true
+    create_rc=''
+    extract_rc=''
+    for status in $statuses; do
+      case "$status" in
+        create=*) create_rc="${status#create=}" ;;
+        extract=*) extract_rc="${status#extract=}" ;;
+      esac
+    done
+    if [ "$create_rc" != 0 ] || [ "$extract_rc" != 0 ]; then
+      fail "copying $src into $target failed (tar create exit ${create_rc:-unknown}, tar extract exit ${extract_rc:-unknown}); the volume is not marked as seeded, the next start copies again"
+    fi
+    if [ "$chown_tree" = true ]; then
+      cd "$target" || fail "cannot enter $target"
+      chown -R -h "$owner" "$@" || fail "cannot chown the copied files in $target to $owner"
+    fi
+  fi
+  reader=$image_reader
+  image_reader=''
+  wait "$reader" || fail "reading $src for the seed record failed; the volume is not marked as seeded, the next start copies again"
+  mv -f "$work/new.$$" "$work/new"
+  own_target_root
+  added=$(wc -l <"$work/new" | tr -d ' ')
+  bytes=$(awk -F "$tab" '$1 == "f" { n += $3 } END { print n + 0 }' "$work/new")
+  write_record
+  if [ ! -d "$src" ]; then log "$src does not exist in image $image (or is not a directory): nothing to seed"; fi
+  summary "first seed of volume at $target from image $image" "$added" 0 0 0 "$bytes"
+  exit 0
+fi
+
+# Upgrade merge. The image is read first: it decides what is copied.
+read_image
+mv -f "$work/new.$$" "$work/new"
+# The previous manifest says what was seeded; a record without one (an older format) adopts the
+# image's current files as that baseline, which copies nothing and never overwrites or resurrects anything.
+if [ "$version" = 2 ]; then
+  awk 'seen { print } $0 == "---" { seen = 1 }' "$record" >"$work/old"
+else
+  cat "$work/new" >"$work/old"
+fi
+comparable=1
+if [ "$version" = 2 ] && [ "$recorded_hash" != "$hasher" ]; then comparable=0; fi
+printf '%s\n' "$owned" | awk 'NF' >"$work/owned"
+: >"$work/journal"
+if [ -f "$pending" ]; then
+  { IFS= read -r pending_image || true; } <"$pending"
+  if [ "$pending_image" = "image=$image" ]; then cat "$pending" >"$work/journal"; fi
+fi
+awk -F "$tab" '{ print "./" substr($0, length($1 $2 $3 $4) + 5) }' "$work/new" "$work/old" | awk '!seen[$0]++' >"$work/paths"
+scan "$target" "$work/current" "$work/paths"
+
+# Decide every path: one action line "action<TAB>type<TAB>mode<TAB>path" in parent-first order, and the counts.
+awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$comparable" -v counts="$work/counts" \
+  -v notes="$work/notes" '
+  function rest(line) { return substr(line, length($1 $2 $3 $4) + 5) }
+  function same(a, b) { split(a, x, "\t"); split(b, y, "\t"); return x[1] == y[1] && x[2] == y[2] && (x[1] == "d" || x[4] == y[4]) }
+  function isowned(p,   q) { q = p; while (1) { if (q in own) return 1; if (q !~ /\//) return 0; sub(/\/[^\/]*$/, "", q) } }
+  function parentof(p,   q) { q = p; if (q !~ /\//) return "."; sub(/\/[^\/]*$/, "", q); return q }
+  function note(p, why) { print why ": " p > notes }
+  BEGIN {
+    while ((getline line < owned) > 0) own[line] = 1
+    while ((getline line < journal) > 0) journaled[line] = 1
+    present["."] = 1
+  }
+  FILENAME == ARGV[1] { old[rest($0)] = $1 "\t" $2 "\t" $3 "\t" (comparable ? $4 : "?"); next }
+  FILENAME == ARGV[2] { cur[rest($0)] = $1 "\t" $2 "\t" $3 "\t" $4; next }
+  FILENAME == ARGV[3] { p = rest($0); new[p] = $1 "\t" $2 "\t" $3 "\t" $4; order[++n] = p; next }
+  END {
+    for (p in old) if (!(p in new)) order[++n] = p
+    for (i = 1; i <= n; i++) {
+      p = order[i]; parent = parentof(p)
+      if ((p in journaled) && !(p in cur) && (p in old)) cur[p] = old[p]
+      hasnew = p in new; hasold = p in old; hascur = p in cur
+      if (hasnew) split(new[p], nw, "\t")
+      if (hascur) split(cur[p], cu, "\t")
+      if (!hasnew) {
+        # Removed from the image: an image-owned path goes, anything else stays where the user has it.
+        if (hascur && isowned(p) && present[parent]) { print "remove\t-\t-\t" p; kept_removed++ }
+        else if (hascur) { kept++; note(p, "kept (no longer in the image)") }
+        if (hascur && cu[1] == "d") present[p] = 1
+        continue
+      }
+      if (nw[1] == "o") { skipped++; note(p, "skipped (special file)"); continue }
+      if (!present[parent]) { skipped++; note(p, "skipped (its directory was deleted or replaced)"); continue }
+      if (parent in within) {
+        # Inside a directory that is added whole: staged with it, and renamed into place together.
+        print "within\t" nw[1] "\t" nw[2] "\t" p; added++
+        if (nw[1] == "d") { present[p] = 1; within[p] = 1 }
+        if (nw[1] == "f") bytes += nw[3]
+        continue
+      }
+      if (hascur && same(cur[p], new[p])) { unchanged++; if (cu[1] == "d") present[p] = 1; continue }
+      if (isowned(p)) {
+        if (hascur && (cu[1] != nw[1] || nw[1] != "d")) { print "replace\t" nw[1] "\t" nw[2] "\t" p }
+        else if (hascur) { print "chmod\td\t" nw[2] "\t" p }
+        else print "add\t" nw[1] "\t" nw[2] "\t" p
+        if (hascur) updated++; else added++
+        if (nw[1] == "d") { present[p] = 1; if (!hascur || cu[1] != "d") within[p] = 1 }
+        if (nw[1] == "f") bytes += nw[3]
+        continue
+      }
+      if (!hasold) {
+        if (!hascur) { print "add\t" nw[1] "\t" nw[2] "\t" p; added++; if (nw[1] == "d") { present[p] = 1; within[p] = 1 }; if (nw[1] == "f") bytes += nw[3] }
+        else { kept++; note(p, "kept (the volume already has its own version)"); if (cu[1] == "d") present[p] = 1 }
+        continue
+      }
+      if (!hascur) { skipped++; note(p, "skipped (deleted by the user)"); continue }
+      if (same(cur[p], old[p]) && !(cu[1] == "d" && nw[1] != "d")) {
+        if (cu[1] == "d" && nw[1] == "d") print "chmod\td\t" nw[2] "\t" p
+        else print "replace\t" nw[1] "\t" nw[2] "\t" p
+        updated++; if (nw[1] == "f") bytes += nw[3]
+        if (nw[1] == "d") { present[p] = 1; if (cu[1] != "d") within[p] = 1 }
+        continue
+      }
+      kept++; note(p, "kept (changed by the user)")
+      if (cu[1] == "d") present[p] = 1
+    }
+    print added + 0, updated + 0, kept + 0, skipped + 0, unchanged + 0, kept_removed + 0, bytes + 0 > counts
+  }' "$work/old" "$work/current" "$work/new" >"$work/actions"
+read -r added updated kept skipped unchanged removed bytes <"$work/counts"
+
+# Stage everything that is copied in a scratch directory on the volume: files and symlinks with tar (in batches),
+# directories that are new as a whole with their final mode and owner. Then each top-most staged entry is moved
+# into place with one rename, so a crash never leaves a half-written file or a directory with the wrong mode.
+awk -F "$tab" '$1 != "chmod" && $1 != "remove" && ($2 == "f" || $2 == "l") { print "./" substr($0, length($1 $2 $3) + 4) }' \
+  "$work/actions" >"$work/copy"
+awk -F "$tab" '$1 != "chmod" && $1 != "remove" && $2 == "d"' "$work/actions" >"$work/dirs"
+mkdir "$work/stage"
+if [ -s "$work/copy" ]; then
+  # shellcheck disable=SC2016 # the inner sh expands them
+  (cd "$src" && tr '\n' '\0' <"$work/copy" | xargs -0 sh -c '
+      tar -cf "$0" "$@" || exit 1
+      (umask 0 && exec tar -C "${0%/*}/stage" -xpf "$0") || exit 1
+      rm -f "$0"' "$work/batch.tar") || fail "staging the changed files of $src failed; nothing is marked as merged, the next start retries"
+fi
+while IFS="$tab" read -r action kind mode path; do
+  mkdir -p "$work/stage/$path" || fail "cannot stage directory $path"
+done <"$work/dirs"
+# Modes deepest first, so that a read-only directory is still writable while its children are set.
+awk '{ line[NR] = $0 } END { for (i = NR; i > 0; i--) print line[i] }' "$work/dirs" >"$work/dirs.reversed"
+while IFS="$tab" read -r action kind mode path; do
+  chmod "$mode" "$work/stage/$path" || fail "cannot set the mode of staged directory $path"
+done <"$work/dirs.reversed"
+if [ "$chown_tree" = true ]; then chown -R -h "$owner" "$work/stage" || fail "cannot chown the staged files to $owner"; fi
+# The journal keeps what an interrupted earlier attempt had already removed for replacing.
+if [ ! -s "$work/journal" ]; then printf 'image=%s\n' "$image" >"$work/journal"; fi
+cat "$work/journal" >"$pending.tmp"
+mv -f "$pending.tmp" "$pending"
+umask 0
+while IFS="$tab" read -r action kind mode path; do
+  dest="$target/$path"
+  case "$action" in
+    remove|replace)
+      # A file, or a symlink to anything but a directory, is replaced by the rename below in one step. Anything
+      # else is removed first, and journaled so that a crash in between does not read as "deleted by the user".
+      if { [ -e "$dest" ] || [ -L "$dest" ]; } && { [ "$action" = remove ] || [ "$kind" = d ] || [ -d "$dest" ]; }; then
+        printf '%s\n' "$path" >>"$pending"
+        rm -rf "$dest" || fail "cannot remove $dest"
+      fi
+      ;;
+  esac
+  case "$action" in
+    remove|within) ;;
+    chmod) chmod "$mode" "$dest" || fail "cannot chmod $dest" ;;
+    *) mv -f "$work/stage/$path" "$dest" || fail "cannot move $path into place" ;;
+  esac
+done <"$work/actions"
+umask 022
+if [ "$removed" -gt 0 ]; then log "removed $removed image-owned paths the image no longer has"; fi
+if [ -s "$work/notes" ]; then
+  head -n 20 "$work/notes" | while IFS= read -r line; do log "$line"; done
+  total=$(wc -l <"$work/notes" | tr -d ' ')
+  if [ "$total" -gt 20 ]; then log "... and $((total - 20)) more"; fi
+fi
+was=$recorded_image
+write_record
+summary "merged image $image into volume at $target (was ${was:-unknown}; $unchanged unchanged)" "$added" "$updated" "$kept" "$skipped" "$bytes"
