@@ -9,10 +9,14 @@
 # and path. Every start reads its header only; the same image is a no-op in milliseconds.
 #
 # What happens to each entry (README "Seeding" has the table):
-# - No record: first seed with one tar stream (hard links, FIFOs, modes and times kept; symlinks copied as symlinks,
-#   never followed), then the record. A crash leaves no record and the next start copies again. The manifest is
-#   read from the image while tar copies it; every image file is opened first, so an unreadable image fails before
+# - No record, empty volume (lost+found aside): first seed with one tar stream (hard links, FIFOs, modes and times
+#   kept; symlinks copied as symlinks, never followed) into scratch space on the volume, then each top-level entry
+#   renamed into place, then the record. A crash leaves no record and only complete entries. The manifest is read
+#   from the image while tar copies it; every image file is opened first, so an unreadable image fails before
 #   anything is copied.
+# - No record, volume with files (a pre-existing PVC, a share used before, a deleted record, a killed first seed):
+#   adopted. Merged like an upgrade in which every image path is new: what the volume has is kept, what it lacks is
+#   added; the record then holds the image's version of every path, so later merges see the user's as changed.
 # - Another image and SEED_RESEED=merge: the image's tree (N), the recorded manifest (O) and the volume's current
 #   state of those paths (C) decide per path: C equal to N: unchanged. Image-added (no O): copied, unless the volume
 #   already has something there (kept). Image-changed and C equal to O (the user never touched it): updated.
@@ -26,6 +30,8 @@
 #   The record is written last (temp file + rename), so a rerun after kill -9 redoes the same merge.
 # - Never following user symlinks: the volume's state is read with stat of each path (not following the last
 #   component), and a path below anything that is not a real directory counts as absent-and-blocked.
+# - Not root and a path it cannot write (files of another user): left as it is, noted, and recorded as before the
+#   run (or not at all), so the run completes and a seeder that can write it later sees it unchanged.
 # - Owner: as root with SEED_UID/SEED_GID, everything written (copied entries, new directories, the record and the
 #   volume root on the first seed) is chowned (`chown -h`, never through a symlink). Not root: files belong to the
 #   running user, which the webhook makes the sandbox's own. `umask 0` and `tar -p` keep modes exactly (0700 stays).
@@ -46,10 +52,17 @@ export LC_ALL
 log() { printf 'sandbox-storage seed: %s\n' "$*"; }
 work=''
 image_reader=''
+# remove_scratch PATH...: rm -rf, also of read-only directories a non-root run staged (only directories are
+# chmodded: find -type d never follows the symlinks in there).
+remove_scratch() {
+  rm -rf "$@" 2>/dev/null && return 0
+  find "$@" -type d -exec chmod u+rwx {} + 2>/dev/null || true
+  rm -rf "$@"
+}
 fail() {
   printf 'sandbox-storage seed: error: %s\n' "$*" >&2
   if [ -n "$image_reader" ]; then kill "$image_reader" 2>/dev/null || true; fi
-  if [ -n "$work" ]; then rm -rf "$work"; fi
+  if [ -n "$work" ]; then remove_scratch "$work" || true; fi
   exit 1
 }
 # Milliseconds from GNU date, else from the kernel's uptime (busybox date has no %N).
@@ -114,7 +127,7 @@ if [ -f "$record" ]; then
     esac
   done <"$record"
   if [ "$version" = 2 ] && [ "$recorded_image" = "$image" ]; then
-    if [ -e "$work" ] || [ -e "$pending" ]; then rm -rf "$work" "$pending"; fi
+    if [ -e "$work" ] || [ -e "$pending" ]; then remove_scratch "$work" "$pending"; fi
     summary "up to date: volume at $target was seeded from image $image" 0 0 0 0 0
     exit 0
   fi
@@ -162,7 +175,7 @@ hash_files() {
 }
 
 # Scratch space on the volume itself (rename needs the same filesystem); left over from a crash, it is redone.
-rm -rf "$work"
+remove_scratch "$work"
 (umask 077 && mkdir "$work") || fail "cannot create $work"
 
 # scan ROOT OUT [LIST]: manifest lines "type<TAB>mode<TAB>size<TAB>hash<TAB>path" (type f, d, l or o; for symlinks
@@ -264,18 +277,38 @@ write_record() {
   } >"$tmp"
   if [ "$chown_tree" = true ]; then chown -h "$owner" "$tmp"; fi
   mv -f "$tmp" "$record"
-  rm -rf "$work" "$pending"
+  remove_scratch "$work" "$pending"
 }
 
 own_target_root() {
   if [ "$chown_tree" = true ]; then chown "$owner" "$target" || fail "cannot chown $target to $owner"; fi
 }
 
-if [ -z "$version" ]; then
-  # First seed: one tar stream (keeps hard links, special files, modes, times). A crash leaves no record, so the
-  # next start copies everything again over whatever a crashed attempt left behind. The manifest is made from the
-  # image while tar copies it (hashing is most of its cost); opening every file first (no read) makes an
-  # unreadable image fail before anything is copied.
+# volume_is_empty: nothing in the volume but the record's reserved names and a file system's lost+found.
+volume_is_empty() {
+  for entry in "$target"/* "$target"/.[!.]* "$target"/..?*; do
+    if [ ! -e "$entry" ] && [ ! -L "$entry" ]; then continue; fi
+    case "${entry##*/}" in
+      "$sentinel"|"$sentinel".*|lost+found) ;;
+      *) return 1 ;;
+    esac
+  done
+  return 0
+}
+
+adopting=false
+if [ -z "$version" ] && ! volume_is_empty; then
+  # Files but no record (a pre-existing PVC, a share used before, a deleted record, a first seed killed after some
+  # entries were in place): merged as if every path were new in the image, so what the volume has wins.
+  adopting=true
+fi
+
+if [ -z "$version" ] && [ "$adopting" = false ]; then
+  # First seed of an empty volume: one tar stream (keeps hard links, special files, modes, times) into scratch
+  # space on the volume, then each top-level entry renamed into place, complete and owned. A crash leaves no
+  # record and only complete entries, which the next start adopts. The manifest is made from the image while
+  # tar copies it (hashing is most of its cost); opening every file first (no read) makes an unreadable image
+  # fail before anything is copied.
   if [ -d "$src" ]; then
     (cd "$src" && find . ! -name . ! -path "*$nl*" -type f -exec head -c 0 {} + >/dev/null) 2>"$work/unreadable" || true
     if grep -q . "$work/unreadable"; then
@@ -296,6 +329,7 @@ if [ -z "$version" ]; then
     done
   fi
   if [ "$#" -gt 0 ]; then
+    mkdir "$work/first" || fail "cannot create $work/first"
     statuses=$(
       {
         {
@@ -304,7 +338,7 @@ if [ -z "$version" ]; then
           echo "create=$rc" >&3
         } | {
           rc=0
-          (umask 0 && exec tar -C "$target" -xpf -) || rc=$?
+          (umask 0 && exec tar -C "$work/first" -xpf -) || rc=$?
           echo "extract=$rc" >&3
         }
       } 3>&1 >/dev/null
@@ -320,10 +354,24 @@ if [ -z "$version" ]; then
     if [ "$create_rc" != 0 ] || [ "$extract_rc" != 0 ]; then
       fail "copying $src into $target failed (tar create exit ${create_rc:-unknown}, tar extract exit ${extract_rc:-unknown}); the volume is not marked as seeded, the next start copies again"
     fi
+    cd "$work/first" || fail "cannot enter $work/first"
     if [ "$chown_tree" = true ]; then
-      cd "$target" || fail "cannot enter $target"
-      chown -R -h "$owner" "$@" || fail "cannot chown the copied files in $target to $owner"
+      chown -R -h "$owner" "$@" || fail "cannot chown the copied files to $owner"
     fi
+    for entry in "$@"; do
+      # The volume was empty when this run started; anything there now is not ours to replace.
+      if [ -e "$target/$entry" ] || [ -L "$target/$entry" ]; then fail "$target/${entry#./} appeared during the seed"; fi
+      # Renaming a directory to another parent needs write permission on it: a read-only one (0555) gets it
+      # for the move, unless root.
+      entry_mode=''
+      if [ -d "$entry" ] && [ ! -L "$entry" ] && [ ! -w "$entry" ]; then
+        entry_mode=$(stat -c %a "$entry") || fail "cannot stat $entry"
+        chmod u+w "$entry" || fail "cannot make $entry writable to move it"
+      fi
+      mv -f "$entry" "$target/$entry" || fail "cannot move ${entry#./} into place"
+      if [ -n "$entry_mode" ]; then chmod "$entry_mode" "$target/$entry" || fail "cannot restore the mode of ${entry#./}"; fi
+    done
+    cd / || fail "cannot leave $work/first"
   fi
   reader=$image_reader
   image_reader=''
@@ -338,12 +386,16 @@ if [ -z "$version" ]; then
   exit 0
 fi
 
-# Upgrade merge. The image is read first: it decides what is copied.
+# Upgrade merge, or adoption of a volume without a record. The image is read first: it decides what is copied.
 read_image
 mv -f "$work/new.$$" "$work/new"
 # The previous manifest says what was seeded; a record without one (an older format) adopts the
 # image's current files as that baseline, which copies nothing and never overwrites or resurrects anything.
-if [ "$version" = 2 ]; then
+# Adoption has no baseline: every image path counts as new, so it is added where missing and kept where present.
+if [ "$adopting" = true ]; then
+  : >"$work/old"
+  owned=''
+elif [ "$version" = 2 ]; then
   awk 'seen { print } $0 == "---" { seen = 1 }' "$record" >"$work/old"
 else
   cat "$work/new" >"$work/old"
@@ -456,25 +508,55 @@ if [ "$chown_tree" = true ]; then chown -R -h "$owner" "$work/stage" || fail "ca
 if [ ! -s "$work/journal" ]; then printf 'image=%s\n' "$image" >"$work/journal"; fi
 cat "$work/journal" >"$pending.tmp"
 mv -f "$pending.tmp" "$pending"
+# cannot_write ACTION PATH: as root a failed step fails the run (retried next start). Not root (files of another
+# user in the volume), the path is left as it is and noted, and the record keeps its earlier line for it (or none),
+# so the run completes and a later seeder that can write it sees it as before.
+: >"$work/unwritten"
+cannot_write() {
+  [ "$euid" != 0 ] || fail "cannot $1 $target/$2"
+  printf 'skipped (cannot write here as uid %s): %s\n' "$euid" "$2" >>"$work/notes"
+  printf '%s\n' "$2" >>"$work/unwritten"
+  case "$1" in add) added=$((added - 1)) ;; *) updated=$((updated - 1)) ;; esac
+  skipped=$((skipped + 1))
+}
 umask 0
 while IFS="$tab" read -r action kind mode path; do
   dest="$target/$path"
+  [ "$action" != within ] || continue
+  if [ "$euid" != 0 ] && [ ! -w "${dest%/*}" ]; then cannot_write "$action" "$path"; continue; fi
   case "$action" in
     remove|replace)
       # A file, or a symlink to anything but a directory, is replaced by the rename below in one step. Anything
       # else is removed first, and journaled so that a crash in between does not read as "deleted by the user".
       if { [ -e "$dest" ] || [ -L "$dest" ]; } && { [ "$action" = remove ] || [ "$kind" = d ] || [ -d "$dest" ]; }; then
         printf '%s\n' "$path" >>"$pending"
-        rm -rf "$dest" || fail "cannot remove $dest"
+        rm -rf "$dest" || { cannot_write remove "$path"; continue; }
       fi
       ;;
   esac
   case "$action" in
-    remove|within) ;;
-    chmod) chmod "$mode" "$dest" || fail "cannot chmod $dest" ;;
-    *) mv -f "$work/stage/$path" "$dest" || fail "cannot move $path into place" ;;
+    remove) ;;
+    chmod) chmod "$mode" "$dest" || cannot_write chmod "$path" ;;
+    *) mv -f "$work/stage/$path" "$dest" || cannot_write "$action" "$path" ;;
   esac
 done <"$work/actions"
+if [ -s "$work/unwritten" ]; then
+  # What was not written keeps its earlier record line; entries added with a directory that was not are dropped.
+  awk -F "$tab" -v below="$work/below" '
+    function rest(line) { return substr(line, length($1 $2 $3 $4) + 5) }
+    FILENAME == ARGV[1] { bad[$0] = 1; next }
+    FILENAME == ARGV[2] { old[rest($0)] = $0; next }
+    {
+      p = rest($0); q = p; hit = 0
+      while (1) { if (q in bad) { hit = 1; break }; if (q !~ /\//) break; sub(/\/[^\/]*$/, "", q) }
+      if (!hit) print; else if (p in old) print old[p]; else if (q != p) n++
+    }
+    END { print n + 0 > below }' "$work/unwritten" "$work/old" "$work/new" >"$work/new.written"
+  mv -f "$work/new.written" "$work/new"
+  read -r below <"$work/below"
+  added=$((added - below))
+  skipped=$((skipped + below))
+fi
 umask 022
 if [ "$removed" -gt 0 ]; then log "removed $removed image-owned paths the image no longer has"; fi
 if [ -s "$work/notes" ]; then
@@ -483,5 +565,10 @@ if [ -s "$work/notes" ]; then
   if [ "$total" -gt 20 ]; then log "... and $((total - 20)) more"; fi
 fi
 was=$recorded_image
+if [ "$adopting" = true ]; then own_target_root; fi
 write_record
-summary "merged image $image into volume at $target (was ${was:-unknown}; $unchanged unchanged)" "$added" "$updated" "$kept" "$skipped" "$bytes"
+if [ "$adopting" = true ]; then
+  summary "adopted volume at $target (it had files but no seed record) for image $image ($unchanged unchanged)" "$added" "$updated" "$kept" "$skipped" "$bytes"
+else
+  summary "merged image $image into volume at $target (was ${was:-unknown}; $unchanged unchanged)" "$added" "$updated" "$kept" "$skipped" "$bytes"
+fi

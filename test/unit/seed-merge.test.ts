@@ -431,6 +431,88 @@ for (const shell of shells) {
       expect(interrupted).toBeGreaterThan(0);
     });
 
+    describe('a volume with files but no record (a pre-existing PVC, a share used before, a deleted record)', () => {
+      it('is adopted: existing paths win, missing image paths are added, the record holds what the image would have put there', () => {
+        const s = setup();
+        build(s.imageA, treeA);
+        build(s.imageB, treeB);
+        build(s.target, {
+          'changed.txt': { file: 'mine\n' }, // the image has v1 here
+          'unchanged.txt': { file: 'same in both\n' }, // exactly the image's
+          'run.sh': { file: 'my script\n', mode: 0o700 },
+          home: { dir: 0o755 }, // the image has 0700
+          'home/.bashrc': { file: 'my bashrc\n', mode: 0o600 },
+          'user-notes.md': { file: 'notes\n' },
+        });
+        const result = runSeedScript(shell, s.env('a'));
+        expect(result.status, describeRun(result)).toBe(0);
+        const after = read(s.target);
+        expect(after['changed.txt']).toBe('file 0644 mine\n');
+        expect(after['run.sh']).toBe('file 0700 my script\n');
+        expect(after.home).toBe('dir 0755');
+        expect(after['home/.bashrc']).toBe('file 0600 my bashrc\n');
+        expect(after['user-notes.md']).toBe('file 0644 notes\n');
+        // Everything the volume lacked is added, as the image has it.
+        const image = read(s.imageA);
+        for (const path of ['modified.txt', 'home/.profile', 'link', 'skills', 'skills/skill.md', 'dir-deleted/a.txt', 'abs-link']) {
+          expect(after[path], path).toBe(image[path]);
+        }
+        expect(result.stdout).toContain('sandbox-storage seed: kept (the volume already has its own version): changed.txt\n');
+        expect(result.stdout).toMatch(/: adopted volume at .* \(it had files but no seed record\) for image registry\.example\/sandbox:1.*: added \d+, updated 0, kept 4, skipped 0, /);
+        // The record holds the image's version of every path, the user's kept files included.
+        expect(recordHeader(s.target).image).toBe('registry.example/sandbox:1');
+        expect(recordManifest(s.target)).toContain(`f\t644\t3\t${sha256('v1\n')}\tchanged.txt`);
+        expect(recordManifest(s.target)).toHaveLength(Object.keys(treeA).length);
+        expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`))).toEqual([]);
+
+        // So the next image version keeps what the user had and updates what the adoption added.
+        const upgrade = runSeedScript(shell, s.env('b'));
+        expect(upgrade.status, describeRun(upgrade)).toBe(0);
+        const merged = read(s.target);
+        expect(merged['changed.txt']).toBe('file 0644 mine\n');
+        expect(merged['home/.bashrc']).toBe('file 0600 my bashrc\n');
+        expect(merged['modified.txt']).toBe('file 0644 v2\n');
+        expect(merged['run.sh']).toBe('file 0700 my script\n');
+      });
+
+      it('a symlink of the user is never followed or replaced, nothing lands outside the volume', () => {
+        const s = setup();
+        build(s.imageA, treeA);
+        const outside = join(s.root, 'outside');
+        mkdirSync(outside);
+        mkdirSync(s.target, { recursive: true });
+        symlinkSync(outside, join(s.target, 'home'));
+        symlinkSync(join(outside, 'unchanged.txt'), join(s.target, 'unchanged.txt'));
+        const result = runSeedScript(shell, s.env('a'));
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(readdirSync(outside)).toEqual([]);
+        expect(readlinkSync(join(s.target, 'home'))).toBe(outside);
+        expect(readlinkSync(join(s.target, 'unchanged.txt'))).toBe(join(outside, 'unchanged.txt'));
+        expect(read(s.target)['changed.txt']).toBe('file 0644 v1\n');
+        expect(result.stdout).toContain('sandbox-storage seed: skipped (its directory was deleted or replaced): home/.bashrc\n');
+      });
+
+      it.skipIf(!isRoot)('as a user who cannot write part of it: adds what it can, records only that, and does not fail half-way', () => {
+        const s = setup();
+        build(s.imageA, treeA);
+        build(s.target, { skills: { dir: 0o755 }, 'user-notes.md': { file: 'notes\n' } });
+        spawnSync('chown', ['-R', '-h', '1234:1234', join(s.root, 'image-a'), s.target]);
+        lchownSync(join(s.target, 'skills'), 0, 0); // e.g. left by an earlier root seeder
+        const asUser: SeedRunOptions = { wrapper: ['setpriv', '--reuid', '1234', '--regid', '1234', '--clear-groups'] };
+        const result = runSeedScript(shell, s.env('a'), asUser);
+        expect(result.status, describeRun(result)).toBe(0);
+        const after = read(s.target);
+        expect(after['skills/skill.md']).toBeUndefined();
+        expect(after['changed.txt']).toBe('file 0644 v1\n');
+        expect(after['home/.bashrc']).toBe('file 0600 PS1=v1\n');
+        expect(result.stdout).toContain('sandbox-storage seed: skipped (cannot write here as uid 1234): skills/skill.md\n');
+        // Not recorded, so a seeder that can write it later adds it as new to the volume.
+        const manifest = recordManifest(s.target);
+        expect(manifest.some((line) => line.endsWith('\tskills/skill.md'))).toBe(false);
+        expect(manifest.some((line) => line.endsWith('\tchanged.txt'))).toBe(true);
+      });
+    });
+
     describe.skipIf(!isRoot)('ownership', () => {
       it('as root with SEED_UID/SEED_GID: merged files and new directories belong to the sandbox user, modes kept', () => {
         const s = prepareUpgrade(shell, {}, { SEED_UID: '1234', SEED_GID: '2345' });
