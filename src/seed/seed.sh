@@ -20,7 +20,8 @@
 # - Another image and SEED_RESEED=merge: the image's tree (N), the recorded manifest (O) and the volume's current
 #   state of those paths (C) decide per path: C equal to N: unchanged. Image-added (no O): copied, unless the volume
 #   already has something there (kept). Image-changed and C equal to O (the user never touched it): updated.
-#   C differs from O: kept as the user left it. C missing: skipped, never resurrected (also everything below a
+#   C differs from O: kept as the user left it. Equal means same type and content, and the same mode or the mode
+#   kubelet's fsGroup pass makes of it (group bits, setgid), which is no edit of the user's. C missing: skipped, never resurrected (also everything below a
 #   directory the user deleted). Not in N any more: left in place. Paths under SEED_IMAGE_OWNED are the image's:
 #   always replaced, and removed when the image drops them. SEED_RESEED=never: a recorded volume is never touched.
 # - Crash safety of a merge: changed files and symlinks, and whole new directories with their final mode and owner,
@@ -415,7 +416,28 @@ scan "$target" "$work/current" "$work/paths"
 awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$comparable" -v counts="$work/counts" \
   -v notes="$work/notes" '
   function rest(line) { return substr(line, length($1 $2 $3 $4) + 5) }
-  function same(a, b) { split(a, x, "\t"); split(b, y, "\t"); return x[1] == y[1] && x[2] == y[2] && (x[1] == "d" || x[4] == y[4]) }
+  # same(VOLUME, REFERENCE): same type, content (of files and symlink targets) and mode, where the mode may also
+  # be the reference mode with the bits kubelet'"'"'s fsGroup pass adds (files |= 0660, or 0440 read-only;
+  # directories |= 02770, 02550, or 02660/02440 in older kubelets): that pass is no edit of the user'"'"'s.
+  function same(a, b) { split(a, x, "\t"); split(b, y, "\t"); return x[1] == y[1] && samemode(x[1], x[2], y[2]) && (x[1] == "d" || x[4] == y[4]) }
+  function samemode(t, m, base) {
+    if (m == base || t == "l") return 1
+    if (t == "f") return m == ormode(base, "0660") || m == ormode(base, "0440")
+    if (t == "d") return m == ormode(base, "2770") || m == ormode(base, "2550") || m == ormode(base, "2660") || m == ormode(base, "2440")
+    return 0
+  }
+  # ormode(MODE, MASK): the bitwise or of two octal modes as stat %a prints them (no awk has portable bit operations).
+  function ormode(m, mask,   i, a, b, bit, digit, out) {
+    while (length(m) < 4) m = "0" m
+    out = ""
+    for (i = 1; i <= 4; i++) {
+      a = substr(m, i, 1) + 0; b = substr(mask, i, 1) + 0; digit = 0
+      for (bit = 4; bit >= 1; bit = bit / 2) if (int(a / bit) % 2 || int(b / bit) % 2) digit += bit
+      out = out digit
+    }
+    sub(/^0+/, "", out)
+    return out == "" ? "0" : out
+  }
   function isowned(p,   q) { q = p; while (1) { if (q in own) return 1; if (q !~ /\//) return 0; sub(/\/[^\/]*$/, "", q) } }
   function parentof(p,   q) { q = p; if (q !~ /\//) return "."; sub(/\/[^\/]*$/, "", q); return q }
   function note(p, why) { print why ": " p > notes }
@@ -481,6 +503,14 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
   }' "$work/old" "$work/current" "$work/new" >"$work/actions"
 read -r added updated kept skipped unchanged removed bytes <"$work/counts"
 
+# set_mode MODE PATH: exactly MODE. Five digits, because GNU chmod keeps a directory's setgid bit (which an
+# fsGroup volume root passes on to new directories) for a shorter numeric mode.
+set_mode() {
+  set_mode_digits=$1
+  while [ "${#set_mode_digits}" -lt 5 ]; do set_mode_digits="0$set_mode_digits"; done
+  chmod "$set_mode_digits" "$2"
+}
+
 # Stage everything that is copied in a scratch directory on the volume: files and symlinks with tar (in batches),
 # directories that are new as a whole with their final mode and owner. Then each top-most staged entry is moved
 # into place with one rename, so a crash never leaves a half-written file or a directory with the wrong mode.
@@ -501,7 +531,7 @@ done <"$work/dirs"
 # Modes deepest first, so that a read-only directory is still writable while its children are set.
 awk '{ line[NR] = $0 } END { for (i = NR; i > 0; i--) print line[i] }' "$work/dirs" >"$work/dirs.reversed"
 while IFS="$tab" read -r action kind mode path; do
-  chmod "$mode" "$work/stage/$path" || fail "cannot set the mode of staged directory $path"
+  set_mode "$mode" "$work/stage/$path" || fail "cannot set the mode of staged directory $path"
 done <"$work/dirs.reversed"
 if [ "$chown_tree" = true ]; then chown -R -h "$owner" "$work/stage" || fail "cannot chown the staged files to $owner"; fi
 # The journal keeps what an interrupted earlier attempt had already removed for replacing.
@@ -536,7 +566,7 @@ while IFS="$tab" read -r action kind mode path; do
   esac
   case "$action" in
     remove) ;;
-    chmod) chmod "$mode" "$dest" || cannot_write chmod "$path" ;;
+    chmod) set_mode "$mode" "$dest" || cannot_write chmod "$path" ;;
     *) mv -f "$work/stage/$path" "$dest" || cannot_write "$action" "$path" ;;
   esac
 done <"$work/actions"

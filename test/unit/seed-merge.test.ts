@@ -431,6 +431,36 @@ for (const shell of shells) {
       expect(interrupted).toBeGreaterThan(0);
     });
 
+    it("on an fsGroup volume (kubelet's pass made files group-rw and directories setgid), untouched files still get upgrades", () => {
+      const s = setup();
+      build(s.imageA, treeA);
+      build(s.imageB, treeB);
+      const first = runSeedScript(shell, s.env('a'));
+      expect(first.status, describeRun(first)).toBe(0);
+      // kubelet's ownership pass (pkg/volume/volume_linux.go): group to fsGroup, files |= 0660, directories |= 02770.
+      for (const path of Object.keys(read(s.target))) {
+        const full = join(s.target, path);
+        const stats = lstatSync(full);
+        if (stats.isSymbolicLink()) continue;
+        if (isRoot) lchownSync(full, -1, 5555);
+        chmodSync(full, (stats.mode & 0o7777) | (stats.isDirectory() ? 0o2770 : 0o660));
+      }
+      // A mode change the pass does not explain is the user's.
+      chmodSync(join(s.target, 'modified-only-by-user.txt'), 0o666);
+      const result = runSeedScript(shell, s.env('b'));
+      expect(result.status, describeRun(result)).toBe(0);
+      const after = read(s.target);
+      expect(after['changed.txt']).toBe('file 0644 v2\n');
+      expect(after['modified.txt']).toBe('file 0644 v2\n');
+      expect(after['home/.bashrc']).toBe('file 0600 PS1=v2\n');
+      expect(after['run.sh']).toBe('file 0755 #!/bin/sh\n');
+      expect(after['dir-mode']).toBe('dir 0750');
+      expect(after['link']).toBe('link -> unchanged.txt');
+      expect(after['modified-only-by-user.txt']).toBe('file 0666 v1\n');
+      expect(result.stdout).toContain('sandbox-storage seed: kept (changed by the user): modified-only-by-user.txt\n');
+      expect(result.stdout).not.toContain('kept (changed by the user): changed.txt');
+    });
+
     describe('a volume with files but no record (a pre-existing PVC, a share used before, a deleted record)', () => {
       it('is adopted: existing paths win, missing image paths are added, the record holds what the image would have put there', () => {
         const s = setup();
