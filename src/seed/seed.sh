@@ -29,6 +29,8 @@
 #   The few steps that must remove before replacing (a directory in the way, a type change) are journaled in
 #   $SEED_SENTINEL.pending first, so that a rerun reads them as untouched, not deleted.
 #   The record is written last (temp file + rename), so a rerun after kill -9 redoes the same merge.
+# - Temporary files only inside $SEED_SENTINEL.work, which each run creates afresh with mkdir: no name the user
+#   could have planted (a symlink at a temp name) is ever written through.
 # - Never following user symlinks: the volume's state is read with stat of each path (not following the last
 #   component), and a path below anything that is not a real directory counts as absent-and-blocked.
 # - Not root and a path it cannot write (files of another user): left as it is, noted, and recorded as before the
@@ -128,7 +130,7 @@ if [ -f "$record" ]; then
     esac
   done <"$record"
   if [ "$version" = 2 ] && [ "$recorded_image" = "$image" ]; then
-    if [ -e "$work" ] || [ -e "$pending" ]; then remove_scratch "$work" "$pending"; fi
+    if [ -e "$work" ] || [ -L "$work" ] || [ -e "$pending" ] || [ -L "$pending" ]; then remove_scratch "$work" "$pending"; fi
     summary "up to date: volume at $target was seeded from image $image" 0 0 0 0 0
     exit 0
   fi
@@ -176,7 +178,11 @@ hash_files() {
 }
 
 # Scratch space on the volume itself (rename needs the same filesystem); left over from a crash, it is redone.
-remove_scratch "$work"
+# Every temporary file lives in it: mkdir creates it afresh (it fails on anything already there, a symlink
+# included), so no name in it can have been planted. Whatever else sits at a reserved name and is not what this
+# script leaves there (temp names of earlier versions, a journal that is no regular file) goes, never followed.
+remove_scratch "$work" "$record.tmp" "$pending.tmp"
+if [ -L "$pending" ] || { [ -e "$pending" ] && [ ! -f "$pending" ]; }; then remove_scratch "$pending"; fi
 (umask 077 && mkdir "$work") || fail "cannot create $work"
 
 # scan ROOT OUT [LIST]: manifest lines "type<TAB>mode<TAB>size<TAB>hash<TAB>path" (type f, d, l or o; for symlinks
@@ -264,8 +270,7 @@ read_image() {
 }
 
 write_record() {
-  tmp="$record.tmp"
-  rm -f "$tmp"
+  tmp="$work/record"
   {
     printf 'sandbox-storage-seed-record 2\n'
     printf 'image=%s\n' "$image"
@@ -536,8 +541,8 @@ done <"$work/dirs.reversed"
 if [ "$chown_tree" = true ]; then chown -R -h "$owner" "$work/stage" || fail "cannot chown the staged files to $owner"; fi
 # The journal keeps what an interrupted earlier attempt had already removed for replacing.
 if [ ! -s "$work/journal" ]; then printf 'image=%s\n' "$image" >"$work/journal"; fi
-cat "$work/journal" >"$pending.tmp"
-mv -f "$pending.tmp" "$pending"
+cat "$work/journal" >"$work/pending"
+mv -f "$work/pending" "$pending"
 # cannot_write ACTION PATH: as root a failed step fails the run (retried next start). Not root (files of another
 # user in the volume), the path is left as it is and noted, and the record keeps its earlier line for it (or none),
 # so the run completes and a later seeder that can write it sees it as before.

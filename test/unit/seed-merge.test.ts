@@ -461,6 +461,28 @@ for (const shell of shells) {
       expect(result.stdout).not.toContain('kept (changed by the user): changed.txt');
     });
 
+    it('never writes through a symlink planted at a name beside the record (temp record, journal, scratch space)', () => {
+      for (const upgrade of [false, true]) {
+        const s = upgrade ? prepareUpgrade(shell) : setup();
+        if (!upgrade) build(s.imageA, treeA);
+        const outside = join(s.root, 'outside-planted');
+        mkdirSync(outside);
+        const planted: Record<string, string> = { tmp: `${recordName}.tmp`, journal: `${recordName}.pending`, journalTmp: `${recordName}.pending.tmp` };
+        for (const [name, link] of Object.entries(planted)) {
+          writeFileSync(join(outside, name), `${name} outside\n`);
+          symlinkSync(join(outside, name), join(s.target, link));
+        }
+        mkdirSync(join(outside, 'work'));
+        symlinkSync(join(outside, 'work'), join(s.target, `${recordName}.work`));
+        const result = runSeedScript(shell, s.env(upgrade ? 'b' : 'a'));
+        expect(result.status, describeRun(result)).toBe(0);
+        for (const name of Object.keys(planted)) expect(readFileSync(join(outside, name), 'utf8'), name).toBe(`${name} outside\n`);
+        expect(readdirSync(join(outside, 'work'))).toEqual([]);
+        expect(read(s.target)).toEqual(upgrade ? expected(s.root) : read(s.imageA));
+        expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`))).toEqual([]);
+      }
+    });
+
     describe('a volume with files but no record (a pre-existing PVC, a share used before, a deleted record)', () => {
       it('is adopted: existing paths win, missing image paths are added, the record holds what the image would have put there', () => {
         const s = setup();
