@@ -21,7 +21,10 @@
 #   state of those paths (C) decide per path: C equal to N: unchanged. Image-added (no O): copied, unless the volume
 #   already has something there (kept). Image-changed and C equal to O (the user never touched it): updated.
 #   C differs from O: kept as the user left it. Equal means same type and content, and the same mode or the mode
-#   kubelet's fsGroup pass makes of it (group bits, setgid), which is no edit of the user's. C missing: skipped, never resurrected (also everything below a
+#   kubelet's fsGroup pass makes of it (group bits, setgid), which is no edit of the user's.
+#   Type changes: a file or symlink the user never touched becomes the image's directory; a directory becomes the
+#   image's file or symlink only if everything in it is as seeded (deleted entries do not count); else it is kept
+#   and noted. C missing: skipped, never resurrected (also everything below a
 #   directory the user deleted). Not in N any more: left in place. Paths under SEED_IMAGE_OWNED are the image's:
 #   always replaced, and removed when the image drops them. SEED_RESEED=never: a recorded volume is never touched.
 # - Crash safety of a merge: changed files and symlinks, and whole new directories with their final mode and owner,
@@ -414,7 +417,20 @@ if [ -f "$pending" ]; then
   { IFS= read -r pending_image || true; } <"$pending"
   if [ "$pending_image" = "image=$image" ]; then cat "$pending" >"$work/journal"; fi
 fi
-awk -F "$tab" '{ print "./" substr($0, length($1 $2 $3 $4) + 5) }' "$work/new" "$work/old" | awk '!seen[$0]++' >"$work/paths"
+# A directory the image turned into something else is replaced only if it holds nothing of the user's, so
+# everything in it is read too (a directory of the volume: find does not follow the symlinks in it).
+awk -F "$tab" '
+  function rest(line) { return substr(line, length($1 $2 $3 $4) + 5) }
+  FILENAME == ARGV[1] { if ($1 == "d") olddir[rest($0)] = 1; next }
+  $1 != "d" && (rest($0) in olddir) { print rest($0) }' "$work/old" "$work/new" >"$work/retyped"
+: >"$work/retyped.contents"
+while IFS= read -r retyped; do
+  if [ -d "$target/$retyped" ] && [ ! -L "$target/$retyped" ]; then
+    (cd "$target" && find "./$retyped" ! -path "*$nl*") >>"$work/retyped.contents" 2>/dev/null || true
+  fi
+done <"$work/retyped"
+awk -F "$tab" '{ print "./" substr($0, length($1 $2 $3 $4) + 5) }' "$work/new" "$work/old" | cat - "$work/retyped.contents" \
+  | awk '!seen[$0]++' >"$work/paths"
 scan "$target" "$work/current" "$work/paths"
 
 # Decide every path: one action line "action<TAB>type<TAB>mode<TAB>path" in parent-first order, and the counts.
@@ -446,6 +462,15 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
   function isowned(p,   q) { q = p; while (1) { if (q in own) return 1; if (q !~ /\//) return 0; sub(/\/[^\/]*$/, "", q) } }
   function parentof(p,   q) { q = p; if (q !~ /\//) return "."; sub(/\/[^\/]*$/, "", q); return q }
   function note(p, why) { print why ": " p > notes }
+  function kindname(t) { return t == "f" ? "file" : t == "d" ? "directory" : t == "l" ? "symlink" : "special file" }
+  # below(P, SET): P lies inside a path of SET.
+  function below(p, set,   q) { q = p; while (q ~ /\//) { sub(/\/[^\/]*$/, "", q); if (q in set) return 1 }; return 0 }
+  # untouched_below(P): everything the volume has inside directory P is the seeded version (deletions are fine).
+  function untouched_below(p,   k, prefix) {
+    prefix = p "/"
+    for (k in cur) if (index(k, prefix) == 1 && (!(k in old) || !same(cur[k], old[k]))) return 0
+    return 1
+  }
   BEGIN {
     while ((getline line < owned) > 0) own[line] = 1
     while ((getline line < journal) > 0) journaled[line] = 1
@@ -462,6 +487,7 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
       hasnew = p in new; hasold = p in old; hascur = p in cur
       if (hasnew) split(new[p], nw, "\t")
       if (hascur) split(cur[p], cu, "\t")
+      if (!hasnew && below(p, gone)) continue
       if (!hasnew) {
         # Removed from the image: an image-owned path goes, anything else stays where the user has it.
         if (hascur && isowned(p) && present[parent]) { print "remove\t-\t-\t" p; kept_removed++ }
@@ -494,6 +520,13 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
         continue
       }
       if (!hascur) { skipped++; note(p, "skipped (deleted by the user)"); continue }
+      if (cu[1] == "d" && nw[1] != "d" && same(cur[p], old[p])) {
+        # The image turned a directory into a file or symlink: replaced with everything in it, unless it holds
+        # anything the user added or changed.
+        if (untouched_below(p)) { print "replace\t" nw[1] "\t" nw[2] "\t" p; updated++; gone[p] = 1; if (nw[1] == "f") bytes += nw[3]; continue }
+        kept++; note(p, "kept (the image made it a " kindname(nw[1]) "; the user changed or added files in it)"); present[p] = 1
+        continue
+      }
       if (same(cur[p], old[p]) && !(cu[1] == "d" && nw[1] != "d")) {
         if (cu[1] == "d" && nw[1] == "d") print "chmod\td\t" nw[2] "\t" p
         else print "replace\t" nw[1] "\t" nw[2] "\t" p
@@ -501,7 +534,8 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
         if (nw[1] == "d") { present[p] = 1; if (cu[1] != "d") within[p] = 1 }
         continue
       }
-      kept++; note(p, "kept (changed by the user)")
+      split(old[p], ol, "\t")
+      kept++; note(p, "kept (changed by the user" (ol[1] != nw[1] ? "; the image made it a " kindname(nw[1]) : "") ")")
       if (cu[1] == "d") present[p] = 1
     }
     print added + 0, updated + 0, kept + 0, skipped + 0, unchanged + 0, kept_removed + 0, bytes + 0 > counts

@@ -483,6 +483,59 @@ for (const shell of shells) {
       }
     });
 
+    it('type changes: applied where nothing of the user is in the way, reported where something is', () => {
+      const s = setup();
+      build(s.imageA, {
+        'became-file': { dir: 0o755 },
+        'became-file/a.txt': { file: 'a\n' },
+        'became-file/sub': { dir: 0o755 },
+        'became-file/sub/b.txt': { file: 'b\n' },
+        'became-link': { dir: 0o755 },
+        'became-link/c.txt': { file: 'c\n' },
+        'user-added-inside': { dir: 0o755 },
+        'user-added-inside/x.txt': { file: 'x\n' },
+        'user-edited-inside': { dir: 0o755 },
+        'user-edited-inside/y.txt': { file: 'y\n' },
+        'file-became-dir': { file: 'v1\n' },
+      });
+      build(s.imageB, {
+        'became-file': { file: 'now a file\n' },
+        'became-link': { link: 'became-file' },
+        'user-added-inside': { file: 'now a file\n' },
+        'user-edited-inside': { file: 'now a file\n' },
+        'file-became-dir': { dir: 0o755 },
+        'file-became-dir/inside.txt': { file: 'inside\n' },
+      });
+      expect(runSeedScript(shell, s.env('a')).status).toBe(0);
+      rmSync(join(s.target, 'became-file', 'sub', 'b.txt')); // a deletion leaves nothing in the way
+      writeFileSync(join(s.target, 'user-added-inside', 'mine.txt'), 'mine\n');
+      writeFileSync(join(s.target, 'user-edited-inside', 'y.txt'), 'edited\n');
+      writeFileSync(join(s.target, 'file-became-dir'), 'mine\n');
+
+      const result = runSeedScript(shell, s.env('b'));
+
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(read(s.target)).toEqual({
+        'became-file': 'file 0644 now a file\n',
+        'became-link': 'link -> became-file',
+        'file-became-dir': 'file 0644 mine\n',
+        'user-added-inside': 'dir 0755',
+        'user-added-inside/mine.txt': 'file 0644 mine\n',
+        'user-added-inside/x.txt': 'file 0644 x\n',
+        'user-edited-inside': 'dir 0755',
+        'user-edited-inside/y.txt': 'file 0644 edited\n',
+      });
+      expect(result.stdout).toContain('sandbox-storage seed: kept (the image made it a file; the user changed or added files in it): user-added-inside\n');
+      expect(result.stdout).toContain('sandbox-storage seed: kept (the image made it a file; the user changed or added files in it): user-edited-inside\n');
+      expect(result.stdout).toContain('sandbox-storage seed: kept (changed by the user; the image made it a directory): file-became-dir\n');
+      expect(result.stdout).not.toContain('became-file/');
+      // kept: the three above, and x.txt and y.txt, which the image no longer has; skipped: file-became-dir/inside.txt
+      expect(seedSummary(result.stdout)).toMatchObject({ updated: 2, kept: 5, skipped: 1 });
+      // The record holds the image's new version of what was applied, and what the user kept keeps counting as theirs.
+      expect(recordManifest(s.target)).toContain(`f\t644\t11\t${sha256('now a file\n')}\tbecame-file`);
+      expect(runSeedScript(shell, s.env('b')).stdout).toContain('up to date');
+    });
+
     describe('a volume with files but no record (a pre-existing PVC, a share used before, a deleted record)', () => {
       it('is adopted: existing paths win, missing image paths are added, the record holds what the image would have put there', () => {
         const s = setup();
