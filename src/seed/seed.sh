@@ -20,7 +20,8 @@
 # - Another image and SEED_RESEED=merge: the image's tree (N), the recorded manifest (O) and the volume's current
 #   state of those paths (C) decide per path: C equal to N: unchanged. Image-added (no O): copied, unless the volume
 #   already has something there (kept). Image-changed and C equal to O (the user never touched it): updated.
-#   C differs from O: kept as the user left it. Equal means same type and content, and the same mode or the mode
+#   C differs from O: kept as the user left it; a file the image changed too gets the image's new version beside
+#   it as NAME.sandbox-storage-new (replacing an earlier one, never a symlink or directory there) and a note line. Equal means same type and content, and the same mode or the mode
 #   kubelet's fsGroup pass makes of it (group bits, setgid), which is no edit of the user's.
 #   Type changes: a file or symlink the user never touched becomes the image's directory; a directory becomes the
 #   image's file or symlink only if everything in it is as seeded (deleted entries do not count); else it is kept
@@ -535,6 +536,12 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
         continue
       }
       split(old[p], ol, "\t")
+      if (comparable == 1 && ol[1] == "f" && nw[1] == "f" && cu[1] == "f" && !same(new[p], old[p])) {
+        # The image changed it too: its new version goes beside the user'"'"'s, for the user to compare.
+        print "beside\tf\t" nw[2] "\t" p; bytes += nw[3]
+        kept++; note(p, "kept (changed by the user; the image has a new version of it, put beside it as " p ".sandbox-storage-new)")
+        continue
+      }
       kept++; note(p, "kept (changed by the user" (ol[1] != nw[1] ? "; the image made it a " kindname(nw[1]) : "") ")")
       if (cu[1] == "d") present[p] = 1
     }
@@ -585,8 +592,11 @@ cannot_write() {
   [ "$euid" != 0 ] || fail "cannot $1 $target/$2"
   printf 'skipped (cannot write here as uid %s): %s\n' "$euid" "$2" >>"$work/notes"
   printf '%s\n' "$2" >>"$work/unwritten"
-  case "$1" in add) added=$((added - 1)) ;; *) updated=$((updated - 1)) ;; esac
-  skipped=$((skipped + 1))
+  case "$1" in
+    add) added=$((added - 1)); skipped=$((skipped + 1)) ;;
+    beside) ;;
+    *) updated=$((updated - 1)); skipped=$((skipped + 1)) ;;
+  esac
 }
 umask 0
 while IFS="$tab" read -r action kind mode path; do
@@ -605,6 +615,15 @@ while IFS="$tab" read -r action kind mode path; do
   esac
   case "$action" in
     remove) ;;
+    beside)
+      # Never onto the user's symlink or directory: only a regular file there (an earlier new version) is replaced.
+      beside="$dest.sandbox-storage-new"
+      if [ -L "$beside" ] || { [ -e "$beside" ] && [ ! -f "$beside" ]; }; then
+        printf "not put beside (%s is the user's and no regular file): the image's new version of %s\\n" "${path##*/}.sandbox-storage-new" "$path" >>"$work/notes"
+      else
+        mv -f "$work/stage/$path" "$beside" || cannot_write beside "$path.sandbox-storage-new"
+      fi
+      ;;
     chmod) set_mode "$mode" "$dest" || cannot_write chmod "$path" ;;
     *) mv -f "$work/stage/$path" "$dest" || cannot_write "$action" "$path" ;;
   esac

@@ -221,6 +221,7 @@ const expectedAfterMerge: Record<string, string> = {
   link: 'link -> unchanged.txt', // symlink retargeted by the image: updated
   'modified-only-by-user.txt': 'file 0644 mine too\n',
   'modified.txt': 'file 0644 mine\n', // user-modified: kept although the image changed it
+  'modified.txt.sandbox-storage-new': 'file 0644 v2\n', // ... and the image's new version beside it
   'new-dir': 'dir 0750',
   'new-dir/nested.txt': 'file 0640 nested\n',
   'removed.txt': 'file 0644 gone in v2\n', // image-removed: left to the user
@@ -291,7 +292,10 @@ for (const shell of shells) {
       // updated: changed, run.sh, home/.bashrc, link, was-file (+ its new file counts as added), .tool-version, skills/skill.md,
       // dir-mode; kept: modified, modified-only-by-user, conflict, blocked, removed, dir-user-mode
       expect(seedSummary(result.stdout)).toMatchObject({ added: 5, updated: 8, kept: 6, skipped: 6 });
-      expect(result.stdout).toContain('sandbox-storage seed: kept (changed by the user): modified.txt\n');
+      expect(result.stdout).toContain(
+        'sandbox-storage seed: kept (changed by the user; the image has a new version of it, put beside it as modified.txt.sandbox-storage-new): modified.txt\n',
+      );
+      expect(result.stdout).toContain('sandbox-storage seed: kept (changed by the user): modified-only-by-user.txt\n');
       expect(result.stdout).toContain('sandbox-storage seed: skipped (deleted by the user): deleted.txt\n');
       expect(result.stdout).toContain('sandbox-storage seed: skipped (its directory was deleted or replaced): dir-deleted/b.txt\n');
       expect(result.stdout).toContain('sandbox-storage seed: skipped (its directory was deleted or replaced): blocked/file.txt\n');
@@ -534,6 +538,20 @@ for (const shell of shells) {
       // The record holds the image's new version of what was applied, and what the user kept keeps counting as theirs.
       expect(recordManifest(s.target)).toContain(`f\t644\t11\t${sha256('now a file\n')}\tbecame-file`);
       expect(runSeedScript(shell, s.env('b')).stdout).toContain('up to date');
+    });
+
+    it("the image's new version of a file the user changed is never written through the user's symlink at its name", () => {
+      const s = prepareUpgrade(shell);
+      const outside = join(s.root, 'outside-beside');
+      writeFileSync(outside, 'outside\n');
+      symlinkSync(outside, join(s.target, 'modified.txt.sandbox-storage-new'));
+      const result = runSeedScript(shell, s.env('b'));
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(readFileSync(outside, 'utf8')).toBe('outside\n');
+      expect(readlinkSync(join(s.target, 'modified.txt.sandbox-storage-new'))).toBe(outside);
+      expect(result.stdout).toContain(
+        "sandbox-storage seed: not put beside (modified.txt.sandbox-storage-new is the user's and no regular file): the image's new version of modified.txt\n",
+      );
     });
 
     describe('a volume with files but no record (a pre-existing PVC, a share used before, a deleted record)', () => {
