@@ -299,7 +299,9 @@ volume_is_empty() {
   for entry in "$target"/* "$target"/.[!.]* "$target"/..?*; do
     if [ ! -e "$entry" ] && [ ! -L "$entry" ]; then continue; fi
     case "${entry##*/}" in
-      "$sentinel"|"$sentinel".*|lost+found) ;;
+      "$sentinel"|"$sentinel".*) ;;
+      # The file system's, unless the image has one too (then it is merged, not renamed over).
+      lost+found) if [ -e "$src/lost+found" ] || [ -L "$src/lost+found" ]; then return 1; fi ;;
       *) return 1 ;;
     esac
   done

@@ -557,6 +557,22 @@ for (const variant of variants) {
       expect(copiedEntryCount(result.stdout)).toBe(copied.size);
     });
 
+    it("an image with its own lost+found next to the file system's: merged into it, not a failure", () => {
+      const { source, target, sentinel, env } = fixture();
+      populateTree(source);
+      makeDirectory(join(source, 'lost+found'), 0o755);
+      writeFile(join(source, 'lost+found', 'from-the-image'), 'image\n', 0o644);
+      makeDirectory(join(target, 'lost+found'), 0o700);
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(modeOf(join(target, 'lost+found'))).toBe('0700');
+      expect(readFileSync(join(target, 'lost+found', 'from-the-image'), 'utf8')).toBe('image\n');
+      expect(readFileSync(join(target, 'bin', 'run.sh'), 'utf8')).toBe('#!/bin/sh\necho hello from the sandbox\n');
+      expect(existsSync(sentinel)).toBe(true);
+    });
+
     it('never copies image entries named like the sentinel (top level), so they cannot pose as it', () => {
       const { source, target, sentinel, env } = fixture();
       populateTree(source);
