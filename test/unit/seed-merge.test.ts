@@ -598,6 +598,34 @@ for (const shell of shells) {
         expect(merged['run.sh']).toBe('file 0700 my script\n');
       });
 
+      it('kill -9 at random points of an adoption, then a rerun: the same tree and record as an uninterrupted run', () => {
+        const adopted = (): Setup => {
+          const s = setup();
+          build(s.imageA, treeA);
+          build(s.target, { 'changed.txt': { file: 'mine\n' }, home: { dir: 0o755 }, 'user-notes.md': { file: 'notes\n' } });
+          return s;
+        };
+        const reference = adopted();
+        const started = Date.now();
+        expect(runSeedScript(shell, reference.env('a')).status).toBe(0);
+        const duration = Math.max(Date.now() - started, 50);
+        const referenceTree = read(reference.target);
+        const referenceManifest = recordManifest(reference.target);
+        let interrupted = 0;
+        for (const fraction of [0.15, 0.4, 0.65, 0.9]) {
+          const s = adopted();
+          const delay = ((duration * fraction) / 1000).toFixed(3);
+          const killed = runSeedScript(shell, s.env('a'), { wrapper: ['timeout', '-s', 'KILL', delay] });
+          if (killed.status !== 0) interrupted += 1;
+          const rerun = runSeedScript(shell, s.env('a'));
+          const context = `killed after ${delay}s\n${describeRun(killed)}\n${describeRun(rerun)}`;
+          expect(rerun.status, context).toBe(0);
+          expect(read(s.target), context).toEqual(referenceTree);
+          expect(recordManifest(s.target), context).toEqual(referenceManifest);
+        }
+        expect(interrupted).toBeGreaterThan(0);
+      });
+
       it('a symlink of the user is never followed or replaced, nothing lands outside the volume', () => {
         const s = setup();
         build(s.imageA, treeA);
