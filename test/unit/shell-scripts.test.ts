@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 
 const root = new URL('../..', import.meta.url).pathname;
 const scripts = [
+  'src/seed/seed.sh',
   'deploy/kind/up.sh',
   'deploy/kind/down.sh',
   'test/helm/build.sh',
