@@ -359,7 +359,7 @@ for (const shell of shells) {
         expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`)), context).toEqual([]);
       }
       expect(interrupted, `seed ${seed}: at least one run must really have been killed`).toBeGreaterThan(0);
-    });
+    }, 300_000); // dozens of real script runs: a generous deadline for a loaded machine
 
     // PATH wrappers count the tool calls; a shell that runs its own applets first never calls them.
     it.skipIf(shell.prefersApplets)('kill -9 before every step of an upgrade (each tool call in turn), then a rerun: the same result', () => {
@@ -407,7 +407,7 @@ for (const shell of shells) {
         expect(recordManifest(s.target), context).toEqual(referenceManifest);
       }
       expect(kills).toBeGreaterThan(tried / 2);
-    });
+    }, 300_000); // dozens of real script runs: a generous deadline for a loaded machine
 
     it('kill -9 during a first seed, then a rerun: the complete tree and record', () => {
       const populate = (image: string): void => {
