@@ -8,7 +8,7 @@
 # manifest line per seeded entry: type (f, d, l, o), mode, size, hash (of the content; of the target for symlinks)
 # and path. Every start reads its header only; the same image is a no-op in milliseconds.
 #
-# What happens to each entry (README "Seeding" has the table):
+# What happens to each entry (docs/seeding.md has the table):
 # - No record, empty volume (lost+found aside): first seed with one tar stream (hard links, FIFOs, modes and times
 #   kept; symlinks copied as symlinks, never followed) into scratch space on the volume, then each top-level entry
 #   renamed into place, then the record. A crash leaves no record and only complete entries. The manifest is read
