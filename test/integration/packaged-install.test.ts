@@ -36,7 +36,8 @@ beforeAll(async () => {
     await cp(join(root, entry), join(buildDir, entry), { recursive: true });
   }
   await symlink(join(root, 'node_modules'), join(buildDir, 'node_modules'));
-  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], buildDir);
+  // As the Dockerfile builds: the project's build script (the compiler, and the seed script copied beside its module).
+  await run('npm', ['run', '--silent', 'build'], buildDir);
   await rm(join(buildDir, 'node_modules'));
   const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', workDir], buildDir)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = join(workDir, packed[0]!.filename);
