@@ -41,6 +41,7 @@ const run = startControllerProcess([
   '--port=0',
   `--kubeconfig=${controlPlane.kubeconfigPath}`,
   '--lease-namespace=default',
+  '--ownership-key-namespace=default',
   '--metrics-host=127.0.0.1',
   '--metrics-port=0',
   `--workers=${workers}`,

@@ -1,5 +1,5 @@
 // Seed time for a 10,000-file tree against plain `tar | tar` on the same tree in the same run, under dash with GNU
-// tools and under busybox. Run: `npx node bench/seed.ts [files] [repetitions]`. Prints a table of medians.
+// tools and under busybox (and a static busybox, when extracted). Run: `npx node bench/seed.ts [files] [repetitions]`. Prints a table of medians.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,7 +89,7 @@ try {
       rmSync(plain, { recursive: true, force: true });
       rmSync(target, { recursive: true, force: true });
     }
-    const label = (shell: SeedShell): string => (shell.busybox ? 'busybox' : 'dash + GNU');
+    const label = (shell: SeedShell): string => (shell.prefersApplets ? 'static busybox' : shell.busybox ? 'busybox' : 'dash + GNU');
     const row = (step: string, key: string) => {
       const wall = median(samples[key]!, 'wallMs');
       const cpu = median(samples[key]!, 'cpuMs');

@@ -14,6 +14,8 @@ import { writeServingCertificate, type ServingCertificate } from '../test/harnes
 import { registerValidatingWebhook, shippedValidatingWebhook } from '../test/harness/isolation.ts';
 import { waitFor } from '../test/harness/wait.ts';
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../test/harness/webhook.ts';
+import { realNodeUnavailableReason } from '../test/harness/real-node.ts';
+import { runRealNodeDemo } from './real-node-demo.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -195,7 +197,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+// Real Pods where a local node can run (Linux + root); the API-server-only demo everywhere else.
+const realNodeUnavailable = realNodeUnavailableReason();
+if (realNodeUnavailable) say(`no real node here (${realNodeUnavailable}): showing admission and the controller on an API server only`);
+(realNodeUnavailable ? main() : runRealNodeDemo()).catch((error: unknown) => {
   process.stderr.write(`demo failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exitCode = 1;
 });

@@ -6,6 +6,7 @@ import { policyGroup, policyNames, policySpecSchema, policyStatusSchema, policyV
 
 export const crdPath = 'deploy/crds/sandbox-storage.io_sandboxstoragepolicies.yaml';
 export const typesPath = 'src/policy/generated-types.ts';
+export const referencePath = 'docs/policy-reference.md';
 
 /**
  * An object default written as `{}` spelled out with its fields' defaults: the API server checks a default against
@@ -127,8 +128,50 @@ export function renderTypes(): string {
   return `// Generated from src/policy/schema.ts by \`npm run generate\`; do not edit.\n// A resolved policy: every field with a default is present.\n\n${[...named.values()].join('\n')}`;
 }
 
+function typeName(node: SchemaNode): string {
+  if (node.enum) return node.enum.map((value) => `\`${value}\``).join(' \\| ');
+  if (node.type === 'array') return `list of ${node.items ? typeName(node.items) : 'values'}`;
+  if (node.type === 'object') return node.typeName === 'LabelSelector' ? 'label selector' : node.additionalProperties ? 'map' : 'object';
+  return node.type;
+}
+
+function defaultText(node: SchemaNode): string {
+  if (node.default === undefined) return '—';
+  if (node.default === '') return '`""`';
+  return `\`${typeof node.default === 'string' ? node.default : JSON.stringify(node.default)}\``;
+}
+
+function referenceRows(node: SchemaNode, path: string): string[] {
+  if (node.type === 'object' && node.properties && node.typeName !== 'LabelSelector') {
+    return Object.entries(node.properties).flatMap(([name, child]) => referenceRows(child, `${path}.${name}`));
+  }
+  if (node.type === 'array' && node.items?.type === 'object' && node.items.properties) {
+    return Object.entries(node.items.properties).flatMap(([name, child]) => referenceRows(child, `${path}[].${name}`));
+  }
+  const description = (node.description ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ');
+  return [`| \`${path}\` | ${typeName(node)} | ${defaultText(node)} | ${description} |`];
+}
+
+/** Every field of the policy spec with its type, default and description, as one table. */
+export function renderPolicyReference(): string {
+  return [
+    '<!-- Generated from src/policy/schema.ts by `npm run generate`; do not edit. -->',
+    '# SandboxStoragePolicy reference',
+    '',
+    `\`${policyGroup}/${policyVersion}\`, kind \`SandboxStoragePolicy\`, cluster-scoped (short name \`ssp\`). Every field of \`spec\`,`,
+    'with its default; `kubectl explain ssp.spec` shows the same descriptions. How policies are chosen and loaded:',
+    '[policies.md](policies.md).',
+    '',
+    '| Field | Type | Default | Description |',
+    '|---|---|---|---|',
+    ...referenceRows(policySpecSchema, 'spec'),
+    '',
+  ].join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   writeFileSync(crdPath, renderCrd());
   writeFileSync(typesPath, renderTypes());
-  process.stderr.write(`wrote ${crdPath} and ${typesPath}\n`);
+  writeFileSync(referencePath, renderPolicyReference());
+  process.stderr.write(`wrote ${crdPath}, ${typesPath} and ${referencePath}\n`);
 }

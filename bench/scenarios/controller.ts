@@ -29,7 +29,7 @@ import type { ScenarioContext } from './context.ts';
 const cliPath = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export const notAvailable = 'controller not available in this build';
 const readyMessage = /\b(ready|caches? synced|started)\b/i;
-const controllerCommand = (kubeconfigPath: string) => ['controller', '--kubeconfig', kubeconfigPath, '--metrics-host', '127.0.0.1', '--metrics-port', '0', '--leader-elect', 'false'];
+const controllerCommand = (kubeconfigPath: string) => ['controller', '--kubeconfig', kubeconfigPath, '--metrics-host', '127.0.0.1', '--metrics-port', '0', '--leader-elect', 'false', '--ownership-key-namespace', 'default'];
 const creationRate = 100; // Pods (and baseline PVCs) per second
 const chartValues = new URL('../../deploy/helm/sandbox-storage-webhook/values.yaml', import.meta.url);
 

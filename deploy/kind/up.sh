@@ -75,6 +75,15 @@ if [ "${SKIP_E2E:-}" = 1 ]; then
   exit 0
 fi
 
+log "loading the end-to-end test images into $cluster"
+tools_dir="$(bash "$repo/test/node/prerequisites.sh" --images-only)"
+images_dir="$(mktemp -d)"
+trap 'rm -f "$kubeconfig"; rm -rf "$images_dir"' EXIT
+python3 "$repo/test/node/make-images.py" "$images_dir" "$tools_dir/catatonit" "$tools_dir/busybox"
+for archive in "$images_dir"/*.oci.tar; do
+  kind load image-archive "$archive" --name "$cluster"
+done
+
 log "running the end-to-end suite against $cluster"
 cd "$repo"
 SANDBOX_STORAGE_E2E_KUBECONFIG="$kubeconfig" npm run test:e2e

@@ -54,6 +54,14 @@ function runsAsNonRootUser(policy: Policy, context: SeedContext, uid: number | u
   return uid !== undefined && uid !== 0;
 }
 
+/**
+ * The kubelet rewrites container command and args: `$(NAME)` becomes the value of env NAME and `$$` becomes `$`.
+ * Doubling every `$` makes it hand the shell the text exactly as written (no `$(` survives unescaped).
+ */
+export function escapeForKubelet(text: string): string {
+  return text.replace(/\$/g, () => '$$');
+}
+
 /** A copy of a JSON value taken from the Pod (it came parsed from JSON): cheaper than structuredClone for it. */
 function cloneJson<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
@@ -101,7 +109,7 @@ export function buildSeedInjection(policy: Policy, context: SeedContext): SeedIn
   const container: V1Container = {
     name: seedContainerName,
     image: imageVolume ? seed.seederImage : sandbox.image,
-    command: ['/bin/sh', '-c', seedScript],
+    command: ['/bin/sh', '-c', escapeForKubelet(seedScript)],
     env,
     volumeMounts: [stagingMount],
   };

@@ -100,15 +100,22 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
       : undefined;
   const ownershipKey = options.ownershipKey ?? ownedKey;
   let controllerUsername = config.controllerUsername;
+  let usernameRetry: NodeJS.Timeout | undefined;
   if (controllerUsername === undefined && hasCluster) {
     // Until known, nobody but exempt requesters may create PVCs in the governed name space (fail closed).
-    selfUsername(cluster()).then(
-      (username) => {
-        controllerUsername = username;
-        logger.info({ controllerUsername: username }, 'controller username: this process\'s own');
-      },
-      (error: unknown) => logger.warn({ err: error }, 'cannot learn this process\'s username: give --controller-username; PVCs in the governed name space are refused meanwhile'),
-    );
+    const learnUsername = () =>
+      selfUsername(cluster()).then(
+        (username) => {
+          controllerUsername = username;
+          logger.info({ controllerUsername: username }, 'controller username: this process\'s own');
+        },
+        (error: unknown) => {
+          logger.warn({ err: error }, 'cannot learn this process\'s username (retrying; or give --controller-username): PVCs in the governed name space are refused meanwhile');
+          usernameRetry = setTimeout(learnUsername, 10_000);
+          usernameRetry.unref();
+        },
+      );
+    void learnUsername();
   }
   const metrics = admissionMetrics(registry);
   const auditEvents = hasCluster ? auditEventObserver(cluster(), logger, process.env.POD_NAME ?? hostname()) : undefined;
@@ -162,6 +169,7 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
       statusWriter?.stop();
       certificates?.stop();
       ownedKey?.stop();
+      clearTimeout(usernameRetry);
       await server.stop();
       await policySet.stop();
     },

@@ -22,7 +22,6 @@ export function controllerReplicaArgs(options: { kubeconfigPath: string; leaseNa
     'controller',
     `--kubeconfig=${options.kubeconfigPath}`,
     `--lease-namespace=${options.leaseNamespace}`,
-    // The ownership key Secret lives next to the Lease; the default namespace does not exist in a test cluster.
     `--ownership-key-namespace=${options.leaseNamespace}`,
     `--identity=${options.identity}`,
     `--lease-duration=${options.leaseDurationSeconds ?? 6}s`,

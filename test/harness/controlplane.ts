@@ -29,10 +29,26 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Extra kube-apiserver flags; they come last, so they override the defaults. */
   apiServerArgs?: string[];
+  /** kube-apiserver --authorization-mode list (a list flag: repeating it appends). Default ['RBAC']. */
+  authorizationModes?: string[];
   /** Extra kube-controller-manager flags; they come last, so they override the defaults. */
   controllerManagerArgs?: string[];
+  /** kube-controller-manager --controllers list (a list flag: repeating it appends). Default: all but nodeipam and nodelifecycle. */
+  controllers?: string[];
   /** Deadline for each startup phase (etcd healthy, API server ready, controller manager working). */
   startupTimeoutMs?: number;
+  /**
+   * More client identities signed by the control plane's CA (e.g. a kubelet's `system:node:NAME` in
+   * `system:nodes`): a kubeconfig for each is written, by name, into `clientKubeconfigs`.
+   */
+  clientIdentities?: ClientIdentity[];
+}
+
+export interface ClientIdentity {
+  /** Key in `clientKubeconfigs`, and file name of the kubeconfig. */
+  name: string;
+  commonName: string;
+  organizations?: string[];
 }
 
 export interface ControlPlaneProcess {
@@ -59,6 +75,8 @@ export interface CommandResult {
 export interface ControlPlane {
   /** Admin kubeconfig (client certificate in group system:masters, CA-verified server). */
   kubeconfigPath: string;
+  /** Kubeconfig paths of `options.clientIdentities`, by name. */
+  clientKubeconfigs: Record<string, string>;
   kubeConfig: k8s.KubeConfig;
   serverUrl: string;
   /** PEM of the CA that signed the API server's serving certificate and the admin client certificate. */
@@ -175,10 +193,16 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
     ]);
 
     // Certificates are made while etcd boots.
-    const files = await writeCredentials(dir);
+    const files = await writeCredentials(dir, options.clientIdentities ?? []);
     const serverUrl = `https://127.0.0.1:${apiServerPort}`;
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, adminKubeconfig(serverUrl, files.credentials));
+    const clientKubeconfigs: Record<string, string> = {};
+    for (const identity of files.identities) {
+      const path = join(dir, `${identity.name}.kubeconfig`);
+      writeFileSync(path, adminKubeconfig(serverUrl, identity.credentials), { mode: 0o600 });
+      clientKubeconfigs[identity.name] = path;
+    }
 
     await waitFor(() => etcdHealthy(etcdUrl), {
       description: `etcd health at ${etcdUrl}/health`,
@@ -195,7 +219,7 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
       // 1.37 refuses a loopback advertise address unless the endpoint reconciler is off.
       '--endpoint-reconciler-type=none',
       '--service-cluster-ip-range=10.0.0.0/24',
-      '--authorization-mode=RBAC',
+      `--authorization-mode=${(options.authorizationModes ?? ['RBAC']).join(',')}`,
       `--client-ca-file=${files.caCertificate}`,
       `--tls-cert-file=${files.servingCertificate}`,
       `--tls-private-key-file=${files.servingKey}`,
@@ -232,7 +256,7 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
         `--service-account-private-key-file=${files.serviceAccountPrivateKey}`,
         `--root-ca-file=${files.caCertificate}`,
         // No nodes exist, so node IPAM and lifecycle have nothing to do.
-        '--controllers=*,-nodeipam,-nodelifecycle',
+        `--controllers=${(options.controllers ?? ['*', '-nodeipam', '-nodelifecycle']).join(',')}`,
         ...(options.controllerManagerArgs ?? []),
       ]);
       // The service account controller creating `default` shows the controllers are running.
@@ -244,6 +268,7 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
     const apiServerIndex = processes.findIndex((managed) => managed.name === 'kube-apiserver');
     return {
       kubeconfigPath,
+      clientKubeconfigs,
       kubeConfig,
       serverUrl,
       caCertificatePem: files.credentials.caCertificatePem,
@@ -533,7 +558,7 @@ interface ClientCredentials {
   clientKeyPem: string;
 }
 
-async function writeCredentials(dir: string) {
+async function writeCredentials(dir: string, clientIdentities: ClientIdentity[]) {
   const authority = await createCertificateAuthority('sandbox-storage test control plane CA');
   const serving = await authority.issue({
     commonName: 'kube-apiserver',
@@ -542,6 +567,17 @@ async function writeCredentials(dir: string) {
     usage: 'server',
   });
   const admin = await authority.issue({ commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
+  const identities = await Promise.all(
+    clientIdentities.map(async (identity) => {
+      const issued = await authority.issue({ commonName: identity.commonName, organizations: identity.organizations ?? [], usage: 'client' });
+      const credentials: ClientCredentials = {
+        caCertificatePem: authority.certificatePem,
+        clientCertificatePem: issued.certificatePem,
+        clientKeyPem: issued.privateKeyPem,
+      };
+      return { name: identity.name, credentials };
+    }),
+  );
   const serviceAccountKeys = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -560,6 +596,7 @@ async function writeCredentials(dir: string) {
     servingKey: write('apiserver.key', serving.privateKeyPem),
     serviceAccountPublicKey: write('sa.pub', serviceAccountKeys.publicKey),
     serviceAccountPrivateKey: write('sa.key', serviceAccountKeys.privateKey),
+    identities,
     credentials: {
       caCertificatePem: authority.certificatePem,
       clientCertificatePem: admin.certificatePem,

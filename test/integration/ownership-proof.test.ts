@@ -6,6 +6,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipProof } from '../../src/admission/ownership-proof.ts';
+import { planPod } from '../../src/admission/plan-pod.ts';
 import { claimLookupFromCache } from '../../src/kube/claim-lookup.ts';
 import { loadKubeConfig } from '../../src/kube/kube-config.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
@@ -35,7 +36,9 @@ const as = {
   gateway: { username: 'system:serviceaccount:platform:gateway', group: 'system:serviceaccounts:platform' },
 } satisfies Record<string, Requester>;
 
-const workspace = examplePolicy('workspace');
+const example = examplePolicy('workspace');
+// The gateway is exempt under every policy here: a snapshot restore needs the exemption of all of them.
+const workspace = { ...example, spec: { ...example.spec, isolation: { ...example.spec.isolation, exemptions: { users: [as.gateway.username], groups: [] } } } };
 // The team's shared claim, created by its admin (the gateway, exempt) rather than by the controller.
 const team = policyFrom(
   {
@@ -237,12 +240,25 @@ describe('a PVC planted before the webhooks were installed', () => {
     );
   });
 
-  it('a Pod that got past the mutation (no PVC cache) stays gated: Warnings on Pod and PVC, metric, PVC left alone', async () => {
-    const before = await unprovenCount();
+  it('without a PVC cache the mutation passes, and the validating webhook refuses the unproven mount', async () => {
     webhook.setClaims(undefined);
+    await expectRefused(
+      core(as.spawner)
+        .createNamespacedPod({ namespace, body: podWith({ labels: sandboxLabels('victim') }) as k8s.V1Pod })
+        .finally(() => webhook.setClaims(claimLookupFromCache(controller.claims)())),
+      'validate.sandbox-storage.io',
+      new RegExp(`PVC "${victimClaim}" exists in the workspace names of policy "workspace" but carries no valid ownership proof .*\\[rule UnprovenClaim\\]`),
+    );
+  });
+
+  it('a sandbox Pod admitted before install stays gated: Warnings on Pod and PVC, metric, PVC left alone', async () => {
+    const before = await unprovenCount();
+    // As the webhook would have mutated it, created while no policy was in force (before install).
+    const mutated = planPod(podWith({ labels: sandboxLabels('victim') }), [workspace], { operation: 'CREATE', namespace, dryRun: false, userInfo: {} }).mutated;
+    webhook.setPolicies([]);
     const created = await core(as.spawner)
-      .createNamespacedPod({ namespace, body: podWith({ labels: sandboxLabels('victim') }) as k8s.V1Pod })
-      .finally(() => webhook.setClaims(claimLookupFromCache(controller.claims)()));
+      .createNamespacedPod({ namespace, body: mutated as k8s.V1Pod })
+      .finally(() => webhook.setPolicies([workspace, team]));
     expect(schedulingGatesOf(created)).toEqual([storageSchedulingGate]);
     const podName = created.metadata?.name ?? '';
     const onPod = await waitForEvent('Pod', podName, 'OwnershipUnproven');

@@ -36,7 +36,8 @@ beforeAll(async () => {
     await cp(join(root, entry), join(buildDir, entry), { recursive: true });
   }
   await symlink(join(root, 'node_modules'), join(buildDir, 'node_modules'));
-  // npm pack compiles first (the prepack script), so a tarball packed from a checkout has its bin.
+  // npm pack builds first, as the Dockerfile does (the prepack script runs the project's build: the compiler, and
+  // the seed script copied beside its module), so a tarball packed from a checkout has its bin.
   const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', workDir], buildDir)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   await rm(join(buildDir, 'node_modules'));
   tarball = join(workDir, packed[0]!.filename);

@@ -144,6 +144,9 @@ beforeAll(async () => {
       `--lease-name=${name}`,
       `--lease-namespace=${systemNamespace}`,
       '--identity=replica-0',
+      // As the chart runs it: the release's ownership key Secret in the release namespace.
+      `--ownership-key-secret=${name}-ownership-key`,
+      `--ownership-key-namespace=${systemNamespace}`,
       // As the chart runs it: cluster policies, status written back.
       '--cluster-policies',
       '--write-policy-status',
@@ -256,6 +259,13 @@ describe('self-managed certificates with the shipped install', () => {
     expect(await statusOf(() => asWebhook.core.readNamespace({ name: namespace }))).toBe(200);
     expect(await statusOf(() => asWebhook.core.readNamespacedSecret({ name: secretName, namespace: systemNamespace }))).toBe(200);
     expect(await statusOf(() => asWebhook.admission.readMutatingWebhookConfiguration({ name }))).toBe(200);
+    // The ownership key the process created with the shipped Role: readable by name, and immutable.
+    const key = await waitFor(
+      async () => (await statusOf(() => asWebhook.core.readNamespacedSecret({ name: `${name}-ownership-key`, namespace: systemNamespace }))) === 200,
+      { description: 'the ownership key Secret', timeoutMs: 30_000 },
+    );
+    expect(key).toBe(true);
+    expect((await admin.core.readNamespacedSecret({ name: `${name}-ownership-key`, namespace: systemNamespace })).immutable).toBe(true);
     // ... anything else does not.
     await admin.core.createNamespacedSecret({ namespace: systemNamespace, body: { metadata: { name: 'someone-elses' }, stringData: { a: 'b' } } });
     await admin.admission.createMutatingWebhookConfiguration({ body: { metadata: { name: 'someone-elses' }, webhooks: [] } });

@@ -1,6 +1,7 @@
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { type AdmissionRequest } from '../../src/webhook/review.ts';
+import { escapeForKubelet } from '../../src/admission/seed-container.ts';
 import { seedScript } from '../../src/admission/seed-script.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
@@ -41,7 +42,7 @@ function seedContainer(overrides: { subPath?: string; env?: Array<{ name: string
   return {
     name: 'sandbox-storage-seed',
     image: 'registry.example/sandbox:1',
-    command: ['/bin/sh', '-c', seedScript],
+    command: ['/bin/sh', '-c', escapeForKubelet(seedScript)],
     env: [
       { name: 'SEED_SOURCE', value: '/sandbox' },
       { name: 'SEED_TARGET', value: '/sandbox-storage/seed-target' },
@@ -139,7 +140,7 @@ describe('workspace mode', () => {
       { op: 'add', path: '/spec/containers/1/volumeMounts/1', value: { name: 'sandbox-storage-workspace', mountPath: '/sandbox' } },
       { op: 'replace', path: '/spec/initContainers/0/image', value: 'registry.example/sandbox:1' },
       { op: 'replace', path: '/spec/initContainers/0/name', value: 'sandbox-storage-seed' },
-      { op: 'add', path: '/spec/initContainers/0/command', value: ['/bin/sh', '-c', seedScript] },
+      { op: 'add', path: '/spec/initContainers/0/command', value: ['/bin/sh', '-c', escapeForKubelet(seedScript)] },
       {
         op: 'add',
         path: '/spec/initContainers/0/env',

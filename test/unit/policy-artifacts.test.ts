@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { crdPath, renderCrd, renderTypes, typesPath } from '../../scripts/policy-artifacts.ts';
+import { crdPath, referencePath, renderCrd, renderPolicyReference, renderTypes, typesPath } from '../../scripts/policy-artifacts.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -12,6 +12,10 @@ describe('artifacts generated from the policy schema', () => {
 
   it('the committed TypeScript types are what the schema generates (run `npm run generate`)', () => {
     expect(readFileSync(`${root}${typesPath}`, 'utf8')).toBe(renderTypes());
+  });
+
+  it('the committed policy reference is what the schema generates (run `npm run generate`)', () => {
+    expect(readFileSync(`${root}${referencePath}`, 'utf8')).toBe(renderPolicyReference());
   });
 
   it('the CRD carries no TypeScript-only keys and expands object defaults', () => {

@@ -14,7 +14,6 @@ import {
   readlinkSync,
   rmSync,
   symlinkSync,
-  truncateSync,
   utimesSync,
   writeFileSync,
   type Stats,
@@ -23,18 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedEnvironment, seedScript } from '../../src/admission/seed-script.ts';
+import { missingShellVariants, requireAllShellsVariable, seedShells } from '../harness/seed-runner.ts';
 
 const sentinelName = '.sandbox-storage-seeded';
 const image = 'registry.example/agents/sandbox:1.2.3';
 const isRoot = process.getuid?.() === 0;
 /** The user non-root runs switch to when the tests run as root (tests run as root in CI). */
 const nobody = 65534;
-
-function findBusybox(): string | undefined {
-  const found = spawnSync('/bin/sh', ['-c', 'command -v busybox'], { encoding: 'utf8' });
-  const path = found.status === 0 ? found.stdout.trim() : '';
-  return path.startsWith('/') ? path : undefined;
-}
 
 interface ShellVariant {
   label: string;
@@ -44,6 +38,8 @@ interface ShellVariant {
   /** Directory put first in PATH so the script's tools come from busybox. */
   binDir?: string;
   available: boolean;
+  busybox: boolean;
+  prefersApplets: boolean;
   /** GNU tar restores the owner of symlinks when run as root; busybox tar leaves them owned by root. */
   restoresSymlinkOwners: boolean;
   /** GNU tar fills read-only (0555) directories as non-root (it sets directory modes last); busybox tar cannot. */
@@ -52,36 +48,26 @@ interface ShellVariant {
   keepsDirectorySpecialBitsAsNonRoot: boolean;
 }
 
-const busyboxPath = findBusybox();
-const busyboxApplets = [
-  'sh', 'tar', 'chown', 'date', 'mv', 'rm', 'id', 'cat', 'find', 'stat', 'xargs', 'awk', 'tr', 'cut', 'grep', 'head', 'wc',
-  'readlink', 'sha256sum', 'md5sum', 'mkdir', 'chmod',
-];
-const variants: ShellVariant[] = [
-  {
-    label: '/bin/sh (dash) with GNU tar',
-    command: '/bin/sh',
-    args: [],
-    available: true,
-    restoresSymlinkOwners: true,
-    fillsReadOnlyDirectoriesAsNonRoot: true,
-    keepsDirectorySpecialBitsAsNonRoot: true,
-  },
-  {
-    label: busyboxPath
-      ? `busybox sh with busybox tar (${busyboxPath})`
-      : 'busybox sh with busybox tar — SKIPPED: busybox is not installed (apt-get install -y busybox)',
-    command: busyboxPath ?? 'busybox',
-    args: ['sh'],
-    available: busyboxPath !== undefined,
-    restoresSymlinkOwners: false,
-    fillsReadOnlyDirectoriesAsNonRoot: false,
-    keepsDirectorySpecialBitsAsNonRoot: false,
-  },
-];
-if (!busyboxPath) {
-  console.warn('seed-script.test.ts: busybox is not installed, the busybox variant is SKIPPED (apt-get install -y busybox)');
-}
+const shells = seedShells();
+afterAll(() => shells.forEach((shell) => shell.dispose()));
+const variants: ShellVariant[] = shells.map((shell) => ({
+  label: shell.label,
+  command: shell.argv[0] as string,
+  args: shell.argv.slice(1),
+  ...(shell.binDir ? { binDir: shell.binDir } : {}),
+  available: shell.available,
+  busybox: shell.busybox,
+  prefersApplets: shell.prefersApplets,
+  restoresSymlinkOwners: !shell.busybox,
+  fillsReadOnlyDirectoriesAsNonRoot: !shell.busybox,
+  keepsDirectorySpecialBitsAsNonRoot: !shell.busybox,
+}));
+
+describe('seed shell variants', () => {
+  it.runIf(process.env[requireAllShellsVariable] === '1')(`are all available (${requireAllShellsVariable}=1, as in CI)`, () => {
+    expect(missingShellVariants(shells)).toEqual([]);
+  });
+});
 
 const temporaryDirectories: string[] = [];
 
@@ -319,10 +305,12 @@ describe('seed script source', () => {
     expect(result.status, result.stderr).toBe(0);
   });
 
-  it.skipIf(!busyboxPath)('parses with busybox sh', () => {
-    const result = spawnSync(busyboxPath ?? 'busybox', ['sh', '-n', '-c', seedScript], { encoding: 'utf8' });
-    expect(result.status, result.stderr).toBe(0);
-  });
+  for (const variant of variants.filter((candidate) => candidate.busybox)) {
+    it.skipIf(!variant.available)(`parses with ${variant.label}`, () => {
+      const result = spawnSync(variant.command, [...variant.args, '-n', '-c', seedScript], { encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(0);
+    });
+  }
 });
 
 for (const variant of variants) {
@@ -330,29 +318,18 @@ for (const variant of variants) {
     let realTar = 'tar';
 
     beforeAll(() => {
-      if (variant.command !== '/bin/sh') {
-        // Busybox applets first in PATH, so that even `exec tar` in the script runs busybox tar.
-        const binDir = mkdtempSync(join(tmpdir(), 'seed-script-busybox-'));
-        chmodSync(binDir, 0o755);
-        for (const applet of busyboxApplets) symlinkSync(variant.command, join(binDir, applet));
-        // A busybox image has no openssl: as `openssl`, busybox fails (no such applet), so the seed hashes with its sha256sum.
-        symlinkSync(variant.command, join(binDir, 'openssl'));
-        variant.binDir = binDir;
+      if (variant.busybox) {
+        // Busybox applets first in PATH (the harness made the directory), so that even `exec tar` runs busybox tar.
         realTar = `${variant.command} tar`;
         const probe = spawnSync(variant.command, ['sh', '-c', 'command -v tar; tar --help 2>&1'], {
-          env: { PATH: `${binDir}:${process.env.PATH ?? ''}` },
+          env: { PATH: `${variant.binDir ?? ''}:${process.env.PATH ?? ''}` },
           encoding: 'utf8',
         });
-        expect(probe.stdout.split('\n')[0]).toBe(join(binDir, 'tar'));
         expect(probe.stdout).toContain('BusyBox');
       } else {
         realTar = spawnSync('/bin/sh', ['-c', 'command -v tar'], { encoding: 'utf8' }).stdout.trim();
         expect(realTar).toMatch(/^\//);
       }
-    });
-
-    afterAll(() => {
-      if (variant.binDir) rmSync(variant.binDir, { recursive: true, force: true });
     });
 
     it('copies nested files and directories with exact content and modes, then writes the sentinel', () => {
@@ -435,28 +412,37 @@ for (const variant of variants) {
       expect(readdirSync(target)).toEqual([sentinelName]);
     });
 
-    it('redoes an interrupted copy: partial files are overwritten and the tree ends up complete', () => {
+    it('a volume with files but no record is adopted, not overwritten: what it has is kept, the rest is copied', () => {
       const { source, target, sentinel, env } = fixture();
       populateTree(source);
-      // What a crashed attempt leaves behind: some directories and files, a truncated file with the mode it was
-      // created with, a symlink, a temp sentinel that never got renamed, and no sentinel.
+      // Files the volume already had (a user's, or what an older seeder version left when killed mid-copy: this
+      // version stages the first copy and moves only complete entries into place), a temp record, no record.
       mkdirSync(join(target, 'private', 'deep', 'er'), { recursive: true });
-      writeFile(join(target, 'private', 'deep', 'er', 'data.bin'), binaryContent.subarray(0, 1000), 0o600);
-      writeFile(join(target, 'private', 'notes.txt'), 'secret', 0o600);
+      writeFile(join(target, 'private', 'deep', 'er', 'data.bin'), binaryContent.subarray(0, 10), 0o600);
+      writeFile(join(target, 'private', 'notes.txt'), 'my notes', 0o600);
       writeFile(join(target, 'bin-placeholder'), 'x', 0o644);
       mkdirSync(join(target, 'bin'));
-      writeFile(join(target, 'bin', 'run.sh'), '#!/bin/sh\necho hel', 0o700);
+      writeFile(join(target, 'bin', 'run.sh'), '#!/bin/sh\necho mine', 0o700);
       symlinkSync('loop', join(target, 'loop'));
       writeFile(`${sentinel}.tmp`, 'image=half-written', 0o644);
-      truncateSync(join(target, 'private', 'deep', 'er', 'data.bin'), 10);
 
       const result = runSeed(variant, env);
 
       expect(result.status, describeRun(result)).toBe(0);
-      const copied = snapshot(target, { exclude: [sentinelName, 'bin-placeholder', 'loop'] });
-      expect(shape(copied)).toEqual(shape(snapshot(source)));
-      expect(readFileSync(join(target, 'private', 'deep', 'er', 'data.bin')).equals(binaryContent)).toBe(true);
-      expect(readSentinel(sentinel).image).toBe(image);
+      expect(readFileSync(join(target, 'private', 'deep', 'er', 'data.bin')).equals(binaryContent.subarray(0, 10))).toBe(true);
+      expect(readFileSync(join(target, 'private', 'notes.txt'), 'utf8')).toBe('my notes');
+      expect(readFileSync(join(target, 'bin', 'run.sh'), 'utf8')).toBe('#!/bin/sh\necho mine');
+      expect(readlinkSync(join(target, 'loop'))).toBe('loop');
+      expect(readFileSync(join(target, 'bin-placeholder'), 'utf8')).toBe('x');
+      // Everything the volume lacked (special files aside: only a first seed's tar stream copies those) is copied.
+      const image = shape(snapshot(source));
+      const copied = shape(snapshot(target));
+      for (const path of ['bin/run-again.sh', 'shared', 'shared/group-writable', 'empty', '.hidden', '*', 'name with spaces', 'empty-file']) {
+        expect(copied[path], path).toEqual(image[path]);
+      }
+      expect(copied.pipe).toBeUndefined();
+      expect(result.stdout).toContain('adopted volume at');
+      expect(readSentinel(sentinel).image).toBe(env.SEED_IMAGE);
       expect(existsSync(`${sentinel}.tmp`)).toBe(false);
     });
 
@@ -474,28 +460,8 @@ for (const variant of variants) {
         expect(readFileSync(join(root, 'plain-file'), 'utf8')).toBe('not a directory\n');
       });
 
-      it('when extracting fails (a non-empty directory stands where the image has a file), and a fixed rerun completes', () => {
-        const { source, target, sentinel, env } = fixture();
-        populateTree(source);
-        writeFile(join(source, 'data'), 'a file in the image\n', 0o644);
-        mkdirSync(join(target, 'data'));
-        writeFileSync(join(target, 'data', 'keep'), 'in the way\n');
-
-        const result = runSeed(variant, env);
-
-        expect(result.status, describeRun(result)).not.toBe(0);
-        expect(result.stderr).toMatch(/sandbox-storage seed: error: copying .* failed \(tar create exit \d+, tar extract exit [1-9]\d*\)/);
-        expect(existsSync(sentinel)).toBe(false);
-        expect(existsSync(`${sentinel}.tmp`)).toBe(false);
-
-        rmSync(join(target, 'data'), { recursive: true });
-        const retry = runSeed(variant, env);
-        expect(retry.status, describeRun(retry)).toBe(0);
-        expect(shape(snapshot(target, { exclude: [sentinelName] }))).toEqual(shape(snapshot(source)));
-        expect(existsSync(sentinel)).toBe(true);
-      });
-
-      it('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
+      // The fake tar comes first in PATH; a shell that runs its own applets first never calls it.
+      it.skipIf(variant.prefersApplets)('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
         const { source, target, sentinel, env } = fixture();
         populateTree(source);
         const fakeTarDirectory = failingCreateTar(realTar);
@@ -505,8 +471,8 @@ for (const variant of variants) {
         expect(result.status, describeRun(result)).not.toBe(0);
         expect(result.stderr).toContain('(tar create exit 3, tar extract exit 0)');
         expect(existsSync(sentinel)).toBe(false);
-        // The extracting side did receive the complete archive: only the creating side's status shows the failure.
-        expect(shape(snapshot(target))).toEqual(shape(snapshot(source)));
+        // The extracting side did receive the complete archive, staged: nothing was moved into place.
+        expect(readdirSync(target)).toEqual([]);
 
         const retry = runSeed(variant, env);
         expect(retry.status, describeRun(retry)).toBe(0);
@@ -589,6 +555,22 @@ for (const variant of variants) {
       expect(readdirSync(join(root, 'image')).sort()).toEqual(['outside', 'sandbox']);
       expect(existsSync(sentinel)).toBe(true);
       expect(copiedEntryCount(result.stdout)).toBe(copied.size);
+    });
+
+    it("an image with its own lost+found next to the file system's: merged into it, not a failure", () => {
+      const { source, target, sentinel, env } = fixture();
+      populateTree(source);
+      makeDirectory(join(source, 'lost+found'), 0o755);
+      writeFile(join(source, 'lost+found', 'from-the-image'), 'image\n', 0o644);
+      makeDirectory(join(target, 'lost+found'), 0o700);
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(modeOf(join(target, 'lost+found'))).toBe('0700');
+      expect(readFileSync(join(target, 'lost+found', 'from-the-image'), 'utf8')).toBe('image\n');
+      expect(readFileSync(join(target, 'bin', 'run.sh'), 'utf8')).toBe('#!/bin/sh\necho hello from the sandbox\n');
+      expect(existsSync(sentinel)).toBe(true);
     });
 
     it('never copies image entries named like the sentinel (top level), so they cannot pose as it', () => {

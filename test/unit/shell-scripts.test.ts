@@ -7,7 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
 const root = new URL('../..', import.meta.url).pathname;
-const scripts = ['deploy/kind/up.sh', 'deploy/kind/down.sh', 'test/helm/build.sh', 'test/controlplane/build.sh', '.ci/run'];
+const scripts = [
+  'src/seed/seed.sh',
+  'deploy/kind/up.sh',
+  'deploy/kind/down.sh',
+  'test/helm/build.sh',
+  'test/controlplane/build.sh',
+  'test/node/build.sh',
+  'test/node/prerequisites.sh',
+  'test/node/node-namespace.sh',
+  'test/node/cni-lo-eth0',
+  '.ci/run',
+];
 
 describe('shell scripts', () => {
   it('pass shellcheck', () => {

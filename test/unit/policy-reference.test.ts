@@ -1,9 +1,9 @@
-// The README's policy reference must list every field of the schema with its default, so it cannot fall behind.
+// The policy reference (docs/policy-reference.md) must list every field of the schema with its default.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { policySpecSchema, type SchemaNode } from '../../src/policy/schema.ts';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../docs/policy-reference.md', import.meta.url), 'utf8');
 
 function leaves(node: SchemaNode, path: string): Array<{ path: string; node: SchemaNode }> {
   if (node.type === 'object' && node.properties && node.typeName !== 'LabelSelector') {
@@ -15,12 +15,12 @@ function leaves(node: SchemaNode, path: string): Array<{ path: string; node: Sch
   return [{ path, node }];
 }
 
-describe('README policy reference', () => {
+describe('policy reference', () => {
   const fields = leaves(policySpecSchema, 'spec');
 
   it.each(fields.map((field) => [field.path, field]))('documents %s with its default', (path, field) => {
     const row = readme.split('\n').find((line) => line.startsWith(`| \`${path}\` |`));
-    expect(row, `README has no row for ${path}`).toBeDefined();
+    expect(row, `docs/policy-reference.md has no row for ${path}`).toBeDefined();
     const value = (field as { node: SchemaNode }).node.default;
     if (typeof value === 'string' || typeof value === 'boolean') {
       expect(row).toContain(value === '' ? '`""`' : `\`${String(value)}\``);

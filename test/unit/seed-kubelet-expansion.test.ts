@@ -1,0 +1,66 @@
+// The kubelet expands `$(NAME)` and turns `$$` into `$` in a container's command and args before running it. The seed
+// script travels inline in the seed container's command, so what the shell receives must be the script itself.
+import { describe, expect, it } from 'vitest';
+import { buildSeedInjection, escapeForKubelet } from '../../src/admission/seed-container.ts';
+import { seedScript } from '../../src/admission/seed-script.ts';
+import { policyFrom } from '../fixtures/pods.ts';
+
+/** The kubelet's expansion (k8s.io/kubernetes third_party/forked/golang/expansion), for command and args. */
+function kubeletExpand(input: string, env: Record<string, string>): string {
+  let output = '';
+  for (let cursor = 0; cursor < input.length; cursor += 1) {
+    if (input[cursor] === '$' && cursor + 1 < input.length) {
+      const next = input[cursor + 1];
+      if (next === '$') {
+        output += '$';
+        cursor += 1;
+      } else if (next === '(') {
+        const close = input.indexOf(')', cursor + 2);
+        if (close === -1) {
+          output += '$(';
+          cursor += 1;
+        } else {
+          const name = input.slice(cursor + 2, close);
+          output += name in env ? env[name] : `$(${name})`;
+          cursor = close;
+        }
+      } else {
+        output += `$${next}`;
+        cursor += 1;
+      }
+    } else {
+      output += input[cursor];
+    }
+  }
+  return output;
+}
+
+describe('seed container command under kubelet expansion', () => {
+  const env = { SEED_SOURCE: '/sandbox', SEED_TARGET: '/staging', id: 'X', 'id -u': 'X', date: 'X' };
+
+  it('the raw script would be changed by the kubelet (it has $( and $$ sequences)', () => {
+    expect(seedScript).toContain('$(');
+    expect(kubeletExpand(seedScript, env)).not.toBe(seedScript);
+  });
+
+  it('the escaped command reaches the shell exactly as the script', () => {
+    expect(kubeletExpand(escapeForKubelet(seedScript), env)).toBe(seedScript);
+  });
+
+  it('the seed container carries the escaped script', () => {
+    const injection = buildSeedInjection(policyFrom({ mode: 'workspace' }), {
+      sandbox: { name: 'sandbox', image: 'registry.example/sandbox:1' },
+      podSecurityContext: { runAsUser: 1000 },
+      podAnnotations: undefined,
+      namespaceLabels: {},
+      seededMount: { name: 'work', mountPath: '/sandbox' },
+    });
+    const command = injection.container?.command ?? [];
+    expect(command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(kubeletExpand(command[2] ?? '', env)).toBe(seedScript);
+  });
+
+  it('escapes variables and literal dollars alike', () => {
+    expect(kubeletExpand(escapeForKubelet('echo $(id -u) $$ $HOME $(SEED_SOURCE) $'), env)).toBe('echo $(id -u) $$ $HOME $(SEED_SOURCE) $');
+  });
+});
