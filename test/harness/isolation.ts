@@ -111,3 +111,17 @@ export async function waitUntilValidatingWebhookActive(kubeConfig: k8s.KubeConfi
     { description: 'the API server to call the validating webhook', timeoutMs: 60_000, intervalMs: 200 },
   );
 }
+
+/** The code and message of the API server's refusal of `attempt`; fails when it was not refused. */
+export async function refusal(attempt: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await attempt;
+  } catch (error) {
+    if (error instanceof k8s.ApiException) {
+      const status = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+      return { code: error.code, message: status.message as string };
+    }
+    throw error;
+  }
+  throw new Error('expected the API server to refuse the request');
+}

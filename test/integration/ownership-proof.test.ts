@@ -21,6 +21,7 @@ import {
   startIsolationWebhook,
   waitUntilValidatingWebhookActive,
   type Requester,
+  refusal,
 } from '../harness/isolation.ts';
 import { serviceAccountKubeconfig } from '../harness/service-account.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -110,19 +111,6 @@ function podAndVolumeFor(claimName: string): { pod: string; volume: string } {
 
 function claimBody(name: string, metadata: Partial<k8s.V1ObjectMeta> = {}, spec: Partial<k8s.V1PersistentVolumeClaimSpec> = {}): k8s.V1PersistentVolumeClaim {
   return { metadata: { name, ...metadata }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...spec } };
-}
-
-async function refusal(attempt: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await attempt;
-  } catch (error) {
-    if (error instanceof k8s.ApiException) {
-      const status = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
-      return { code: error.code, message: status.message as string };
-    }
-    throw error;
-  }
-  throw new Error('expected the API server to refuse the request');
 }
 
 async function expectRefused(attempt: Promise<unknown>, webhookName: string, ...patterns: RegExp[]): Promise<string> {

@@ -19,6 +19,7 @@ import {
   startIsolationWebhook,
   waitUntilValidatingWebhookActive,
   type Requester,
+  refusal,
 } from '../harness/isolation.ts';
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive, type RunningWebhook } from '../harness/webhook.ts';
 import { examplePolicy, podMounting, podWith, sandboxLabels, sharedVolume } from '../fixtures/isolation.ts';
@@ -43,19 +44,6 @@ function core(requester: Requester): k8s.CoreV1Api {
 
 async function create(requester: Requester, pod: unknown): Promise<k8s.V1Pod> {
   return core(requester).createNamespacedPod({ namespace, body: pod as k8s.V1Pod });
-}
-
-async function refusal(attempt: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await attempt;
-  } catch (error) {
-    if (error instanceof k8s.ApiException) {
-      const status = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
-      return { code: error.code, message: status.message as string };
-    }
-    throw error;
-  }
-  throw new Error('expected the API server to refuse the request');
 }
 
 /** Replays the last AdmissionReview the validating webhook got through `review`; returns its exit code and stderr. */
