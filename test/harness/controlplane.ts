@@ -535,7 +535,8 @@ function lastLines(text: string, lines: number): string {
 // --- ports, credentials, health -----------------------------------------------------------------------------------
 
 /** Distinct free loopback ports: all listeners are held open until every port is known. */
-async function freePorts(count: number): Promise<number[]> {
+/** `count` distinct free loopback ports, found by binding and releasing them. */
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },

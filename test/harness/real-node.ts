@@ -7,12 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from './controlplane.ts';
+import { freePorts, startControlPlane, type ControlPlane } from './controlplane.ts';
 import { startLocalVolumeProvisioner, type LocalVolumeProvisioner } from './local-volume-provisioner.ts';
 import { cniNetworkConfig, containerdConfig, kubeletConfig } from './node-config.ts';
 import { waitFor } from './wait.ts';
@@ -198,19 +197,6 @@ function removeLeftoversOfDeadRuns(): void {
     const dir = join(tmpdir(), entry);
     if (entry.startsWith(runDirPrefix) && isDead(entry) && mountsBelow(dir).length === 0) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 function logTail(path: string, lines = 40): string {
