@@ -1,9 +1,9 @@
 // Which volumes of a Pod reach storage a policy governs, and which policies own that storage. The storage decides:
 // the shared claim belongs to every policy that names it, a workspace-shaped claim to every policy whose names it
 // fits, and an existing workspace PVC counts only with an ownership proof. Labels on a PVC prove nothing.
-import { looksLikeWorkspaceClaim } from '../../naming/identity-names.ts';
 import type { Policy } from '../../policy/types.ts';
 import { proofMatches } from '../ownership-proof.ts';
+import { claimNameOwners } from './governed-claims.ts';
 import { isObject } from '../../plain-json.ts';
 import { ownershipLabels, ownershipProofAnnotation } from '../../labels.ts';
 
@@ -57,11 +57,10 @@ function provenOwner(claimName: string, candidates: readonly Policy[], observed:
 type Classified = Omit<GovernedVolume, 'volumeName' | 'readOnly'>;
 
 export function classifyClaim(claimName: string, policies: readonly Policy[], facts: StorageFacts): Classified | undefined {
-  const sharedOwners = policies.filter((policy) => policy.spec.mode === 'shared' && policy.spec.shared.claimName === claimName);
+  const owners = claimNameOwners(claimName, policies);
+  const sharedOwners = owners.filter((policy) => policy.spec.mode === 'shared');
   if (sharedOwners.length > 0) return { claimName, kind: 'shared', owners: sharedOwners };
-  const workspaceOwners = policies.filter(
-    (policy) => policy.spec.mode === 'workspace' && looksLikeWorkspaceClaim(policy.spec.workspace.claimNamePrefix, claimName),
-  );
+  const workspaceOwners = owners.filter((policy) => policy.spec.mode === 'workspace');
   if (workspaceOwners.length === 0) return undefined;
   const observed = Object.hasOwn(facts.claimMetadata, claimName) ? facts.claimMetadata[claimName] : undefined;
   if (!observed) return { claimName, kind: 'workspace', owners: workspaceOwners };
