@@ -1,24 +1,29 @@
 // The one manager behind `serve`, `controller` and `run`, which are presets of it (webhooks, controller, both).
 //
-// Always on, on every replica: the metrics endpoint, the policy source, the caches (the PVC watch the webhooks
-// and the controller share), the ownership key, and the admission webhooks. Leader-only, behind the Lease: the
-// controllers (PVCs, directory preparation), the policy status writer and certificate rotation; both of the
-// latter live in the webhook stack and ask `isLeader` (without the controller, as in `serve`, every replica acts
-// as leader and writes converge optimistically). Stop order on SIGTERM: webhooks and controller together, then
-// the key, the caches and the metrics endpoint.
+// It owns two lists of parts (parts.ts). Always on, on every replica: the metrics endpoint, the PVC cache, the
+// ownership key, and the webhook side's policy source, certificate reload and HTTPS server. Leader-only, started
+// on winning the Lease and stopped on losing it (leadership.ts): the certificate renewal, the policy status writer
+// and the PVC controller. Without the controller (serve) every replica leads. Leadership is campaigned for before
+// the first always-on part that waits for the leader (the certificate reload waits for the Secret), or after the
+// last. On SIGTERM the leader-only parts stop first (finishing reconciles, releasing the Lease), then the always-on
+// parts, last first.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { claimLookupFromCache } from '../kube/claim-lookup.ts';
 import { watchClaims } from '../kube/informers.ts';
-import { loadKubeConfig } from '../kube/kube-config.ts';
-import { ownershipKeySource } from '../kube/ownership-key.ts';
-import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { kubeConfigSource, loadKubeConfig } from '../kube/kube-config.ts';
+import { ownershipKeySource, type OwnershipKeySource } from '../kube/ownership-key.ts';
+import { leaseClient } from '../kube/leases.ts';
+import { controllerMetrics } from '../metrics/controller-metrics.ts';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.ts';
 import { createMetricsRegistry } from '../metrics/registry.ts';
 import type { Policy } from '../policy/types.ts';
 import type { ControllerConfig } from './controller-options.ts';
-import { startControllerRuntime } from './controller-runtime.ts';
+import { controllerPart } from './controller-runtime.ts';
+import { leadership } from './leadership.ts';
+import { startInOrder, stopInReverse, type Part } from './parts.ts';
 import type { ServeConfig } from './serve.ts';
-import { startWebhookStack, type WebhookStack } from './webhook-stack.ts';
+import { webhookParts } from './webhook-stack.ts';
 
 export interface ManagerParts {
   /** The admission webhooks, with their policy source (serve, run). */
@@ -31,72 +36,145 @@ export interface ManagerParts {
 export async function runManager(parts: ManagerParts): Promise<number> {
   const { webhooks, controller, logger } = parts;
   const both = webhooks !== undefined && controller !== undefined;
+  const webhookLogger = both ? logger.child({ component: 'webhook' }) : logger;
+  const controllerLogger = both ? logger.child({ component: 'controller' }) : logger;
   const registry = createMetricsRegistry();
-  // One /metrics endpoint per process: the webhook side's flags when it runs here. Bound first, so that a taken
+  const alwaysOn: Part[] = [];
+  const leaderOnly: Part[] = [];
+
+  // One /metrics endpoint per process: the webhook side's flags when it runs here. Started first, so that a taken
   // port fails the start before anything announces itself.
   const metricsAt = webhooks
     ? webhooks.metricsPort === undefined ? undefined : { host: webhooks.metricsHost, port: webhooks.metricsPort }
     : controller && { host: controller.config.metricsHost, port: controller.config.metricsPort };
-  const metricsServer = metricsAt ? await startMetricsServer(registry, metricsAt.host, metricsAt.port, logger) : undefined;
-
-  let kubeConfig: k8s.KubeConfig | undefined;
-  let claims: ReturnType<typeof watchClaims> | undefined;
-  if (controller) {
-    kubeConfig = loadKubeConfig(controller.config.kubeconfig);
-    if (!webhooks) {
-      logger.info({ metricsPort: metricsServer?.address.port, policies: (controller.policies ?? []).map((policy) => policy.name) }, 'controller starting');
-    }
-    claims = watchClaims(kubeConfig, both ? logger.child({ component: 'webhook' }) : logger);
-    // Not awaited: until the cache has synced the webhook gates every sandbox Pod, which is safe.
-    if (webhooks) void claims.start();
-  }
-  // One key for both halves: the controller proves with it what the webhooks check.
-  const ownershipKey =
-    both && kubeConfig
-      ? ownershipKeySource({
-          kubeConfig,
-          namespace: controller.config.ownershipKeyNamespace,
-          secretName: controller.config.ownershipKeySecret,
-          logger: logger.child({ component: 'ownership-key' }),
-        })
-      : undefined;
-
-  // The controller campaigns first: with self-managed certificates the webhook waits for the leader to create
-  // them. With webhooks in the process it reconciles only once they (and so the policies) are up.
-  let stack: WebhookStack | undefined;
-  let stackStarted: (() => void) | undefined;
-  const ready = webhooks ? new Promise<void>((resolve) => (stackStarted = resolve)) : undefined;
-  const fixedPolicies = controller?.policies ?? [];
-  const runtime =
-    controller && kubeConfig && claims
-      ? startControllerRuntime({
-          config: controller.config,
-          kubeConfig,
-          policies: webhooks ? () => stack?.policySet.current() ?? [] : () => fixedPolicies,
-          claims,
-          registry,
-          logger: both ? logger.child({ component: 'controller' }) : logger,
-          ...(ready ? { ready } : {}),
-          ...(ownershipKey ? { ownershipKey } : {}),
-        })
-      : undefined;
-  if (webhooks) {
-    stack = await startWebhookStack(webhooks, {
-      logger: both ? logger.child({ component: 'webhook' }) : logger,
-      registry,
-      isLeader: runtime ? () => runtime.isLeader() : () => true,
-      ...(claims ? { claims: claimLookupFromCache(claims) } : {}),
-      ...(ownershipKey ? { ownershipKey } : {}),
+  let metricsServer: MetricsServer | undefined;
+  if (metricsAt) {
+    alwaysOn.push({
+      name: 'metrics endpoint',
+      async start() {
+        metricsServer = await startMetricsServer(registry, metricsAt.host, metricsAt.port, logger);
+      },
+      async stop() {
+        await metricsServer?.stop();
+      },
     });
-    stackStarted?.();
   }
-  if (both) logger.info({ port: stack?.server.address.port, metricsPort: metricsServer?.address.port }, 'webhooks and controller started');
+
+  const kubeconfigFlag = controller ? controller.config.kubeconfig : webhooks?.kubeconfig;
+  let kubeConfig: k8s.KubeConfig | undefined;
+  const cluster = kubeConfigSource(kubeconfigFlag) === undefined ? undefined : () => (kubeConfig ??= loadKubeConfig(kubeconfigFlag));
+
+  // The PVC cache: the controller's, which the webhooks in the same process read too.
+  const claims = controller && cluster ? watchClaims(cluster(), webhookLogger) : undefined;
+  if (claims) {
+    alwaysOn.push({
+      name: 'PVC cache',
+      async start() {
+        // Not awaited: until the cache has synced the webhook gates every sandbox Pod, which is safe. Without
+        // webhooks the controller starts it on leading.
+        if (webhooks) void claims.start();
+      },
+      stop: () => claims.stop(),
+    });
+  }
+
+  // One key for both halves: the controller proves with it what the webhooks check.
+  let ownershipKey: OwnershipKeySource | undefined;
+  const keyFlags = controller?.config ?? webhooks;
+  if (cluster && keyFlags) {
+    alwaysOn.push({
+      name: 'ownership key',
+      async start() {
+        ownershipKey = ownershipKeySource({
+          kubeConfig: cluster(),
+          namespace: keyFlags.ownershipKeyNamespace,
+          secretName: keyFlags.ownershipKeySecret,
+          logger: logger.child({ component: 'ownership-key' }),
+        });
+      },
+      async stop() {
+        ownershipKey?.stop();
+      },
+    });
+  }
+
+  const webhookSide = webhooks
+    ? webhookParts(webhooks, {
+        logger: webhookLogger,
+        registry,
+        ...(cluster ? { cluster } : {}),
+        ...(claims ? { claims: claimLookupFromCache(claims) } : {}),
+        ownershipKey: () => ownershipKey,
+      })
+    : undefined;
+  alwaysOn.push(...(webhookSide?.alwaysOn ?? []));
+  leaderOnly.push(...(webhookSide?.leaderOnly ?? []));
+
+  let alwaysOnUp = () => {};
+  const ready = new Promise<void>((resolve) => (alwaysOnUp = resolve));
+  const metrics = controller ? controllerMetrics(registry) : undefined;
+  if (controller && cluster && claims && metrics) {
+    const fixedPolicies = controller.policies ?? [];
+    leaderOnly.push(
+      controllerPart({
+        config: controller.config,
+        kubeConfig: cluster(),
+        policies: webhookSide ? () => webhookSide.policies() : () => fixedPolicies,
+        claims,
+        metrics,
+        logger: controllerLogger,
+        ready,
+        ownershipKey: () => ownershipKey as OwnershipKeySource,
+      }),
+    );
+  }
+  const config = controller?.config;
+  const leader = leadership({
+    parts: leaderOnly,
+    ...(config?.leaderElect && cluster
+      ? {
+          elect: {
+            leases: leaseClient(cluster()),
+            namespace: config.leaseNamespace,
+            name: config.leaseName,
+            identity: config.identity,
+            leaseDurationMs: config.leaseDurationMs,
+            renewDeadlineMs: config.renewDeadlineMs,
+            retryPeriodMs: config.retryPeriodMs,
+          },
+        }
+      : {}),
+    ...(metrics ? { onLeaderChange: (leading: boolean) => metrics.leader(leading) } : {}),
+    logger: controllerLogger,
+  });
+
+  const started: Part[] = [];
+  let campaigning = false;
+  const campaign = () => {
+    if (campaigning) return;
+    campaigning = true;
+    leader.begin();
+  };
+  try {
+    for (const part of alwaysOn) {
+      if (part.waitsForLeader) campaign();
+      await startInOrder([part], started);
+    }
+  } catch (error) {
+    await leader.stop();
+    await stopInReverse(started, logger);
+    throw error;
+  }
+  if (controller && !webhooks) {
+    logger.info({ metricsPort: metricsServer?.address.port, policies: (controller.policies ?? []).map((policy) => policy.name) }, 'controller starting');
+  }
+  campaign();
+  alwaysOnUp();
+  if (both) logger.info({ port: webhookSide?.port(), metricsPort: metricsServer?.address.port }, 'webhooks and controller started');
 
   await waitForTermination(logger);
-  await Promise.all([runtime?.stop(), stack?.stop()]);
-  ownershipKey?.stop();
-  await claims?.stop();
-  await metricsServer?.stop();
+  await leader.stop();
+  await stopInReverse(started, logger);
   logger.info('stopped');
   return 0;
 }

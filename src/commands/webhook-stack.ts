@@ -1,6 +1,6 @@
-// The webhook stack, the always-on half of the manager (serve, run): the policy source, the cluster look-ups the
-// webhooks read, the ownership key, admission metrics and audit Events, self-managed certificates and the policy
-// status writer (those two act only while `isLeader`), and the HTTPS server.
+// The webhook side of the manager (serve, run) as parts. Always on: the policy source, the cluster look-ups the
+// webhooks read, the certificate reload (self-managed certificates) and the HTTPS server with admission metrics and
+// audit Events. Leader-only: the certificate renewal (Secret, CA bundles) and the policy status writer.
 import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
@@ -11,167 +11,210 @@ import type { ClaimLookup } from '../admission/plan-types.ts';
 import { auditEventObserver } from '../kube/audit-events.ts';
 import { claimMetadataLookup } from '../kube/claim-metadata.ts';
 import { watchClusterPolicies } from '../kube/cluster-policy-source.ts';
-import { kubeConfigSource, loadKubeConfig } from '../kube/kube-config.ts';
 import { namespaceLabelLookup } from '../kube/namespace-labels.ts';
-import { ownershipKeySource, type OwnershipKeySource } from '../kube/ownership-key.ts';
+import type { OwnershipKeySource } from '../kube/ownership-key.ts';
 import { podLookup } from '../kube/pod-lookup.ts';
-import { writePolicyStatus } from '../kube/policy-status-writer.ts';
-import { startSelfManagedCerts } from '../kube/self-managed-certs.ts';
+import { writePolicyStatus, type PolicyStatusWriter } from '../kube/policy-status-writer.ts';
+import { startCertificateReload, startCertificateRenewal, type CertificateReload, type CertificateRenewal } from '../kube/self-managed-certs.ts';
 import { selfUsername } from '../kube/self-identity.ts';
 import { admissionMetrics } from '../metrics/admission-metrics.ts';
 import { embeddedDefaultPolicies } from '../policy/embedded-default.ts';
 import { usesNamespaceSelector } from '../policy/select-policy.ts';
 import { watchPolicyFiles } from '../policy/sources/file-source.ts';
 import { staticPolicySet, type PolicySet } from '../policy/sources/policy-set.ts';
+import type { Policy } from '../policy/types.ts';
 import { startWebhookServer, type WebhookServer } from '../webhook/webhook-server.ts';
+import type { Part } from './parts.ts';
 import type { ServeConfig } from './serve.ts';
 import { UsageError } from './usage-error.ts';
 
-async function openPolicySet(config: ServeConfig, logger: Logger, kubeConfig: () => k8s.KubeConfig): Promise<PolicySet> {
-  if (config.clusterPolicies) return watchClusterPolicies(kubeConfig(), logger);
-  if (config.policyFiles.length > 0) return watchPolicyFiles(config.policyFiles, logger);
-  return staticPolicySet(embeddedDefaultPolicies());
+export interface WebhookParts {
+  /** In start order. */
+  alwaysOn: Part[];
+  leaderOnly: Part[];
+  /** The policies in force ([] before the policy source is up). */
+  policies(): readonly Policy[];
+  /** The HTTPS port, once listening. */
+  port(): number | undefined;
 }
 
-export interface WebhookStack {
-  policySet: PolicySet;
-  server: WebhookServer;
-  /** Cluster credentials, when configured. */
-  kubeConfig?: k8s.KubeConfig;
-  stop(): Promise<void>;
-}
-
-export interface WebhookStackOptions {
+export interface WebhookPartsOptions {
   logger: Logger;
   /** Where admission metrics are recorded; the caller serves it. */
   registry: Registry;
-  /** Whether this replica may write shared state (policy status, certificate Secret). */
-  isLeader: () => boolean;
+  /** Cluster credentials (loaded on first use); undefined without any. */
+  cluster?: () => k8s.KubeConfig;
   /** Observed PVCs (run: the controller's watch cache); without it every sandbox Pod is gated. */
   claims?: () => ClaimLookup | undefined;
-  /** The ownership key (run: shared with the controller); without it, one is read from the flags' Secret. */
-  ownershipKey?: OwnershipKeySource;
+  /** The ownership key, once its part is up; without cluster access there is none. */
+  ownershipKey: () => OwnershipKeySource | undefined;
 }
 
-/** The admission webhooks with everything they read: policies, cluster lookups, certificates, status. */
-export async function startWebhookStack(config: ServeConfig, options: WebhookStackOptions): Promise<WebhookStack> {
-  const { logger, registry, isLeader } = options;
-  const hasCluster = kubeConfigSource(config.kubeconfig) !== undefined;
-  if (config.selfManagedCerts && !hasCluster) {
-    throw new UsageError('--self-managed-certs keeps its certificate in a Secret: run in-cluster, or give --kubeconfig or $KUBECONFIG');
-  }
-  if (config.clusterPolicies && !hasCluster) {
-    throw new UsageError('--cluster-policies needs cluster access: run in-cluster, or give --kubeconfig or $KUBECONFIG');
-  }
-  let kubeConfig: k8s.KubeConfig | undefined;
-  const cluster = () => (kubeConfig ??= loadKubeConfig(config.kubeconfig));
-  let policySet: PolicySet;
-  try {
-    policySet = await openPolicySet(config, logger, cluster);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (usesNamespaceSelector(policySet.current()) && !hasCluster) {
-    await policySet.stop();
-    throw new UsageError(
-      'a policy has a namespaceSelector, which needs namespace labels from the cluster: run in-cluster, or give --kubeconfig or $KUBECONFIG',
-    );
-  }
-  // A policy reloaded later may bring a namespaceSelector; without credentials such Pods fail closed.
-  const namespaceLabels: NamespaceLabelLookup = hasCluster
-    ? namespaceLabelLookup(cluster(), logger)
-    : async () => {
-        throw new Error('a policy has a namespaceSelector, but this server has no cluster credentials');
+const needsCluster = 'run in-cluster, or give --kubeconfig or $KUBECONFIG';
+
+/** The admission webhooks with everything they read: policies, cluster look-ups, certificates, status. */
+export function webhookParts(config: ServeConfig, options: WebhookPartsOptions): WebhookParts {
+  const { logger, registry, cluster } = options;
+  if (config.selfManagedCerts && !cluster) throw new UsageError(`--self-managed-certs keeps its certificate in a Secret: ${needsCluster}`);
+  if (config.clusterPolicies && !cluster) throw new UsageError(`--cluster-policies needs cluster access: ${needsCluster}`);
+  const metrics = admissionMetrics(registry);
+  let policySet: PolicySet | undefined;
+  let server: WebhookServer | undefined;
+  const alwaysOn: Part[] = [];
+  const leaderOnly: Part[] = [];
+
+  alwaysOn.push({
+    name: 'policy source',
+    async start() {
+      let opened: PolicySet;
+      try {
+        if (config.clusterPolicies && cluster) opened = await watchClusterPolicies(cluster(), logger);
+        else if (config.policyFiles.length > 0) opened = await watchPolicyFiles(config.policyFiles, logger);
+        else opened = staticPolicySet(embeddedDefaultPolicies());
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      if (usesNamespaceSelector(opened.current()) && !cluster) {
+        await opened.stop();
+        throw new UsageError(`a policy has a namespaceSelector, which needs namespace labels from the cluster: ${needsCluster}`);
+      }
+      policySet = opened;
+      const loaded = () => {
+        metrics.setPolicies(opened.states());
+        logger.info({ policies: opened.current().map((policy) => policy.name) }, 'policies loaded');
       };
-  // With cluster access, /validate also confirms PVC ownership labels and judges exec/attach/portforward.
-  if (!hasCluster) {
-    logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
+      loaded();
+      opened.onChange(loaded);
+    },
+    async stop() {
+      await policySet?.stop();
+    },
+  });
+
+  if (config.selfManagedCerts && cluster) {
+    const certificates = { ...config.selfManagedCerts, kubeConfig: cluster(), logger: logger.child({ component: 'certificates' }) };
+    let reload: CertificateReload | undefined;
+    let renewal: CertificateRenewal | undefined;
+    alwaysOn.push({
+      name: 'certificate reload',
+      waitsForLeader: true,
+      async start() {
+        reload = startCertificateReload({ ...certificates, certFile: config.certFile, keyFile: config.keyFile });
+        await reload.ready;
+      },
+      async stop() {
+        reload?.stop();
+      },
+    });
+    leaderOnly.push({
+      name: 'certificate renewal',
+      async start() {
+        // A Secret written here is copied into this replica's files at once, not on the reload's next round.
+        renewal = startCertificateRenewal({ ...certificates, onWritten: () => void reload?.syncNow() });
+      },
+      async stop() {
+        renewal?.stop();
+      },
+    });
   }
-  const lookups = hasCluster ? { claimMetadata: claimMetadataLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
-  // The ownership key: without cluster access nothing can be proven, and existing PVCs of planned names are refused.
-  const ownedKey =
-    hasCluster && !options.ownershipKey
-      ? ownershipKeySource({
-          kubeConfig: cluster(),
-          namespace: config.ownershipKeyNamespace,
-          secretName: config.ownershipKeySecret,
-          logger: logger.child({ component: 'ownership-key' }),
-        })
-      : undefined;
-  const ownershipKey = options.ownershipKey ?? ownedKey;
-  let controllerUsername = config.controllerUsername;
-  let usernameRetry: NodeJS.Timeout | undefined;
-  if (controllerUsername === undefined && hasCluster) {
+
+  let stopServing = async () => {};
+  alwaysOn.push({
+    name: 'webhook server',
+    async start() {
+      const policies = policySet as PolicySet;
+      // A policy reloaded later may bring a namespaceSelector; without credentials such Pods fail closed.
+      const namespaceLabels: NamespaceLabelLookup = cluster
+        ? namespaceLabelLookup(cluster(), logger)
+        : async () => {
+            throw new Error('a policy has a namespaceSelector, but this server has no cluster credentials');
+          };
+      // With cluster access, /validate also confirms PVC ownership labels and judges exec/attach/portforward.
+      if (!cluster) {
+        logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
+      }
+      const lookups = cluster ? { claimMetadata: claimMetadataLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
+      const username = learnControllerUsername(config, cluster, logger);
+      const auditEvents = cluster ? auditEventObserver(cluster(), logger, process.env.POD_NAME ?? hostname()) : undefined;
+      stopServing = async () => {
+        username.stop();
+        await server?.stop();
+      };
+      server = await startWebhookServer({
+        tls: { certFile: config.certFile, keyFile: config.keyFile },
+        host: config.host,
+        port: config.port,
+        maxBodyBytes: config.maxBodyBytes,
+        sources: () => {
+          const claims = options.claims?.();
+          const ownershipKey = options.ownershipKey();
+          const key = ownershipKey?.current();
+          const controllerUsername = username.current();
+          return {
+            policies: policies.current(),
+            namespaceLabels,
+            ...lookups,
+            ...(claims ? { claims } : {}),
+            ...(key ? { ownershipKey: key } : {}),
+            ...(controllerUsername !== undefined ? { controllerUsername } : {}),
+            ...(ownershipKey ? { onUnproven: () => ownershipKey.unproven() } : {}),
+          };
+        },
+        isReady: () => policies.ready(),
+        logger,
+        observe: (webhook, outcome, seconds) => {
+          metrics.observe(webhook, outcome, seconds);
+          auditEvents?.(webhook, outcome);
+        },
+        onCertificate: (pem) => metrics.setCertificateExpiry(new Date(new X509Certificate(pem).validTo)),
+      });
+    },
+    stop: () => stopServing(),
+  });
+
+  if (config.writePolicyStatus && cluster) {
+    let writer: PolicyStatusWriter | undefined;
+    leaderOnly.push({
+      name: 'policy status writer',
+      async start() {
+        if (policySet) writer = writePolicyStatus(cluster(), policySet, logger);
+      },
+      async stop() {
+        writer?.stop();
+      },
+    });
+  }
+
+  return { alwaysOn, leaderOnly, policies: () => policySet?.current() ?? [], port: () => server?.address.port };
+}
+
+/** The username whose PVC creations are the controller's: the flag's, or this process's own, learnt with retries. */
+function learnControllerUsername(config: ServeConfig, cluster: (() => k8s.KubeConfig) | undefined, logger: Logger): { current(): string | undefined; stop(): void } {
+  let username = config.controllerUsername;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+  if (username === undefined && cluster) {
     // Until known, nobody but exempt requesters may create PVCs in the governed name space (fail closed).
-    const learnUsername = () =>
+    const learn = () =>
       selfUsername(cluster()).then(
-        (username) => {
-          controllerUsername = username;
-          logger.info({ controllerUsername: username }, 'controller username: this process\'s own');
+        (learnt) => {
+          username = learnt;
+          logger.info({ controllerUsername: learnt }, 'controller username: this process\'s own');
         },
         (error: unknown) => {
+          if (stopped) return;
           logger.warn({ err: error }, 'cannot learn this process\'s username (retrying; or give --controller-username): PVCs in the governed name space are refused meanwhile');
-          usernameRetry = setTimeout(learnUsername, 10_000);
-          usernameRetry.unref();
+          retry = setTimeout(learn, 10_000);
+          retry.unref();
         },
       );
-    void learnUsername();
+    void learn();
   }
-  const metrics = admissionMetrics(registry);
-  const auditEvents = hasCluster ? auditEventObserver(cluster(), logger, process.env.POD_NAME ?? hostname()) : undefined;
-  metrics.setPolicies(policySet.states());
-  policySet.onChange(() => metrics.setPolicies(policySet.states()));
-  const certificates = config.selfManagedCerts
-    ? await startSelfManagedCerts({
-        ...config.selfManagedCerts,
-        kubeConfig: cluster(),
-        certFile: config.certFile,
-        keyFile: config.keyFile,
-        isLeader,
-        logger: logger.child({ component: 'certificates' }),
-      })
-    : undefined;
-  const server = await startWebhookServer({
-    tls: { certFile: config.certFile, keyFile: config.keyFile },
-    host: config.host,
-    port: config.port,
-    maxBodyBytes: config.maxBodyBytes,
-    sources: () => {
-      const claims = options.claims?.();
-      const key = ownershipKey?.current();
-      return {
-        policies: policySet.current(),
-        namespaceLabels,
-        ...lookups,
-        ...(claims ? { claims } : {}),
-        ...(key ? { ownershipKey: key } : {}),
-        ...(controllerUsername !== undefined ? { controllerUsername } : {}),
-        ...(ownershipKey ? { onUnproven: () => ownershipKey.unproven() } : {}),
-      };
-    },
-    isReady: () => policySet.ready(),
-    logger,
-    observe: (webhook, outcome, seconds) => {
-      metrics.observe(webhook, outcome, seconds);
-      auditEvents?.(webhook, outcome);
-    },
-    onCertificate: (pem) => metrics.setCertificateExpiry(new Date(new X509Certificate(pem).validTo)),
-  });
-  const statusWriter = config.writePolicyStatus ? writePolicyStatus(cluster(), policySet, isLeader, logger) : undefined;
-  const logPolicies = () => logger.info({ policies: policySet.current().map((policy) => policy.name) }, 'policies loaded');
-  logPolicies();
-  policySet.onChange(logPolicies);
   return {
-    policySet,
-    server,
-    ...(kubeConfig ? { kubeConfig } : {}),
-    async stop() {
-      statusWriter?.stop();
-      certificates?.stop();
-      ownedKey?.stop();
-      clearTimeout(usernameRetry);
-      await server.stop();
-      await policySet.stop();
+    current: () => username,
+    stop() {
+      stopped = true;
+      clearTimeout(retry);
     },
   };
 }

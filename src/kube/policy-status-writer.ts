@@ -1,5 +1,5 @@
-// Writes each cluster policy's status subresource from the webhook's own view of it. Runs on the leader only,
-// so replicas do not fight over the same objects; writes only what changed.
+// Writes each cluster policy's status subresource from the webhook's own view of it. The manager runs it on the
+// leader only, so replicas do not fight over the same objects; writes only what changed.
 import * as k8s from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
@@ -18,7 +18,6 @@ export interface PolicyStatusWriter {
 export function writePolicyStatus(
   config: k8s.KubeConfig,
   policies: PolicySet,
-  isLeader: () => boolean,
   logger: Logger,
   resyncMs = 60_000,
 ): PolicyStatusWriter {
@@ -26,9 +25,11 @@ export function writePolicyStatus(
   const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
   let running: Promise<void> | undefined;
   let again = false;
+  // The policy set keeps its listeners: a stopped writer (leadership lost) must ignore them.
+  let stopped = false;
 
   const writeAll = async () => {
-    if (!isLeader()) return;
+    if (stopped) return;
     const serving = policies.current();
     for (const state of policies.states()) {
       if (state.origin !== 'cluster') continue;
@@ -66,5 +67,11 @@ export function writePolicyStatus(
   const timer = setInterval(() => void sync(), resyncMs);
   timer.unref();
   void sync();
-  return { sync, stop: () => clearInterval(timer) };
+  return {
+    sync,
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }

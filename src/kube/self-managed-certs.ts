@@ -1,8 +1,9 @@
 // Self-managed webhook certificates: no cert-manager, no manual step.
 //
-// The leader keeps a CA and a serving certificate in one Secret (creating, rotating and pruning it, see
-// rotation-plan.ts) and patches the CA bundle into the webhook configurations it names. Every replica, leader or
-// not, copies the Secret's serving certificate into the files the HTTPS server reloads, so no replica restarts.
+// Two halves. The renewal, leader-only, keeps a CA and a serving certificate in one Secret (creating, rotating and
+// pruning it, see rotation-plan.ts) and patches the CA bundle into the webhook configurations it names. The reload,
+// on every replica, copies the Secret's serving certificate into the files the HTTPS server reloads, so no replica
+// restarts.
 //
 // Every write is optimistic (create answers 409 when another replica was first, update carries the resourceVersion
 // it read), so several replicas that all consider themselves leader still converge on one Secret.
@@ -19,29 +20,47 @@ import { isNotFound, isConflict } from './api-errors.ts';
 
 const day = 24 * 60 * 60 * 1000;
 
-export interface SelfManagedCertsOptions extends RotationSettings {
+interface CertificateSecretOptions {
   kubeConfig: k8s.KubeConfig;
   namespace: string;
   secretName: string;
+  /** How often the Secret is read (and, by the renewal, renewed when due). */
+  checkIntervalMs: number;
+  logger: Logger;
+}
+
+export interface CertificateRenewalOptions extends CertificateSecretOptions, RotationSettings {
   /** Mutating and/or validating webhook configurations of this name get the CA bundle. */
   webhookConfigurationNames: string[];
   dnsNames: string[];
   ipAddresses: string[];
-  /** Where the serving certificate and key are written for the HTTPS server. */
-  certFile: string;
-  keyFile: string;
-  /** Only the leader writes the Secret and patches webhook configurations. */
-  isLeader: () => boolean;
-  /** How often the Secret is read (and, on the leader, renewed when due). */
-  checkIntervalMs: number;
-  logger: Logger;
+  /** Called after a round that changed the Secret (so the reload can copy it at once). */
+  onWritten?: () => void;
   now?: () => number;
 }
 
-export interface SelfManagedCerts {
+export interface CertificateReloadOptions extends CertificateSecretOptions {
+  /** Where the serving certificate and key are written for the HTTPS server. */
+  certFile: string;
+  keyFile: string;
+}
+
+/** The leader's half: creates, rotates and prunes the Secret and patches the CA bundle, until stop(). */
+export interface CertificateRenewal {
+  /** Resolves after the first round that succeeded (Secret current, CA bundles patched). */
+  firstRound: Promise<void>;
+  /** Runs one read-renew-patch round now (also runs on the interval). */
+  syncNow(): Promise<void>;
+  stop(): void;
+}
+
+/** Every replica's half: copies the Secret's serving certificate into the files the HTTPS server reloads. */
+export interface CertificateReload {
+  /** Resolves once the files hold the Secret's certificate (which waits for a leader to create it). */
+  ready: Promise<void>;
   /** The CA bundle last seen in the Secret. */
   caBundle(): string | undefined;
-  /** Runs one read-renew-patch-write round now (also runs on the interval). */
+  /** Reads the Secret and copies it now (also runs on the interval). */
   syncNow(): Promise<void>;
   stop(): void;
 }
@@ -55,32 +74,74 @@ interface StoredSecret {
   caRotatedAt: number | undefined;
 }
 
+async function readSecret(core: k8s.CoreV1Api, options: CertificateSecretOptions): Promise<StoredSecret | undefined> {
+  try {
+    return decodeSecret(await core.readNamespacedSecret({ name: options.secretName, namespace: options.namespace }));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 /**
- * Waits until the serving certificate files exist (created by this process as leader, or copied from the Secret
- * another replica created), then keeps them and the webhook configurations current until stop().
+ * Runs `round` now and then on the interval, one at a time: until a round has succeeded every 2 s at most (a
+ * server cannot listen before its certificate exists), then every checkIntervalMs. Failures are logged and retried.
  */
-export async function startSelfManagedCerts(options: SelfManagedCertsOptions): Promise<SelfManagedCerts> {
+function repeatRounds(options: CertificateSecretOptions, round: () => Promise<boolean>): { firstSuccess: Promise<void>; syncNow(): Promise<void>; stop(): void } {
+  const { logger } = options;
+  let running: Promise<void> | undefined;
+  let succeeded = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let resolveFirst = () => {};
+  const firstSuccess = new Promise<void>((resolve) => (resolveFirst = resolve));
+  const schedule = () => {
+    clearTimeout(timer);
+    if (stopped) return;
+    timer = setTimeout(() => void syncNow(), succeeded ? options.checkIntervalMs : Math.min(options.checkIntervalMs, 2_000));
+    timer.unref();
+  };
+  const syncNow = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    running ??= round()
+      .then(
+        (done) => {
+          if (done && !succeeded) {
+            succeeded = true;
+            resolveFirst();
+          }
+        },
+        (error: unknown) => {
+          logger.warn({ err: error, secret: options.secretName }, 'certificate sync failed: retrying on the next round');
+        },
+      )
+      .finally(() => {
+        running = undefined;
+        schedule();
+      });
+    return running;
+  };
+  void syncNow();
+  return {
+    firstSuccess,
+    syncNow,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Starts the leader's rounds: the Secret created or renewed when due, the CA bundle patched where it differs. */
+export function startCertificateRenewal(options: CertificateRenewalOptions): CertificateRenewal {
   const { logger } = options;
   const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const admission = options.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api);
   const now = options.now ?? Date.now;
-  let lastWritten: string | undefined;
-  let lastBundle: string | undefined;
-  let running: Promise<void> | undefined;
 
-  const readSecret = async (): Promise<StoredSecret | undefined> => {
-    try {
-      const secret = await core.readNamespacedSecret({ name: options.secretName, namespace: options.namespace });
-      return decodeSecret(secret);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  };
-
-  const leaderRound = async (stored: StoredSecret | undefined): Promise<StoredSecret | undefined> => {
+  const renew = async (stored: StoredSecret | undefined): Promise<{ stored: StoredSecret | undefined; written: boolean }> => {
     const step = planRotation(await describe(stored, options), now(), options);
-    if (step.action === 'none') return stored;
+    if (step.action === 'none') return { stored, written: false };
     const next = await carryOut(step, stored, options, now());
     const body = encodeSecret(options, next);
     try {
@@ -94,12 +155,12 @@ export async function startSelfManagedCerts(options: SelfManagedCertsOptions): P
       // Another replica wrote first: its version wins, and the next round starts from it.
       if (isConflict(error)) {
         logger.info({ secret: options.secretName, step: step.action }, 'certificate Secret changed concurrently: re-reading');
-        return readSecret();
+        return { stored: await readSecret(core, options), written: true };
       }
       throw error;
     }
     logger.info({ secret: options.secretName, step: step.action, reason: step.reason }, 'webhook certificates updated');
-    return readSecret();
+    return { stored: await readSecret(core, options), written: true };
   };
 
   const patchCaBundles = async (bundle: string) => {
@@ -126,6 +187,22 @@ export async function startSelfManagedCerts(options: SelfManagedCertsOptions): P
     }
   };
 
+  const rounds = repeatRounds(options, async () => {
+    const { stored, written } = await renew(await readSecret(core, options));
+    if (stored) await patchCaBundles(stored.caBundle);
+    if (written) options.onWritten?.();
+    return stored !== undefined;
+  });
+  return { firstRound: rounds.firstSuccess, syncNow: rounds.syncNow, stop: rounds.stop };
+}
+
+/** Starts copying the Secret into the serving files; `ready` resolves once they hold it. */
+export function startCertificateReload(options: CertificateReloadOptions): CertificateReload {
+  const { logger } = options;
+  const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  let lastWritten: string | undefined;
+  let lastBundle: string | undefined;
+
   const writeFiles = async (stored: StoredSecret) => {
     const fingerprint = stored.tlsCert + stored.tlsKey;
     if (fingerprint === lastWritten) return;
@@ -136,55 +213,17 @@ export async function startSelfManagedCerts(options: SelfManagedCertsOptions): P
     logger.info({ certFile: options.certFile }, 'serving certificate written from Secret');
   };
 
-  const round = async (): Promise<boolean> => {
-    let stored = await readSecret();
-    if (options.isLeader()) {
-      stored = await leaderRound(stored);
-      if (stored) await patchCaBundles(stored.caBundle);
+  const rounds = repeatRounds(options, async () => {
+    const stored = await readSecret(core, options);
+    if (stored === undefined) {
+      if (lastWritten === undefined) logger.info({ secret: options.secretName }, 'waiting for the leader to create the certificate Secret');
+      return false;
     }
-    if (stored === undefined) return false;
     lastBundle = stored.caBundle;
     await writeFiles(stored);
     return true;
-  };
-
-  const syncNow = () => {
-    running ??= round()
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          logger.warn({ err: error, secret: options.secretName }, 'certificate sync failed: retrying on the next round');
-        },
-      )
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-
-  // Startup: the server cannot listen before its certificate exists, so errors here are retried until it does.
-  let stopped = false;
-  for (;;) {
-    try {
-      if (await round()) break;
-      logger.info({ secret: options.secretName }, 'waiting for the leader to create the certificate Secret');
-    } catch (error) {
-      logger.warn({ err: error, secret: options.secretName }, 'certificate sync failed: retrying');
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(options.checkIntervalMs, 2_000)));
-  }
-  const timer = setInterval(() => {
-    if (!stopped) void syncNow();
-  }, options.checkIntervalMs);
-  timer.unref();
-  return {
-    caBundle: () => lastBundle,
-    syncNow,
-    stop() {
-      stopped = true;
-      clearInterval(timer);
-    },
-  };
+  });
+  return { ready: rounds.firstSuccess, caBundle: () => lastBundle, syncNow: rounds.syncNow, stop: rounds.stop };
 }
 
 async function readConfiguration(
@@ -221,14 +260,14 @@ function decodeSecret(secret: k8s.V1Secret): StoredSecret | undefined {
   };
 }
 
-function wantedNames(options: Pick<SelfManagedCertsOptions, 'dnsNames' | 'ipAddresses'>): string[] {
+function wantedNames(options: Pick<CertificateRenewalOptions, 'dnsNames' | 'ipAddresses'>): string[] {
   return [...options.dnsNames.map((name) => `dns:${name}`), ...options.ipAddresses.map((address) => `ip:${address}`)].sort();
 }
 
 /** The facts rotation decides on; undefined when the Secret is missing or cannot be parsed. */
 async function describe(
   stored: StoredSecret | undefined,
-  options: SelfManagedCertsOptions,
+  options: CertificateRenewalOptions,
 ): Promise<StoredCertificates | undefined> {
   if (stored === undefined) return undefined;
   try {
@@ -255,7 +294,7 @@ async function describe(
 async function carryOut(
   step: RotationStep,
   stored: StoredSecret | undefined,
-  options: SelfManagedCertsOptions,
+  options: CertificateRenewalOptions,
   now: number,
 ): Promise<Omit<StoredSecret, 'resourceVersion'>> {
   const issueLeaf = (ca: CertificateAuthority) =>
@@ -293,7 +332,7 @@ async function carryOut(
   return { ...stored, caBundle: joinPemBundle([bundle[0] as string, ...(await unexpired(bundle.slice(1)))]) };
 }
 
-function encodeSecret(options: SelfManagedCertsOptions, stored: Omit<StoredSecret, 'resourceVersion'>): k8s.V1Secret {
+function encodeSecret(options: CertificateRenewalOptions, stored: Omit<StoredSecret, 'resourceVersion'>): k8s.V1Secret {
   const base64 = (text: string) => Buffer.from(text).toString('base64');
   return {
     apiVersion: 'v1',

@@ -138,7 +138,7 @@ describe('policies from the cluster, live', () => {
 
 describe('policy status', () => {
   it('shows Ready, and names overlapping policies with who wins', async () => {
-    const writer = writePolicyStatus(controlPlane.kubeConfig, policies, () => true, pino({ level: 'silent' }), 1_000);
+    const writer = writePolicyStatus(controlPlane.kubeConfig, policies, pino({ level: 'silent' }), 1_000);
     const policy = (name: string, spec: unknown) => ({ apiVersion: `${policyGroup}/${policyVersion}`, kind: 'SandboxStoragePolicy', metadata: { name }, spec });
     const readyOf = async (name: string) => {
       const object = (await objects.getClusterCustomObjectStatus({ ...target, name })) as { metadata: { generation: number }; status?: PolicyStatus };
@@ -174,7 +174,7 @@ describe('policy status', () => {
 
 describe('policies whose storage collides', () => {
   it('the newer one does not serve, and says why; it serves once the older one is gone', async () => {
-    const writer = writePolicyStatus(controlPlane.kubeConfig, policies, () => true, pino({ level: 'silent' }), 1_000);
+    const writer = writePolicyStatus(controlPlane.kubeConfig, policies, pino({ level: 'silent' }), 1_000);
     const shared = (name: string, subPath: string) => ({
       apiVersion: `${policyGroup}/${policyVersion}`,
       kind: 'SandboxStoragePolicy',

@@ -1,13 +1,18 @@
 // Several replicas managing certificates at once (the module, in-process, against a real API server): replicas that
-// all act as leader (no leader election yet) converge on one Secret, and a non-leader only copies what the leader
-// stored, never writing anything itself.
+// all lead (renewal and reload, as serve runs them without leader election) converge on one Secret, and a replica
+// that does not lead (reload only) copies what the leader stored, never writing anything itself.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSelfManagedCerts, type SelfManagedCerts, type SelfManagedCertsOptions } from '../../src/kube/self-managed-certs.ts';
+import {
+  startCertificateReload,
+  startCertificateRenewal,
+  type CertificateReloadOptions,
+  type CertificateRenewalOptions,
+} from '../../src/kube/self-managed-certs.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -16,7 +21,33 @@ let controlPlane: ControlPlane;
 let core: k8s.CoreV1Api;
 let admission: k8s.AdmissionregistrationV1Api;
 let workDir: string;
-const running: SelfManagedCerts[] = [];
+const running: Replica[] = [];
+
+interface Replica {
+  caBundle(): string | undefined;
+  syncNow(): Promise<void>;
+  stop(): void;
+}
+
+type ReplicaOptions = CertificateRenewalOptions & CertificateReloadOptions;
+
+/** A replica as the manager runs it: the reload always, the renewal while it leads; resolves once it serves. */
+async function startReplica(options: ReplicaOptions, leads = true): Promise<Replica> {
+  const reload = startCertificateReload(options);
+  const renewal = leads ? startCertificateRenewal({ ...options, onWritten: () => void reload.syncNow() }) : undefined;
+  await Promise.all([reload.ready, renewal?.firstRound]);
+  return {
+    caBundle: () => reload.caBundle(),
+    async syncNow() {
+      await renewal?.syncNow();
+      await reload.syncNow();
+    },
+    stop() {
+      renewal?.stop();
+      reload.stop();
+    },
+  };
+}
 
 beforeAll(async () => {
   controlPlane = await startControlPlane();
@@ -31,7 +62,7 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-function replicaOptions(namespace: string, replica: string, overrides: Partial<SelfManagedCertsOptions> = {}): SelfManagedCertsOptions {
+function replicaOptions(namespace: string, replica: string, overrides: Partial<ReplicaOptions> = {}): ReplicaOptions {
   return {
     kubeConfig: controlPlane.kubeConfig,
     namespace,
@@ -41,7 +72,6 @@ function replicaOptions(namespace: string, replica: string, overrides: Partial<S
     ipAddresses: [],
     certFile: join(workDir, namespace, replica, 'tls.crt'),
     keyFile: join(workDir, namespace, replica, 'tls.key'),
-    isLeader: () => true,
     checkIntervalMs: 200,
     caValidityMs: 365 * day,
     leafValidityMs: 90 * day,
@@ -73,7 +103,7 @@ describe('self-managed certificates across replicas', () => {
   it('replicas that all act as leader converge on one Secret, served by all of them', async () => {
     const namespace = await createTestNamespace(controlPlane, 'replicas');
     await registerConfiguration(namespace);
-    const replicas = await Promise.all(['a', 'b', 'c'].map((replica) => startSelfManagedCerts(replicaOptions(namespace, replica))));
+    const replicas = await Promise.all(['a', 'b', 'c'].map((replica) => startReplica(replicaOptions(namespace, replica))));
     running.push(...replicas);
     const secret = await core.readNamespacedSecret({ name: 'webhook-tls', namespace });
     const stored = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
@@ -101,7 +131,7 @@ describe('self-managed certificates across replicas', () => {
     const followerLog: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => followerLog.push(JSON.parse(line).msg as string) });
     let followerStarted = false;
-    const follower = startSelfManagedCerts(replicaOptions(namespace, 'follower', { isLeader: () => false, logger })).then((started) => {
+    const follower = startReplica(replicaOptions(namespace, 'follower', { logger }), false).then((started) => {
       followerStarted = true;
       running.push(started);
       return started;
@@ -114,7 +144,7 @@ describe('self-managed certificates across replicas', () => {
     });
     expect((await core.listNamespacedSecret({ namespace })).items).toEqual([]);
     expect(followerStarted).toBe(false);
-    const leader = await startSelfManagedCerts(replicaOptions(namespace, 'leader'));
+    const leader = await startReplica(replicaOptions(namespace, 'leader'));
     running.push(leader);
     await follower;
     const followerCert = await readFile(join(workDir, namespace, 'follower', 'tls.crt'), 'utf8');
