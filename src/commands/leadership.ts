@@ -20,15 +20,19 @@ export function leadership(options: {
   logger: Logger;
 }): Leadership {
   const { parts, elect, onLeaderChange, logger } = options;
-  let started: Part[] = [];
+  // One term of leadership: what it started, and whether it is over (then nothing more may start in it).
+  let term: { started: Part[]; over: boolean } | undefined;
   const lead = async () => {
-    started = [];
-    await startInOrder(parts, started);
+    const current = { started: [] as Part[], over: false };
+    term = current;
+    await startInOrder(parts, current.started, () => current.over);
   };
   const stepDown = async () => {
-    const current = started;
-    started = [];
-    await stopInReverse(current, logger);
+    const current = term;
+    term = undefined;
+    if (!current) return;
+    current.over = true;
+    await stopInReverse(current.started, logger);
   };
   const stopped = new AbortController();
   let done: Promise<void> = Promise.resolve();
@@ -46,9 +50,10 @@ export function leadership(options: {
     },
     async stop() {
       stopped.abort();
-      await done.catch(() => undefined);
-      // The elector stepped down itself; unelected, the parts run until now.
+      // Unelected, the parts run until now; a part still starting (waiting for the always-on parts) is stopped too,
+      // without waiting for its start. The elector steps down by itself on the abort.
       if (!elect) await stepDown();
+      else await done.catch(() => undefined);
     },
   };
 }

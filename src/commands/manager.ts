@@ -19,11 +19,11 @@ import { startMetricsServer, type MetricsServer } from '../metrics/metrics-serve
 import { createMetricsRegistry } from '../metrics/registry.ts';
 import type { Policy } from '../policy/types.ts';
 import type { ControllerConfig } from './controller-options.ts';
-import { controllerPart } from './controller-runtime.ts';
+import { controllerPart } from './controller-part.ts';
 import { leadership } from './leadership.ts';
 import { startInOrder, stopInReverse, type Part } from './parts.ts';
 import type { ServeConfig } from './serve.ts';
-import { webhookParts } from './webhook-stack.ts';
+import { webhookParts } from './webhook-parts.ts';
 
 export interface ManagerParts {
   /** The admission webhooks, with their policy source (serve, run). */

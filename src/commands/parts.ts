@@ -15,9 +15,13 @@ export interface Part {
   waitsForLeader?: boolean;
 }
 
-/** Starts `parts` one after another, recording each in `started` before starting it (so it can be stopped). */
-export async function startInOrder(parts: readonly Part[], started: Part[]): Promise<void> {
+/**
+ * Starts `parts` one after another, recording each in `started` before starting it (so it can be stopped), until
+ * `cancelled` (the parts are being stopped meanwhile) says to start no more.
+ */
+export async function startInOrder(parts: readonly Part[], started: Part[], cancelled: () => boolean = () => false): Promise<void> {
   for (const part of parts) {
+    if (cancelled()) return;
     started.push(part);
     await part.start();
   }
