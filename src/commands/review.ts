@@ -1,8 +1,6 @@
 // `sandbox-storage review`: the webhook's decision, offline, through the same code path as the server.
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { decideAdmission, mutatedPod } from '../webhook/decide.ts';
 import { admissionApiVersion, type AdmissionSources } from '../webhook/review.ts';
 import { staticNamespaceLabels, type NamespaceLabelLookup } from '../admission/namespace-labels.ts';
@@ -10,6 +8,7 @@ import { resolveConflicts } from '../policy/policy-conflicts.ts';
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 import { loadPoliciesOrDefault } from '../policy/embedded-default.ts';
+import { readProblem, readTextFile, yamlDocuments } from '../policy/yaml-text.ts';
 import { isObject } from '../plain-json.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -42,17 +41,20 @@ is missing.
 `;
 
 async function readInput(file: string): Promise<unknown> {
+  const source = file === '-' ? '<stdin>' : file;
   let text: string;
   try {
-    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+    text = file === '-' ? await readStdin() : await readTextFile(file);
   } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+    throw new UsageError(file === '-' ? readProblem(source, error) : (error as Error).message);
   }
-  try {
-    return parseYaml(text); // YAML is a superset of JSON
-  } catch (error) {
-    throw new UsageError(`${file} is neither JSON nor YAML: ${(error as Error).message}`);
-  }
+  // YAML is a superset of JSON.
+  const documents = yamlDocuments(text, source);
+  const problems = documents.flatMap((document) => (document.problem === undefined ? [] : [document.problem]));
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  const values = documents.map((document) => document.value).filter((value) => value !== null && value !== undefined);
+  if (values.length > 1) throw new UsageError(`${source}: holds ${values.length} documents; give one object`);
+  return values[0] ?? null;
 }
 
 async function readStdin(): Promise<string> {

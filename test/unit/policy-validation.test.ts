@@ -158,14 +158,14 @@ describe('policy files', () => {
     const text = `apiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: a}\nspec: {mode: nfs}\n---\napiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: b}\nspec: {workspace: {size: lots}}\n`;
     expect(() => parsePolicies(text, 'p.yaml')).toThrow(PolicyLoadError);
     expect(() => parsePolicies(text, 'p.yaml')).toThrow(
-      'invalid policy:\np.yaml: document 1 (a):\n  spec.mode: Unsupported value: "nfs": supported values: "workspace", "shared"\n  <nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation\np.yaml: document 2 (b):\n  spec.workspace.size: Invalid value: "lots": spec.workspace.size in body should match \'^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$\'',
+      'p.yaml: document 1 (SandboxStoragePolicy "a"): spec.mode: Unsupported value: "nfs": supported values: "workspace", "shared"\np.yaml: document 1 (SandboxStoragePolicy "a"): <nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation\np.yaml: document 2 (SandboxStoragePolicy "b"): spec.workspace.size: Invalid value: "lots": spec.workspace.size in body should match \'^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$\'',
     );
   });
 
   it('rejects duplicate names, YAML syntax errors and files without policies', () => {
     const one = 'apiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: a}\n';
     expect(() => parsePolicies(`${one}---\n${one}`, 'dup.yaml')).toThrow('dup.yaml: policy name "a" is used more than once');
-    expect(() => parsePolicies('spec: [unclosed', 'broken.yaml')).toThrow(/broken.yaml: document 1: /);
+    expect(() => parsePolicies('spec: [unclosed', 'broken.yaml')).toThrow(/^broken.yaml:1:\d+: /);
     expect(() => parsePolicies('', 'empty.yaml')).toThrow('empty.yaml: no SandboxStoragePolicy found');
   });
 });

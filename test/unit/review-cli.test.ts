@@ -177,9 +177,34 @@ describe('sandbox-storage review', () => {
     expect(stderr).toContain("spec.workspace.size: Invalid value: \"big\": spec.workspace.size in body should match");
   });
 
+  it('names the file, the document, the policy and the field of a policy error', () => {
+    const good = { apiVersion: 'sandbox-storage.io/v1alpha1', kind: 'SandboxStoragePolicy', metadata: { name: 'good' }, spec: {} };
+    const policy = file('second-bad.yaml', `${stringify(good)}---\n${stringify({ ...good, metadata: { name: 'x' }, spec: { mode: 'shared', shared: { claimName: 'team', mounts: [{ subPath: '../{user}', mountPath: '/sandbox' }] } } })}`);
+    const { code, stderr } = cli(['review', '--policy', policy, '--pod', 'examples/sandbox-pod.yaml']);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`error: ${policy}: document 2 (SandboxStoragePolicy "x"): spec.shared.mounts[0].subPath: Invalid value: "../{user}": must not contain empty, '.' or '..' segments\n`);
+  });
+
+  it('names file, line and column of a YAML syntax error in the Pod, and of JSON on stdin', () => {
+    const pod = file('broken-pod.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n   labels: {a: b}\n');
+    const fromFile = cli(['review', '--pod', pod]);
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stderr.startsWith(`error: ${pod}:4:9: Nested mappings are not allowed in compact mappings\n`)).toBe(true);
+    const fromStdin = cli(['review', '--pod', '-'], '{"kind": "Pod",\n "metadata": {"name": }');
+    expect(fromStdin.code).toBe(2);
+    expect(fromStdin.stderr).toMatch(/^error: <stdin>:2:\d+: /);
+  });
+
+  it('refuses a Pod file of several documents, naming it', () => {
+    const pods = file('two-pods.yaml', 'kind: Pod\n---\nkind: Pod\n');
+    const { code, stderr } = cli(['review', '--pod', pods]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`error: ${pods}: holds 2 documents; give one object\n`);
+  });
+
   it.each([
     [['review'], 'give exactly one of --pod FILE or --review FILE'],
-    [['review', '--pod', 'missing.yaml'], 'cannot read missing.yaml'],
+    [['review', '--pod', 'missing.yaml'], 'error: missing.yaml: cannot read: ENOENT: no such file or directory\n'],
     [['review', '--pod', 'examples/shared-policy.yaml'], 'is not a Pod manifest (kind: Pod)'],
     [['review', '--pod', 'examples/sandbox-pod.yaml', '--output', 'yaml'], '--output must be review or pod, got yaml'],
     [['review', '--pod', 'examples/sandbox-pod.yaml', '--bogus'], "Unknown option '--bogus'"],

@@ -144,6 +144,23 @@ describe('sandbox-storage serve (process)', () => {
     expect(result.stderr).toContain('a policy has a namespaceSelector, which needs namespace labels from the cluster');
   });
 
+  it('names the file, document, policy and field of every --policy file before starting, and file:line:col of syntax errors', () => {
+    const invalid = join(tls.directory, 'invalid-policy.yaml');
+    writeFileSync(invalid, 'apiVersion: sandbox-storage.io/v1alpha1\nkind: SandboxStoragePolicy\nmetadata: {name: a}\nspec: {workspace: {size: "0Gi"}}\n');
+    const broken = join(tls.directory, 'broken-policy.yaml');
+    writeFileSync(broken, 'apiVersion: sandbox-storage.io/v1alpha1\nkind: [SandboxStoragePolicy\n');
+    const result = spawnSync(
+      process.execPath,
+      [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--port', '0', '--metrics-port', 'none', '--policy', invalid, '--policy', broken],
+      { cwd: root, env: { ...process.env, HOME: tls.directory, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' }, encoding: 'utf8' },
+    );
+    expect(result.status).toBe(2);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`error: ${invalid}: document 1 (SandboxStoragePolicy "a"): spec.workspace.size: Invalid value: "0Gi": must be greater than zero`);
+    expect(lines.slice(1).length).toBeGreaterThan(0);
+    for (const line of lines.slice(1)) expect(line).toMatch(new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: `));
+  });
+
 
   it('logs JSON, becomes ready, serves metrics, and exits 0 on SIGTERM', async () => {
     const child = spawn(

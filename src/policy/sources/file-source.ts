@@ -5,7 +5,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { loadPolicyFile, PolicyLoadError } from '../load.ts';
+import { loadPolicyFile, loadPolicyFilesByFile, PolicyLoadError } from '../load.ts';
 import { policySetConflicts } from '../policy-conflicts.ts';
 import type { Policy } from '../types.ts';
 import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from './policy-set.ts';
@@ -18,10 +18,9 @@ interface FileState {
 export async function watchPolicyFiles(files: string[], logger: Logger, settleMs = 200): Promise<PolicySet> {
   const holder = new PolicyHolder();
   const byFile = new Map<string, FileState>();
-  // Startup is strict: every file must be valid before the server serves anything.
-  for (const file of files) byFile.set(file, { policies: await loadPolicyFile(file) });
-  const startupConflicts = policySetConflicts([...byFile.values()].flatMap((state) => state.policies));
-  if (startupConflicts.length > 0) throw new PolicyLoadError(startupConflicts.join('\n'));
+  // Startup is strict: every file must be valid before the server serves anything (loadPolicyFiles reports the
+  // problems of all files at once, and the conflicts between them).
+  for (const [file, policies] of await loadPolicyFilesByFile(files)) byFile.set(file, { policies });
 
   const publish = () => {
     const policies: Policy[] = [];
