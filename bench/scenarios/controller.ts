@@ -2,7 +2,8 @@
 // results say "controller not available in this build".
 // - PVC latency: 1,000 sandbox Pods (distinct threads, so 1,000 claims) created at a fixed rate through the API
 //   server with the webhook registered → time until every PVC exists, against a bare client creating the same
-//   1,000 PVCs at the same rate in the same run (ratio ≤ 1.2).
+//   1,000 PVCs at the same rate in the same run (ratio ≤ 1.2). Per Pod, from watches: Pod CREATE → its PVC exists
+//   and → its scheduling gate is removed (median, p99), next to the Pod CREATE round trip of the same Pods.
 // - Memory: RSS of the controller once 10,000 sandbox Pods are in its informer cache (all their PVCs exist).
 // - Cold start: process spawn → the controller's ready log line (≤ 1.5 s), next to a bare `node -e 0` start.
 // What this module assumes of the controller (adjust `controllerCommand` and `readyMessage` if it differs):
@@ -20,9 +21,10 @@ import { admissionPayloads, podForCreate } from '../lib/admission-payloads.ts';
 import { startNodeProcess, type NodeProcess } from '../lib/node-process.ts';
 import { podClient, type PodClient } from '../lib/pod-client.ts';
 import { processCpuMicros, processRssBytes } from '../lib/process-stats.ts';
+import { watchProvisioning } from '../lib/provisioning-watch.ts';
 import { progress } from '../lib/progress.ts';
 import { repositoryRoot, startServe, type RunningServer } from '../lib/servers.ts';
-import { median, round } from '../lib/stats.ts';
+import { median, round, summarize } from '../lib/stats.ts';
 import { comparison, target, type ScenarioResult } from '../report/results.ts';
 import type { ScenarioContext } from './context.ts';
 
@@ -145,9 +147,16 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
 
     progress(`controller: ${pvcPods} sandbox Pods at ${creationRate}/s → time until all PVCs exist`);
     const pvcPath = (ns: string) => `/api/v1/namespaces/${ns}/persistentvolumeclaims`;
+    const provisioning = await watchProvisioning(controlPlane.kubeConfig, namespace);
+    const sent: Array<{ sentAt: number; answeredAt: number; pod: string; claim: string }> = [];
     const controllerCpuBefore = cpuSample();
     const podsStarted = performance.now();
-    await paced(pvcPods, creationRate, (index) => pods.create(namespace, sandboxPod(template, index)));
+    await paced(pvcPods, creationRate, async (index) => {
+      const sentAt = performance.now();
+      const { pod } = await pods.create(namespace, sandboxPod(template, index));
+      const claim = pod.spec?.volumes?.find((volume) => volume.persistentVolumeClaim)?.persistentVolumeClaim?.claimName ?? '';
+      sent.push({ sentAt, answeredAt: performance.now(), pod: pod.metadata?.name ?? '', claim });
+    });
     const podsCreatedMs = performance.now() - podsStarted;
     await waitFor(async () => (await countOf(pods, pvcPath(namespace))) >= pvcPods, {
       description: `${pvcPods} PVCs created by the controller`,
@@ -156,6 +165,15 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
     });
     const controllerMs = performance.now() - podsStarted;
     const controllerPhaseCpu = cpuSince(controllerCpuBefore);
+    await waitFor(() => sent.every((each) => provisioning.claimSeenAt(each.claim) !== undefined && provisioning.releasedAt(each.pod) !== undefined), {
+      description: 'every PVC seen and every Pod released by the watches',
+      timeoutMs: 600_000,
+      intervalMs: 50,
+    });
+    await provisioning.stop();
+    const roundTrip = summarize(sent.map((each) => each.answeredAt - each.sentAt));
+    const toClaim = summarize(sent.map((each) => (provisioning.claimSeenAt(each.claim) as number) - each.sentAt));
+    const toRelease = summarize(sent.map((each) => (provisioning.releasedAt(each.pod) as number) - each.sentAt));
 
     progress(`controller: baseline, a bare client creating the same ${pvcPods} PVCs at ${creationRate}/s`);
     const claims = ((await pods.get(pvcPath(namespace))).items as k8s.V1PersistentVolumeClaim[]).map((claim) => ({
@@ -200,6 +218,8 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
         comparison(`time to all ${pvcPods} PVCs`, round(controllerMs), round(baselineMs), 'bare client, same PVCs, same rate', 'ms'),
         comparison('controller RSS', round(mb(rss), 1), round(mb(idleRss), 1), 'same controller, idle after start', 'MB'),
         comparison('cold start', round(started.coldStartMs), round(nodeStartMs), 'node -e 0', 'ms'),
+        comparison('Pod CREATE → its PVC exists, median', round(toClaim.p50), round(roundTrip.p50), 'Pod CREATE round trip, median', 'ms'),
+        comparison('Pod CREATE → its gate removed, p99', round(toRelease.p99), round(roundTrip.p99), 'Pod CREATE round trip, p99', 'ms'),
       ],
       table: {
         headers: ['measure', 'controller', 'same-run baseline'],
@@ -207,6 +227,8 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
           [`time until ${pvcPods} PVCs exist (${creationRate} Pods/s)`, `${controllerMs.toFixed(0)} ms`, `${baselineMs.toFixed(0)} ms (bare client, ${creationRate} PVCs/s)`],
           [`RSS, ${cachePods + pvcPods} sandbox Pods cached`, `${mb(rss).toFixed(1)} MB`, `${mb(idleRss).toFixed(1)} MB (idle after start)`],
           ['cold start to ready', `${started.coldStartMs.toFixed(0)} ms`, `${nodeStartMs.toFixed(0)} ms (node -e 0)`],
+          ['per Pod: CREATE → its PVC exists', `median ${toClaim.p50.toFixed(0)} ms, p99 ${toClaim.p99.toFixed(0)} ms`, `median ${roundTrip.p50.toFixed(0)} ms, p99 ${roundTrip.p99.toFixed(0)} ms (CREATE round trip)`],
+          ['per Pod: CREATE → its gate removed', `median ${toRelease.p50.toFixed(0)} ms, p99 ${toRelease.p99.toFixed(0)} ms`, `median ${roundTrip.p50.toFixed(0)} ms, p99 ${roundTrip.p99.toFixed(0)} ms (CREATE round trip)`],
         ],
       },
       notes: [
@@ -226,6 +248,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
         rssBytes: rss,
         idleRssBytes: idleRss,
         coldStartMs: round(started.coldStartMs),
+        perPodMs: { createRoundTrip: roundTrip, toClaim, toRelease },
         nodeStartMs: round(nodeStartMs),
       },
     };

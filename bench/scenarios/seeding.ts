@@ -1,7 +1,8 @@
 // Scenario 5: seeding a volume. The seed init container's script (src/admission/seed-script.ts, run with /bin/sh
 // and its SEED_* variables, used only through its exported interface) copies a generated tree into an empty
 // directory; the same run copies the same tree with a plain `tar | tar` as the baseline. Then the script runs again
-// on the seeded directory, where the sentinel must make it return at once.
+// on the seeded directory, where the sentinel must make it return at once. Last, per shell the script must work
+// with, a tree of small files: first seed, restart, upgrade merge, against that shell's tar (bench/lib/seed-shells.ts).
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { seedEnvironment, seedScript } from '../../src/admission/seed-script.ts';
 import { defaultPolicySpec } from '../../src/policy/defaults.ts';
 import { progress } from '../lib/progress.ts';
+import { measureSeedShells } from '../lib/seed-shells.ts';
 import { median, round } from '../lib/stats.ts';
 import { comparison, target, type ScenarioResult } from '../report/results.ts';
 import type { ScenarioContext } from './context.ts';
@@ -132,6 +134,14 @@ export async function seeding(context: ScenarioContext): Promise<ScenarioResult>
       againMs.push(timedShell(seedScript, seedEnv(seededTarget)).ms);
     }
     if (countEntries(seededTarget) !== sourceEntries + 1) throw new Error('the second seed run changed the volume');
+    rmSync(seededTarget, { recursive: true, force: true });
+
+    const smallFiles = context.smoke ? 1_000 : 10_000;
+    const shellRounds = context.smoke ? 1 : 3;
+    progress(`seeding: ${smallFiles} small files under each available shell, ${shellRounds} round(s)`);
+    const shells = measureSeedShells(join(root, 'shells'), smallFiles, shellRounds);
+    const shellTree = `${smallFiles} small files`;
+    const all = (values: number[]) => values.map((ms) => ms.toFixed(0)).join(', ');
 
     const plain = median(plainMs);
     const seed = median(seedMs);
@@ -151,6 +161,10 @@ export async function seeding(context: ScenarioContext): Promise<ScenarioResult>
       comparisons: [
         comparison('first copy', round(seed, 1), round(plain, 1), 'plain tar | tar', 'ms'),
         comparison('second run (median of 7)', round(again, 1), round(shell, 1), 'empty /bin/sh -c :', 'ms'),
+        ...shells.flatMap((figures) => [
+          comparison(`${figures.shell}: first seed, ${shellTree}`, round(median(figures.firstMs), 1), round(median(figures.tarMs), 1), `${figures.shell} tar | tar`, 'ms'),
+          comparison(`${figures.shell}: upgrade merge (${figures.merge})`, round(median(figures.mergeMs), 1), round(median(figures.tarMs), 1), `${figures.shell} tar | tar`, 'ms'),
+        ]),
       ],
       table: {
         headers: ['run', 'tree', 'median ms', 'all runs ms'],
@@ -159,12 +173,18 @@ export async function seeding(context: ScenarioContext): Promise<ScenarioResult>
           ['seed script, first run', `${tree.files} files, ${megabytes.toFixed(0)} MB`, seed.toFixed(0), seedMs.map((ms) => ms.toFixed(0)).join(', ')],
           ['seed script, sentinel present', 'seeded volume', again.toFixed(1), againMs.map((ms) => ms.toFixed(1)).join(', ')],
           ['empty `/bin/sh -c :`', '–', shell.toFixed(1), shellMs.map((ms) => ms.toFixed(1)).join(', ')],
+          ...shells.flatMap((figures) => [
+            [`${figures.shell}: \`tar | tar\``, shellTree, median(figures.tarMs).toFixed(0), all(figures.tarMs)],
+            [`${figures.shell}: first seed`, shellTree, median(figures.firstMs).toFixed(0), all(figures.firstMs)],
+            [`${figures.shell}: restart, same image`, shellTree, median(figures.restartMs).toFixed(0), all(figures.restartMs)],
+            [`${figures.shell}: upgrade merge (${figures.merge})`, shellTree, median(figures.mergeMs).toFixed(0), all(figures.mergeMs)],
+          ]),
         ],
       },
       notes: [
         `${tree.files} files in ${shape.directories} directories, ${megabytes.toFixed(0)} MB, ${onTmpfs ? 'on tmpfs (/dev/shm)' : 'on disk, page cache warm, `sync` before each timed copy'}; ${rounds} round(s) alternating both copies; run as uid ${process.getuid?.() ?? '?'} with /bin/sh.`,
       ],
-      details: { onTmpfs, files: tree.files, bytes: tree.bytes, rounds, plainMs: plainMs.map((ms) => round(ms, 1)), seedMs: seedMs.map((ms) => round(ms, 1)), secondRunMs: againMs.map((ms) => round(ms, 1)), emptyShellMs: shellMs.map((ms) => round(ms, 1)) },
+      details: { onTmpfs, files: tree.files, bytes: tree.bytes, rounds, plainMs: plainMs.map((ms) => round(ms, 1)), seedMs: seedMs.map((ms) => round(ms, 1)), secondRunMs: againMs.map((ms) => round(ms, 1)), emptyShellMs: shellMs.map((ms) => round(ms, 1)), shells },
     };
   } finally {
     rmSync(root, { recursive: true, force: true });

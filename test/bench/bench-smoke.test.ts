@@ -114,6 +114,23 @@ describe('npm run bench -- --smoke', () => {
     expect(details.plainMs.length).toBeGreaterThan(0);
     expect(details.seedMs.length).toBe(details.plainMs.length);
     expect(details.secondRunMs.length).toBe(7);
+    // The per-shell part: at least dash with GNU tools, every step timed once per round.
+    const shells = (scenario('seeding').details as { shells: Array<{ shell: string; tarMs: number[]; firstMs: number[]; restartMs: number[]; mergeMs: number[]; merge: string }> }).shells;
+    expect(shells.map((entry) => entry.shell)).toContain('dash + GNU');
+    for (const entry of shells) {
+      for (const series of [entry.tarMs, entry.firstMs, entry.restartMs, entry.mergeMs]) expect(series.length, entry.shell).toBe(entry.tarMs.length);
+      expect(entry.merge).toMatch(/^added [1-9]\d*, updated [1-9]\d*$/);
+    }
+  });
+
+  it('controller: per-Pod provisioning times for every Pod of the PVC phase, percentiles ordered', () => {
+    const details = scenario('controller').details as { pvcPods: number; perPodMs: Record<string, { count: number; p50: number; p99: number }> };
+    expect(Object.keys(details.perPodMs)).toEqual(['createRoundTrip', 'toClaim', 'toRelease']);
+    for (const series of Object.values(details.perPodMs)) {
+      expect(series.count).toBe(details.pvcPods);
+      expect(series.p50).toBeGreaterThan(0);
+      expect(series.p50).toBeLessThanOrEqual(series.p99);
+    }
   });
 
   it('writes a markdown report and a standalone SVG chart naming every scenario', () => {
