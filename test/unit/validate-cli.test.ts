@@ -81,7 +81,8 @@ describe('sandbox-storage validate', () => {
     writeFileSync(bomb, `${levels.join('\n')}\n`);
     const result = cli(['validate', bomb]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`^${bomb.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1:1: .*alias`, 'i'));
+    expect(result.stderr.startsWith(`${bomb}:1:1: `)).toBe(true);
+    expect(result.stderr).toMatch(/alias/i);
   });
 
   it('exits 2 without files', () => {
