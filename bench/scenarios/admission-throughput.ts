@@ -158,8 +158,12 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
           })),
         };
         const cpuLimit = payload.sandbox ? 250 : 100;
-        targets.push(target(`throughput / ceiling, ${payload.id} ${route}`, round(ratio), '×', '>=', 0.4));
+        // A sandbox Pod's mutation is the product's hot path: held to a tighter share of the ceiling.
+        const sandboxMutation = payload.sandbox && route === '/mutate';
+        const throughputFloor = sandboxMutation ? 0.5 : 0.4;
+        targets.push(target(`throughput / ceiling, ${payload.id} ${route}`, round(ratio), '×', '>=', throughputFloor));
         targets.push(target(`server CPU per admission, ${payload.id} ${route}`, round(oursCpu, 1), 'µs', '<=', cpuLimit));
+        if (sandboxMutation) targets.push(target(`server CPU / ceiling CPU, ${payload.id} ${route}`, round(oursCpu / ceilingCpu), '×', '<=', 2));
         comparisons.push(comparison(`req/s, ${payload.id} ${route}`, round(oursRps, 0), round(ceilingRps, 0), 'ceiling server', 'req/s'));
         comparisons.push(comparison(`CPU µs per request, ${payload.id} ${route}`, round(oursCpu, 1), round(ceilingCpu, 1), 'ceiling server', 'µs'));
         rows.push([
@@ -167,7 +171,7 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
           route,
           oursRps.toFixed(0),
           ceilingRps.toFixed(0),
-          `${ratio.toFixed(2)} (≥ 0.40)`,
+          `${ratio.toFixed(2)} (≥ ${throughputFloor.toFixed(2)})`,
           `${oursCpu.toFixed(0)} (≤ ${cpuLimit})`,
           ceilingCpu.toFixed(0),
           (oursCpu - ceilingCpu).toFixed(0),

@@ -126,6 +126,7 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
       targets: [
         target('median Pod CREATE overhead, sandbox-storage vs no webhook', round(ours.p50 - none.p50), 'ms', '<=', 2),
         target('p99 Pod CREATE overhead, sandbox-storage vs no webhook', round(ours.p99 - none.p99), 'ms', '<=', 10),
+        target('median Pod CREATE overhead ÷ bare Node webhook overhead', round((ours.p50 - none.p50) / (bareSummary.p50 - none.p50)), '×', '<=', 1.3),
       ],
       comparisons: [
         comparison('Pod CREATE p50, sandbox-storage', round(ours.p50), round(none.p50), 'no webhook', 'ms'),
