@@ -44,7 +44,13 @@
 #   running user, which the webhook makes the sandbox's own. `umask 0` and `tar -p` keep modes exactly (0700 stays).
 # - Special files and names with a newline are copied by the first seed's tar stream only, and logged; a merge
 #   never creates them. Hard links become separate files when a merge updates them.
+# - SEED_HOME (workspace volumes): the seeded tree is $SEED_TARGET/$SEED_HOME, which the sandbox mounts as its
+#   subPath; the record and scratch space stay at the root. Each start makes it a real directory of the sandbox user
+#   (anything else there, a symlink above all, is renamed aside into it) and moves the user's entries of the earlier
+#   layout (files at the root) into it by rename, never over anything.
 # - Output: notes for kept/skipped paths (at most 20), then one summary line: added, updated, kept, skipped, bytes, ms.
+#   What the user should know (new versions put beside their files, type changes not applied, entries moved aside)
+#   also goes to the termination message ($SEED_TERMINATION_LOG, default /dev/termination-log, only if it exists).
 #
 # Tools it needs, all in busybox and in coreutils/findutils/tar/mawk: sh, tar, find, stat, xargs, awk, tr, cut, grep,
 # head, wc, readlink, sha256sum (or md5sum), mkdir, mv, rm, chmod, chown, cat, date, id. When the image has openssl,
