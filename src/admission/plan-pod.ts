@@ -98,6 +98,14 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
     });
     plan.warnings.push(...seed.warnings);
     if (seed.volume) upsertByName(volumes, seed.volume);
+    // The sandbox sees the home directory the seeder checks, not the volume root (left alone if the Pod set its own).
+    if (seed.sandboxMount) {
+      const index = mounts.findIndex((mount) => mount.mountPath === seededMount.mountPath && mount.name === seededMount.name);
+      const current = index < 0 ? undefined : mounts[index];
+      if (current && (current.subPath === undefined || current.subPath === '') && !containsAll(current, seed.sandboxMount)) {
+        mounts[index] = { ...current, subPath: seed.sandboxMount.subPath as string };
+      }
+    }
     if (seed.container) {
       const initContainers = mutated.spec.initContainers ?? [];
       // First, so that other init containers already see the seeded /sandbox.

@@ -11,6 +11,12 @@ export const seedImageMountPath = '/sandbox-storage/seed-image';
 /** Pod annotation: "false" declares that the sandbox image has no /bin/sh, so the shell seeder cannot run in it. */
 export const imageHasShellAnnotation = 'sandbox-storage.io/image-has-shell';
 export const podSecurityEnforceLabel = 'pod-security.kubernetes.io/enforce';
+/**
+ * The directory of a workspace volume that the sandbox mounts at the seed path: the seeder makes it (as the sandbox
+ * user, or chowned to it) and checks it is a real directory right before the sandbox starts, so that /sandbox is the
+ * user's own in every Pod Security level; the record stays outside it, at the volume root.
+ */
+export const seedHomeDirectory = '.sandbox-storage-home';
 
 /** Capabilities the root seeder keeps: all in the Pod Security baseline's allowed set. */
 export const rootSeederCapabilities = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID'];
@@ -19,6 +25,8 @@ export interface SeedInjection {
   container?: V1Container;
   /** The image volume to add next to the container (imageVolume source only). */
   volume?: V1Volume;
+  /** What the sandbox container mounts at the seed path instead of the volume root (the home directory), if anything. */
+  sandboxMount?: V1VolumeMount;
   warnings: string[];
 }
 
@@ -105,6 +113,15 @@ export function buildSeedInjection(policy: Policy, context: SeedContext): SeedIn
 
   const stagingMount: V1VolumeMount = { name: seededMount.name, mountPath: seedStagingPath };
   if (seededMount.subPath !== undefined) stagingMount.subPath = seededMount.subPath;
+  // Only on a workspace volume: it is the tenant's own, so whatever kubelet resolves the subPath to stays in it. On a
+  // shared volume the seeder runs the tenant's image over the tenant's directory and could plant a symlink there
+  // pointing at another tenant's; there the directory itself is mounted (preparation makes it the user's).
+  let sandboxMount: V1VolumeMount | undefined;
+  const ownSubPath = sandbox.volumeMounts?.find((mount) => mount.mountPath === seededMount.mountPath)?.subPath;
+  if (policy.spec.mode === 'workspace' && seededMount.subPath === undefined && [undefined, '', seedHomeDirectory].includes(ownSubPath)) {
+    env.push({ name: seedEnvironment.home, value: seedHomeDirectory });
+    sandboxMount = { ...seededMount, subPath: seedHomeDirectory };
+  }
 
   const container: V1Container = {
     name: seedContainerName,
@@ -130,9 +147,9 @@ export function buildSeedInjection(policy: Policy, context: SeedContext): SeedIn
   // Copying the sandbox's resources never raises the Pod's effective request and satisfies quotas that demand limits.
   if (sandbox.resources !== undefined) container.resources = cloneJson(sandbox.resources);
 
-  if (!imageVolume) return { container, warnings };
+  if (!imageVolume) return { container, warnings, ...(sandboxMount ? { sandboxMount } : {}) };
   container.volumeMounts?.push({ name: seedImageVolumeName, mountPath: seedImageMountPath, readOnly: true });
   const volume: V1Volume = { name: seedImageVolumeName, image: { reference: sandbox.image ?? '' } };
   if (sandbox.imagePullPolicy !== undefined && volume.image) volume.image.pullPolicy = sandbox.imagePullPolicy;
-  return { container, volume, warnings };
+  return { container, volume, warnings, ...(sandboxMount ? { sandboxMount } : {}) };
 }

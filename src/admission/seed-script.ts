@@ -21,6 +21,11 @@ export const seedEnvironment = {
   reseed: 'SEED_RESEED',
   /** Paths relative to the source, one a line, that belong to the image: always replaced on an image change. */
   imageOwned: 'SEED_IMAGE_OWNED',
+  /**
+   * Optional plain name of the directory below the target that holds the seeded tree (the sandbox mounts it): made a
+   * real directory of the sandbox user's on every start, the user's entries of the earlier layout moved into it.
+   */
+  home: 'SEED_HOME',
 } as const;
 
 /** The readable seed script, as kept in the repository (src/seed/seed.sh); `seedScript` is what Pods carry. */

@@ -3,6 +3,8 @@
 // most of the controller's memory. The view keeps exactly what planning the Pod's claims (`plannedClaims`), the
 // reconciler (gate removal, Events, deletion) and the indexes read; everything else is dropped on arrival.
 import type * as k8s from '@kubernetes/client-node';
+import { seedContainerName } from '../admission/seed-container.ts';
+import { seedTerminationMessage } from './seed-report.ts';
 
 /** Annotations that can be large and that nothing in the controller reads. */
 const droppedAnnotations = ['kubectl.kubernetes.io/last-applied-configuration'];
@@ -29,6 +31,11 @@ export function controllerPodView(pod: k8s.V1Pod): k8s.V1Pod {
     };
   }
   if (pod.status?.phase !== undefined) view.status = { phase: pod.status.phase };
+  // The seed container's report, only when it has one (a few hundred bytes, on few Pods).
+  const message = seedTerminationMessage(pod);
+  if (message !== undefined) {
+    view.status = { ...view.status, initContainerStatuses: [{ name: seedContainerName, state: { terminated: { exitCode: 0, message } } } as k8s.V1ContainerStatus] };
+  }
   return view;
 }
 

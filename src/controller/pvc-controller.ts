@@ -11,6 +11,7 @@ import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler.ts';
 import { eventReasons, podTarget } from '../kube/events.ts';
 import { PreparationReconciler } from './preparation-reconciler.ts';
+import { parseSeedReport, seedReportEvent, seedTerminationMessage } from './seed-report.ts';
 import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
 import { WorkQueue } from './work-queue.ts';
 import { managedByValue, ownershipLabels, preparationLabel, preparationWorkKeyAnnotation } from '../labels.ts';
@@ -126,8 +127,27 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     }
   };
 
-  const onPod = (pod: k8s.V1Pod) => indexPod(pod, false);
-  const onPodDeleted = (pod: k8s.V1Pod) => indexPod(pod, true);
+  // The seeder's report becomes one Event per Pod (per controller run: a new leader may repeat it once).
+  const seedReported = new Set<string>();
+  const reportSeed = (pod: k8s.V1Pod) => {
+    const uid = pod.metadata?.uid ?? podKey(pod);
+    const message = seedTerminationMessage(pod);
+    if (message === undefined || seedReported.has(uid)) return;
+    const report = parseSeedReport(message);
+    if (!report) return;
+    seedReported.add(uid);
+    const event = seedReportEvent(report);
+    if (event.type === 'Warning') options.reconciler.events.warning(podTarget(pod), eventReasons.seedConflicts, event.message);
+    else options.reconciler.events.normal(podTarget(pod), eventReasons.seedConflicts, event.message);
+  };
+  const onPod = (pod: k8s.V1Pod) => {
+    indexPod(pod, false);
+    if (running) reportSeed(pod);
+  };
+  const onPodDeleted = (pod: k8s.V1Pod) => {
+    indexPod(pod, true);
+    seedReported.delete(pod.metadata?.uid ?? podKey(pod));
+  };
   // Managed workspace PVCs are watched even without Pods: retention acts on exactly those.
   const isManagedWorkspace = (claim: k8s.V1PersistentVolumeClaim) =>
     claim.metadata?.labels?.[ownershipLabels.managedBy] === managedByValue &&
@@ -254,6 +274,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       // Index what the first list brought, then hand every known PVC key to the workers.
       for (const pod of pods.cache.list()) indexPod(pod, false);
       running = true;
+      for (const pod of pods.cache.list()) reportSeed(pod);
       for (const key of allKeys()) enqueue(key);
       workers = Array.from({ length: options.workers ?? 8 }, () => work());
       resyncTimer = setInterval(() => {

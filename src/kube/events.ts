@@ -19,6 +19,8 @@ export const eventReasons = {
   prepared: 'DirectoriesPrepared',
   preparationFailed: 'PreparationFailed',
   preparationSkipped: 'PreparationSkipped',
+  /** The seeder kept a user's file beside the image's new version, or could not apply a type change. */
+  seedConflicts: 'SeedConflicts',
 } as const;
 
 export interface EventTarget {

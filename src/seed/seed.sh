@@ -44,7 +44,13 @@
 #   running user, which the webhook makes the sandbox's own. `umask 0` and `tar -p` keep modes exactly (0700 stays).
 # - Special files and names with a newline are copied by the first seed's tar stream only, and logged; a merge
 #   never creates them. Hard links become separate files when a merge updates them.
+# - SEED_HOME (workspace volumes): the seeded tree is $SEED_TARGET/$SEED_HOME, which the sandbox mounts as its
+#   subPath; the record and scratch space stay at the root. Each start makes it a real directory of the sandbox user
+#   (anything else there, a symlink above all, is renamed aside into it) and moves the user's entries of the earlier
+#   layout (files at the root) into it by rename, never over anything.
 # - Output: notes for kept/skipped paths (at most 20), then one summary line: added, updated, kept, skipped, bytes, ms.
+#   What the user should know (new versions put beside their files, type changes not applied, entries moved aside)
+#   also goes to the termination message ($SEED_TERMINATION_LOG, default /dev/termination-log, only if it exists).
 #
 # Tools it needs, all in busybox and in coreutils/findutils/tar/mawk: sh, tar, find, stat, xargs, awk, tr, cut, grep,
 # head, wc, readlink, sha256sum (or md5sum), mkdir, mv, rm, chmod, chown, cat, date, id. When the image has openssl,
@@ -102,18 +108,124 @@ case "$uid" in *[!0-9]*) fail "SEED_UID must be a numeric user id, got '$uid'" ;
 case "$gid" in *[!0-9]*) fail "SEED_GID must be a numeric group id, got '$gid'" ;; esac
 case "$reseed" in merge|never) ;; *) fail "SEED_RESEED must be merge or never, got '$reseed'" ;; esac
 [ -d "$target" ] || fail "target $target is not a directory (is the volume mounted?)"
+home=${SEED_HOME-}
+case "$home" in
+  '') ;;
+  .|..|*/*|lost+found|"$sentinel"|"$sentinel".*) fail "SEED_HOME must be a plain directory name other than the record's, got '$home'" ;;
+esac
 
-record="$target/$sentinel"
-work="$target/$sentinel.work"
-pending="$target/$sentinel.pending"
+# The record and the scratch space live at the volume root; the seeded tree is the root itself, or with SEED_HOME
+# the directory of that name in it (the sandbox then mounts only that directory).
+root=$target
+record="$root/$sentinel"
+work="$root/$sentinel.work"
+pending="$root/$sentinel.pending"
 nl='
 '
 tab=$(printf '\t')
+# What kubelet turns into the container's termination message (a short report the controller makes an Event of).
+termination_log=${SEED_TERMINATION_LOG:-/dev/termination-log}
+# Report lines "kind<TAB>path" for that message: beside, unplaced, retype, moved.
+report=''
+
+# report_end: the report as the termination message: counts and the first paths, within kubelet's 4 KB. Written
+# only when there is something to report, and only into a file that is there (kubelet bind-mounts it).
+report_end() {
+  [ -n "$report" ] && [ -f "$termination_log" ] && [ ! -L "$termination_log" ] || return 0
+  printf '%s' "$report" | awk -F "$tab" '
+    { n[$1]++; if (length(paths) + length($0) < 3000) paths = paths $1 ": " substr($0, length($1) + 2, 300) "\n" }
+    END {
+      printf "sandbox-storage-seed-report 1\nbeside=%d unplaced=%d retype=%d moved=%d\n%s", n["beside"], n["unplaced"], n["retype"], n["moved"], paths
+    }' >"$termination_log" 2>/dev/null || true
+}
+add_report() { report="$report$1$tab$2$nl"; }
+
+euid=$(id -u 2>/dev/null) || euid=''
+owner="$uid"
+if [ -n "$gid" ]; then owner="$owner:$gid"; fi
+
+# set_mode MODE PATH: exactly MODE. Five digits, because GNU chmod keeps a directory's setgid bit (which an
+# fsGroup volume root passes on to new directories) for a shorter numeric mode.
+set_mode() {
+  set_mode_digits=$1
+  while [ "${#set_mode_digits}" -lt 5 ]; do set_mode_digits="0$set_mode_digits"; done
+  chmod "$set_mode_digits" "$2"
+}
+
+# free_name PATH: PATH, or PATH.2, PATH.3, ... the first name nothing (not even a dangling symlink) has.
+free_name() {
+  free_candidate=$1
+  free_index=1
+  while [ -e "$free_candidate" ] || [ -L "$free_candidate" ]; do
+    free_index=$((free_index + 1))
+    free_candidate="$1.$free_index"
+  done
+  printf '%s' "$free_candidate"
+}
+
+# move_entry FROM TO: one rename (never onto anything: the caller picked a free name). A directory needs write
+# permission on itself to change its parent: a read-only one of ours gets u+w for the move.
+move_entry() {
+  move_mode=''
+  if [ -d "$1" ] && [ ! -L "$1" ] && [ ! -w "$1" ] && [ "$euid" != 0 ]; then
+    move_mode=$(stat -c %a "$1") && chmod u+w "$1" || return 1
+  fi
+  mv "$1" "$2" || return 1
+  if [ -n "$move_mode" ]; then chmod "$move_mode" "$2" || return 1; fi
+}
+
+# The home directory: the sandbox container mounts $root/$home as a subPath, and kubelet resolves a symlink there
+# (keeping it only inside the volume). So right before the sandbox starts it must be a real directory owned by the
+# sandbox user: anything else at that name is moved aside (into it), and the user's entries of the earlier layout
+# (files at the volume root) are moved into it, one rename each, so a killed run resumes and nothing is
+# overwritten: on a name clash the root's entry goes in as NAME.sandbox-storage-root.
+prepare_home() {
+  homedir="$root/$home"
+  if [ -L "$homedir" ] || { [ -e "$homedir" ] && [ ! -d "$homedir" ]; }; then
+    aside=$(free_name "$homedir.displaced")
+    mv "$homedir" "$aside" || fail "cannot move $homedir (not a directory) aside"
+    log "moved aside $home (a symlink or file, not a directory) as ${aside##*/}"
+    add_report moved "$home -> ${aside##*/}"
+  fi
+  if [ ! -d "$homedir" ]; then
+    # The mode of the earlier /sandbox (the root) when there is the user's tree to move in, else the image's.
+    home_mode=755
+    if [ -f "$record" ] || [ -e "$homedir.displaced" ]; then home_mode=$(stat -c %a "$root") || fail "cannot stat $root"
+    elif [ -d "$src" ]; then home_mode=$(stat -c %a "$src") || fail "cannot stat $src"
+    fi
+    mkdir "$homedir" || fail "cannot create $homedir"
+    set_mode "$home_mode" "$homedir" || fail "cannot set the mode of $homedir"
+  fi
+  if [ -n "$owner" ] && [ "$euid" = 0 ]; then
+    chown -h "$owner" "$homedir" || fail "cannot chown $homedir to $owner"
+  elif [ -n "$euid" ] && [ "$(stat -c %u "$homedir")" != "$euid" ]; then
+    log "$homedir belongs to uid $(stat -c %u "$homedir"), not to this uid $euid: it cannot be made the sandbox user's here"
+  fi
+  for entry in "$root"/* "$root"/.[!.]* "$root"/..?*; do
+    if [ ! -e "$entry" ] && [ ! -L "$entry" ]; then continue; fi
+    name=${entry##*/}
+    case "$name" in "$home"|"$sentinel"|"$sentinel".*|lost+found) continue ;; esac
+    dest="$homedir/$name"
+    if [ -e "$dest" ] || [ -L "$dest" ]; then
+      dest=$(free_name "$dest.sandbox-storage-root")
+      log "moved $name from the volume root into $home as ${dest##*/}: $home has its own $name"
+      add_report moved "$name -> ${dest##*/}"
+    fi
+    if ! move_entry "$entry" "$dest"; then
+      [ "$euid" != 0 ] || fail "cannot move $entry into $homedir"
+      log "left at the volume root (cannot move it as uid $euid): $name"
+      add_report moved "$name (left at the volume root)"
+    fi
+  done
+  target=$homedir
+}
 
 summary() {
   # summary WHAT ADDED UPDATED KEPT SKIPPED BYTES
   log "$1: added $2, updated $3, kept $4, skipped $5, $6 bytes copied, $(( $(now_ms) - started )) ms"
 }
+
+if [ -n "$home" ]; then prepare_home; fi
 
 # The record's header: format version, then key=value lines up to the manifest marker.
 version=''
@@ -121,6 +233,7 @@ recorded_image=''
 recorded_hash=''
 if [ -L "$record" ] || { [ -e "$record" ] && [ ! -f "$record" ]; }; then
   log "$record is not a regular file: the volume counts as seeded and is left alone"
+  report_end
   exit 0
 fi
 if [ -f "$record" ]; then
@@ -136,17 +249,16 @@ if [ -f "$record" ]; then
   if [ "$version" = 2 ] && [ "$recorded_image" = "$image" ]; then
     if [ -e "$work" ] || [ -L "$work" ] || [ -e "$pending" ] || [ -L "$pending" ]; then remove_scratch "$work" "$pending"; fi
     summary "up to date: volume at $target was seeded from image $image" 0 0 0 0 0
+    report_end
     exit 0
   fi
   if [ "$reseed" = never ]; then
     summary "volume at $target was seeded from image $recorded_image; image is now $image and spec.seed.reseed is never, so nothing is copied" 0 0 0 0 0
+    report_end
     exit 0
   fi
 fi
 
-owner="$uid"
-if [ -n "$gid" ]; then owner="$owner:$gid"; fi
-euid=$(id -u 2>/dev/null) || euid=''
 chown_tree=false
 if [ -n "$owner" ]; then
   if [ "$euid" = 0 ]; then
@@ -395,6 +507,7 @@ if [ -z "$version" ] && [ "$adopting" = false ]; then
   write_record
   if [ ! -d "$src" ]; then log "$src does not exist in image $image (or is not a directory): nothing to seed"; fi
   summary "first seed of volume at $target from image $image" "$added" 0 0 0 "$bytes"
+  report_end
   exit 0
 fi
 
@@ -438,7 +551,7 @@ scan "$target" "$work/current" "$work/paths"
 
 # Decide every path: one action line "action<TAB>type<TAB>mode<TAB>path" in parent-first order, and the counts.
 awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$comparable" -v counts="$work/counts" \
-  -v notes="$work/notes" '
+  -v notes="$work/notes" -v retyped="$work/kept-retyped" '
   function rest(line) { return substr(line, length($1 $2 $3 $4) + 5) }
   # same(VOLUME, REFERENCE): same type, content (of files and symlink targets) and mode, where the mode may also
   # be the reference mode with the bits kubelet'"'"'s fsGroup pass adds (files |= 0660, or 0440 read-only;
@@ -527,7 +640,7 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
         # The image turned a directory into a file or symlink: replaced with everything in it, unless it holds
         # anything the user added or changed.
         if (untouched_below(p)) { print "replace\t" nw[1] "\t" nw[2] "\t" p; updated++; gone[p] = 1; if (nw[1] == "f") bytes += nw[3]; continue }
-        kept++; note(p, "kept (the image made it a " kindname(nw[1]) "; the user changed or added files in it)"); present[p] = 1
+        kept++; note(p, "kept (the image made it a " kindname(nw[1]) "; the user changed or added files in it)"); print p > retyped; present[p] = 1
         continue
       }
       if (same(cur[p], old[p]) && !(cu[1] == "d" && nw[1] != "d")) {
@@ -545,19 +658,16 @@ awk -F "$tab" -v owned="$work/owned" -v journal="$work/journal" -v comparable="$
         continue
       }
       kept++; note(p, "kept (changed by the user" (ol[1] != nw[1] ? "; the image made it a " kindname(nw[1]) : "") ")")
+      if (ol[1] != nw[1]) print p > retyped
       if (cu[1] == "d") present[p] = 1
     }
     print added + 0, updated + 0, kept + 0, skipped + 0, unchanged + 0, kept_removed + 0, bytes + 0 > counts
   }' "$work/old" "$work/current" "$work/new" >"$work/actions"
 read -r added updated kept skipped unchanged removed bytes <"$work/counts"
+if [ -f "$work/kept-retyped" ]; then
+  while IFS= read -r path; do add_report retype "$path"; done <"$work/kept-retyped"
+fi
 
-# set_mode MODE PATH: exactly MODE. Five digits, because GNU chmod keeps a directory's setgid bit (which an
-# fsGroup volume root passes on to new directories) for a shorter numeric mode.
-set_mode() {
-  set_mode_digits=$1
-  while [ "${#set_mode_digits}" -lt 5 ]; do set_mode_digits="0$set_mode_digits"; done
-  chmod "$set_mode_digits" "$2"
-}
 
 # Stage everything that is copied in a scratch directory on the volume: files and symlinks with tar (in batches),
 # directories that are new as a whole with their final mode and owner. Then each top-most staged entry is moved
@@ -622,8 +732,12 @@ while IFS="$tab" read -r action kind mode path; do
       beside="$dest.sandbox-storage-new"
       if [ -L "$beside" ] || { [ -e "$beside" ] && [ ! -f "$beside" ]; }; then
         printf "not put beside (%s is the user's and no regular file): the image's new version of %s\\n" "${path##*/}.sandbox-storage-new" "$path" >>"$work/notes"
+        add_report unplaced "$path"
+      elif mv -f "$work/stage/$path" "$beside"; then
+        add_report beside "$path"
       else
-        mv -f "$work/stage/$path" "$beside" || cannot_write beside "$path.sandbox-storage-new"
+        cannot_write beside "$path.sandbox-storage-new"
+        add_report unplaced "$path"
       fi
       ;;
     chmod) set_mode "$mode" "$dest" || cannot_write chmod "$path" ;;
@@ -662,3 +776,4 @@ if [ "$adopting" = true ]; then
 else
   summary "merged image $image into volume at $target (was ${was:-unknown}; $unchanged unchanged)" "$added" "$updated" "$kept" "$skipped" "$bytes"
 fi
+report_end

@@ -90,7 +90,8 @@ describe('through the real API server', () => {
     const claimName = workspaceClaimName('sandbox-', { scope: 'thread', user: 'Alice_Smith', thread: 'thread-42' });
     expect(created.metadata?.name).toMatch(/^sandbox-/);
     expect(ourVolumes(created)).toEqual([{ name: volumeNames.workspace, persistentVolumeClaim: { claimName } }]);
-    expect(created.spec?.containers[0]?.volumeMounts).toContainEqual({ name: volumeNames.workspace, mountPath: '/sandbox' });
+    // The home directory the seeder makes, not the volume root (docs/seeding.md, "The home directory").
+    expect(created.spec?.containers[0]?.volumeMounts).toContainEqual({ name: volumeNames.workspace, mountPath: '/sandbox', subPath: '.sandbox-storage-home' });
     expect(created.spec?.initContainers?.map((container) => container.name)).toEqual([seedContainerName]);
     expect(created.spec?.initContainers?.[0]?.image).toBe('registry.example/sandbox:1');
     expect(created.metadata?.annotations?.['sandbox-storage.io/policy']).toBe('default');

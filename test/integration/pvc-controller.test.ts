@@ -186,6 +186,57 @@ describe('workspace mode', () => {
   });
 });
 
+describe('the seeder\'s report', () => {
+  /** What a kubelet writes once the seed init container ended with MESSAGE and the sandbox runs. */
+  async function seedEnded(created: k8s.V1Pod, message: string, restartCount = 0): Promise<void> {
+    const current = await readPod(created);
+    const now = new Date();
+    await core.replaceNamespacedPodStatus({
+      namespace,
+      name: created.metadata?.name ?? '',
+      body: {
+        ...current,
+        status: {
+          phase: 'Running',
+          startTime: now,
+          initContainerStatuses: [
+            {
+              name: 'sandbox-storage-seed',
+              image: 'registry.example/sandbox:2',
+              imageID: '',
+              ready: true,
+              restartCount,
+              state: { terminated: { exitCode: 0, reason: 'Completed', message, startedAt: now, finishedAt: now } },
+            },
+          ],
+        },
+      },
+    });
+  }
+  const report = 'sandbox-storage-seed-report 1\nbeside=1 unplaced=0 retype=1 moved=0\nbeside: notes.txt\nretype: tools\n';
+
+  it('becomes one SeedConflicts Event on the Pod, however often the status changes; anything else in the message none', async () => {
+    const first = await waitUngated(await createPod(pod('seed-report', 't1')));
+    const forged = await waitUngated(await createPod(pod('seed-report', 't2')));
+    const last = await waitUngated(await createPod(pod('seed-report', 't3')));
+    await seedEnded(first, report);
+    const event = await waitForEvent('Pod', first.metadata?.name ?? '', 'SeedConflicts');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toBe(
+      'the seeder kept 1 file(s) you changed that the image changed too; its new version is beside each as NAME.sandbox-storage-new: "notes.txt"; did not apply 1 type change(s) of the image (file <-> directory), your changes are in the way: "tools"',
+    );
+    expect(event.involvedObject.uid).toBe(first.metadata?.uid);
+    // The same Pod's status changes again; a message that is no report on another. Watch events arrive in order,
+    // so once the last Pod's Event is there, the controller has seen both.
+    await seedEnded(first, report, 1);
+    await seedEnded(forged, 'sandbox-storage seed: merged image ...: added 1, updated 0, kept 0, skipped 0, 3 bytes copied, 9 ms');
+    await seedEnded(last, report.replace('retype=1', 'retype=0').replace('retype: tools\n', ''));
+    expect((await waitForEvent('Pod', last.metadata?.name ?? '', 'SeedConflicts')).type).toBe('Normal');
+    expect((await eventsFor('Pod', first.metadata?.name ?? '')).filter((item) => item.reason === 'SeedConflicts')).toHaveLength(1);
+    expect((await eventsFor('Pod', forged.metadata?.name ?? '')).filter((item) => item.reason === 'SeedConflicts')).toEqual([]);
+  });
+});
+
 describe('shared mode', () => {
   it('creates the shared PVC (ReadWriteMany) when the policy says createIfMissing', async () => {
     const created = await withPolicy(policies.sharedCreated, () => Promise.all([createPod(pod('carol')), createPod(pod('dave'))]));

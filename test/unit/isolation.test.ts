@@ -131,6 +131,16 @@ describe('workspace claims', () => {
     expect((await decide([workspace], mine, requesters.alice)).decided.response.allowed).toBe(true);
   });
 
+  it('its own seeded sandbox is allowed (the home directory at /sandbox, the seeder on the root); another\'s home directory is not', async () => {
+    const { decided, validation } = await decide([workspace], podWith({ labels: sandboxLabels('alice', 't1') }), requesters.alice);
+    expect(decided.response.allowed).toBe(true);
+    expect(validation?.validation?.denials).toEqual([]);
+    const patch = JSON.parse(Buffer.from(decided.response.patch ?? '', 'base64').toString('utf8')) as Array<{ path: string; value: unknown }>;
+    expect(JSON.stringify(patch)).toContain('"subPath":".sandbox-storage-home"');
+    const foreign = podMounting(sandboxLabels('alice'), { name: 'w', persistentVolumeClaim: { claimName: bobs } }, { subPath: '.sandbox-storage-home' });
+    expect(await denial([workspace], foreign, requesters.alice)).toMatch(/is not the workspace of user "alice" \[rule ForeignWorkspaceClaim/);
+  });
+
   it('labels on a PVC prove nothing: one outside the workspace names is not governed storage, whoever it names', async () => {
     const pod = podMounting(sandboxLabels('alice'), { name: 'w', persistentVolumeClaim: { claimName: 'renamed' } }, {});
     const labels = { renamed: { labels: { 'app.kubernetes.io/managed-by': 'sandbox-storage-webhook', 'sandbox-storage.io/policy': 'workspace', 'sandbox-storage.io/user': 'bob' }, annotations: {} } };

@@ -49,6 +49,8 @@ function seedContainer(overrides: { subPath?: string; env?: Array<{ name: string
       { name: 'SEED_SENTINEL', value: '.sandbox-storage-seeded' },
       { name: 'SEED_IMAGE', value: 'registry.example/sandbox:1' },
       ...(overrides.env ?? []),
+      // Workspace volumes: the sandbox mounts the home directory the seeder makes.
+      ...(overrides.subPath ? [] : [{ name: 'SEED_HOME', value: '.sandbox-storage-home' }]),
     ],
     volumeMounts: [mount],
     ...overrides.extra,
@@ -62,7 +64,7 @@ describe('workspace mode', () => {
     expect(response.patchType).toBe('JSONPatch');
     expect(response.warnings).toBeUndefined();
     expect(patch).toEqual([
-      { op: 'add', path: '/spec/containers/0/volumeMounts', value: [{ name: 'sandbox-storage-workspace', mountPath: '/sandbox' }] },
+      { op: 'add', path: '/spec/containers/0/volumeMounts', value: [{ name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: '.sandbox-storage-home' }] },
       { op: 'add', path: '/spec/volumes', value: [{ name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: aliceT1Claim } }] },
       { op: 'add', path: '/spec/initContainers', value: [seedContainer()] },
       { op: 'add', path: '/spec/schedulingGates', value: [{ name: 'sandbox-storage.io/storage' }] },
@@ -137,7 +139,7 @@ describe('workspace mode', () => {
     const { patch } = review(pod, [policy]);
     expect(patch).toEqual([
       { op: 'add', path: '/spec/volumes/1', value: { name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: aliceT1Claim } } },
-      { op: 'add', path: '/spec/containers/1/volumeMounts/1', value: { name: 'sandbox-storage-workspace', mountPath: '/sandbox' } },
+      { op: 'add', path: '/spec/containers/1/volumeMounts/1', value: { name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: '.sandbox-storage-home' } },
       { op: 'replace', path: '/spec/initContainers/0/image', value: 'registry.example/sandbox:1' },
       { op: 'replace', path: '/spec/initContainers/0/name', value: 'sandbox-storage-seed' },
       { op: 'add', path: '/spec/initContainers/0/command', value: ['/bin/sh', '-c', escapeForKubelet(seedScript)] },

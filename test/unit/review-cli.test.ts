@@ -49,7 +49,7 @@ describe('sandbox-storage review', () => {
     expect(json.kind).toBe('Pod');
     expect(json.spec.initContainers[0].name).toBe('sandbox-storage-seed');
     expect(json.spec.initContainers[0].env).toContainEqual({ name: 'SEED_UID', value: '1000' });
-    expect(json.spec.containers[0].volumeMounts).toEqual([{ name: 'sandbox-storage-workspace', mountPath: '/sandbox' }]);
+    expect(json.spec.containers[0].volumeMounts).toEqual([{ name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: '.sandbox-storage-home' }]);
     expect(json.metadata.generateName).toBe('sandbox-');
   });
 

@@ -89,7 +89,7 @@ describe('who the seed container runs as (spec.seed.runAs)', () => {
 describe('seed options passed to the script', () => {
   it('merge with no owned paths is the default and adds no variables', () => {
     const { seed } = plan(podWith({}));
-    expect(Object.keys(env(seed)).sort()).toEqual(['SEED_IMAGE', 'SEED_SENTINEL', 'SEED_SOURCE', 'SEED_TARGET']);
+    expect(Object.keys(env(seed)).sort()).toEqual(['SEED_HOME', 'SEED_IMAGE', 'SEED_SENTINEL', 'SEED_SOURCE', 'SEED_TARGET']);
     expect(env(seed).SEED_IMAGE).toBe('registry.example/sandbox:2');
   });
 
@@ -129,6 +129,57 @@ describe('images without a shell', () => {
     // Reinvocation (the API server calls the webhook again) changes nothing.
     const again = planPod(mutated, [policyFrom(spec)], request());
     expect(again.mutated).toEqual(mutated);
+  });
+});
+
+describe('what the sandbox mounts at the seed path', () => {
+  const home = { name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: '.sandbox-storage-home' };
+  const sharedSpec = {
+    mode: 'shared',
+    shared: { claimName: 'sandbox-shared', mounts: [{ subPath: 'users/{user}/threads/{thread}/user-data', mountPath: '/sandbox' }] },
+  };
+
+  it('a seeded workspace: the home directory the seeder makes, the seeder the volume root; a reinvocation changes nothing', () => {
+    const { mutated, seed } = plan(podWith(restrictedSandbox), {}, { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    expect(mutated?.spec?.containers[0]?.volumeMounts).toEqual([home]);
+    expect(seed?.volumeMounts).toEqual([{ name: 'sandbox-storage-workspace', mountPath: '/sandbox-storage/seed-target' }]);
+    expect(env(seed).SEED_HOME).toBe('.sandbox-storage-home');
+    const again = planPod(mutated, [policyFrom({})], request({ 'pod-security.kubernetes.io/enforce': 'restricted' }));
+    expect(again.mutated).toEqual(mutated);
+  });
+
+  it('the image-volume seeder too (its script is the project\'s, so it is the home directory)', () => {
+    const spec = { seed: { source: 'imageVolume', seederImage: 'registry.example/sandbox-storage:0.1.0' } };
+    const { mutated, seed } = plan(podWith({}, {}, { 'sandbox-storage.io/image-has-shell': 'false' }), spec);
+    expect(mutated?.spec?.containers[0]?.volumeMounts).toEqual([home]);
+    expect(env(seed).SEED_HOME).toBe('.sandbox-storage-home');
+  });
+
+  it('no seeder (seeding off, or a shell-less image): the volume root, as nobody makes or checks a home directory', () => {
+    for (const [spec, annotations] of [
+      [{ seed: { enabled: false } }, undefined],
+      [{}, { 'sandbox-storage.io/image-has-shell': 'false' }],
+    ] as const) {
+      const { mutated, seed } = plan(podWith({}, {}, annotations), spec);
+      expect(seed).toBeUndefined();
+      expect(mutated?.spec?.containers[0]?.volumeMounts).toEqual([{ name: 'sandbox-storage-workspace', mountPath: '/sandbox' }]);
+    }
+  });
+
+  it('a shared volume: the identity\'s directory itself, no home directory (the seeder runs the tenant\'s image there)', () => {
+    const pod = podWith({});
+    pod.metadata!.labels = { ...pod.metadata!.labels, 'sandbox-storage.io/thread': 't1' };
+    const { mutated, seed } = plan(pod, sharedSpec);
+    expect(mutated?.spec?.containers[0]?.volumeMounts).toEqual([
+      { name: 'sandbox-storage-shared', mountPath: '/sandbox', subPath: 'users/alice/threads/t1/user-data' },
+    ]);
+    expect(env(seed).SEED_HOME).toBeUndefined();
+  });
+
+  it('a Pod that mounts the workspace at the seed path with a subPath of its own keeps it; the seeder then uses no home directory', () => {
+    const { mutated, seed } = plan(podWith({ volumeMounts: [{ name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: 'mine' }] }));
+    expect(mutated?.spec?.containers[0]?.volumeMounts).toEqual([{ name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: 'mine' }]);
+    expect(env(seed).SEED_HOME).toBeUndefined();
   });
 });
 

@@ -286,6 +286,7 @@ describe('seed script source', () => {
       gid: 'SEED_GID',
       reseed: 'SEED_RESEED',
       imageOwned: 'SEED_IMAGE_OWNED',
+      home: 'SEED_HOME',
     });
     for (const name of Object.values(seedEnvironment)) expect(seedScript).toContain(name);
   });
