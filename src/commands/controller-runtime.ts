@@ -13,6 +13,7 @@ import { watchPods, type WatchedCache } from '../kube/informers.ts';
 import { leaseClient } from '../kube/leases.ts';
 import { ownershipKeySource, type OwnershipKeySource } from '../kube/ownership-key.ts';
 import { podClient } from '../kube/pods.ts';
+import { seedScriptConfigMapClient } from '../kube/seed-script-configmaps.ts';
 import { preparationPodClient, watchPreparationPods } from '../kube/preparation-pods.ts';
 import { controllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
@@ -49,6 +50,7 @@ export function startControllerRuntime(options: {
     claimEventMessage: claimEventMessages(kubeConfig),
   };
   const preparationClient = preparationPodClient(kubeConfig);
+  const seedScriptConfigMaps = seedScriptConfigMapClient(kubeConfig);
   let term: { controller: PvcController; pods: WatchedCache<k8s.V1Pod>; preparationPods: WatchedCache<k8s.V1Pod> } | undefined;
   const lead = async () => {
     await options.ready;
@@ -63,6 +65,7 @@ export function startControllerRuntime(options: {
       metrics,
       workers: config.workers,
       resyncMs: config.resyncMs,
+      seedScriptConfigMaps,
       preparation: {
         client: preparationClient,
         defaultNamespace: config.preparationNamespace,

@@ -87,6 +87,7 @@ export async function runManager(parts: ManagerParts): Promise<number> {
       isLeader: runtime ? () => runtime.isLeader() : () => true,
       ...(claims ? { claims: claimLookupFromCache(claims) } : {}),
       ...(ownershipKey ? { ownershipKey } : {}),
+      withController: runtime !== undefined,
     });
     stackStarted?.();
   }

@@ -51,6 +51,8 @@ export interface WebhookStackOptions {
   claims?: () => ClaimLookup | undefined;
   /** The ownership key (run: shared with the controller); without it, one is read from the flags' Secret. */
   ownershipKey?: OwnershipKeySource;
+  /** Whether the controller runs in this process (run); serve warns on Pods that need it. */
+  withController?: boolean;
 }
 
 /** The admission webhooks with everything they read: policies, cluster lookups, certificates, status. */
@@ -146,6 +148,7 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
         ...(claims ? { claims } : {}),
         ...(key ? { ownershipKey: key } : {}),
         ...(controllerUsername !== undefined ? { controllerUsername } : {}),
+        ...(options.withController ? {} : { withoutController: true }),
         ...(ownershipKey ? { onUnproven: () => ownershipKey.unproven() } : {}),
       };
     },

@@ -19,6 +19,8 @@ export const eventReasons = {
   prepared: 'DirectoriesPrepared',
   preparationFailed: 'PreparationFailed',
   preparationSkipped: 'PreparationSkipped',
+  /** The seed-script ConfigMap's name is taken by an object that is not ours: the Pod stays gated. */
+  seedScriptConflict: 'SeedScriptConflict',
 } as const;
 
 export interface EventTarget {

@@ -74,6 +74,11 @@ export interface AdmissionContext {
    * shared claim.
    */
   controllerUsername?: string;
+  /**
+   * True when no controller runs in this process (`serve`): a Pod that mounts the seed-script ConfigMap is then
+   * admitted with a warning that only a controller elsewhere creates it and lifts the gate.
+   */
+  withoutController?: boolean;
 }
 
 export function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
@@ -120,6 +125,8 @@ export interface AdmissionSources {
   ownershipKey?: Uint8Array;
   /** The controller's username, for PVC admission (see AdmissionContext). */
   controllerUsername?: string;
+  /** True in `serve`: no controller runs in this process (see AdmissionContext). */
+  withoutController?: boolean;
   /** Called when a PVC could not be proven, so that a replica without the key reads its Secret again soon. */
   onUnproven?(): void;
 }
