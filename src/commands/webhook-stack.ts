@@ -13,6 +13,7 @@ import { claimMetadataLookup } from '../kube/claim-metadata.ts';
 import { watchClusterPolicies } from '../kube/cluster-policy-source.ts';
 import { kubeConfigSource, loadKubeConfig } from '../kube/kube-config.ts';
 import { namespaceLabelLookup } from '../kube/namespace-labels.ts';
+import { namespaceTerminatingLookup } from '../kube/namespace-phase.ts';
 import { ownershipKeySource, type OwnershipKeySource } from '../kube/ownership-key.ts';
 import { podLookup } from '../kube/pod-lookup.ts';
 import { writePolicyStatus } from '../kube/policy-status-writer.ts';
@@ -89,7 +90,9 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
   if (!hasCluster) {
     logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
   }
-  const lookups = hasCluster ? { claimMetadata: claimMetadataLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
+  const lookups = hasCluster
+    ? { claimMetadata: claimMetadataLookup(cluster(), logger), pod: podLookup(cluster(), logger), namespaceTerminating: namespaceTerminatingLookup(cluster(), logger) }
+    : {};
   // The ownership key: without cluster access nothing can be proven, and existing PVCs of planned names are refused.
   const ownedKey =
     hasCluster && !options.ownershipKey

@@ -79,6 +79,8 @@ export interface AdmissionContext {
    * admitted with a warning that only a controller elsewhere creates it and lifts the gate.
    */
   withoutController?: boolean;
+  /** The request's namespace is being deleted (seed-script ConfigMap deletes only; false when unknown). */
+  namespaceTerminating?: boolean;
 }
 
 export function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
@@ -119,6 +121,8 @@ export interface AdmissionSources {
   claimMetadata?(namespace: string, claimNames: string[]): Promise<ClaimMetadata>;
   /** Reads a Pod (undefined when it does not exist), for CONNECT requests; absent without cluster access. */
   pod?(namespace: string, name: string): Promise<unknown>;
+  /** Whether a namespace is being deleted, for seed-script ConfigMap deletes; absent without cluster access. */
+  namespaceTerminating?(namespace: string): Promise<boolean>;
   /** Observed PVCs, when the server watches them (sandbox-storage run); undefined otherwise. */
   claims?: ClaimLookup;
   /** The ownership key, once read from its Secret (serve, run); undefined before that or without cluster access. */

@@ -66,6 +66,7 @@ export function reviewConfigMapValidation(request: AdmissionRequest, context: Ad
       oldObject: request.oldObject,
       userInfo: isObject(request.userInfo) ? request.userInfo : {},
       ...(context.controllerUsername !== undefined ? { controllerUsername: context.controllerUsername } : {}),
+      namespaceTerminating: context.namespaceTerminating === true,
     },
     governingPolicies(context.policies, context.namespaceLabels),
   );
@@ -196,9 +197,13 @@ export async function validateRequest(request: AdmissionRequest, sources: Admiss
   const namespaceLabels =
     namespace !== '' && usesNamespaceSelector(sources.policies) ? await sources.namespaceLabels(namespace) : undefined;
   if (claim || configMap) {
+    const terminating = configMap && request.operation === 'DELETE' && namespace !== '' && sources.namespaceTerminating
+      ? await sources.namespaceTerminating(namespace)
+      : false;
     return (claim ? reviewClaimValidation : reviewConfigMapValidation)(request, {
       policies: sources.policies,
       namespaceLabels,
+      ...(terminating ? { namespaceTerminating: true } : {}),
       ...(sources.controllerUsername !== undefined ? { controllerUsername: sources.controllerUsername } : {}),
     });
   }

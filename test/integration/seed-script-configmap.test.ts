@@ -78,7 +78,8 @@ async function grantConfigMapAccess(where: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  controlPlane = await startControlPlane();
+  // The controller manager: namespace deletion (the namespace controller deletes our ConfigMap too).
+  controlPlane = await startControlPlane({ controllerManager: true });
   cleanups.push(() => controlPlane.stop());
   namespace = await createTestNamespace(controlPlane, 'seed-script');
   planted = await createTestNamespace(controlPlane, 'seed-script-planted');
@@ -221,6 +222,26 @@ describe('garbage collection', () => {
     await waitFor(async () => (await readConfigMap(namespace)) === undefined, { description: 'the unused seed-script ConfigMap to be deleted', timeoutMs: 60_000 });
     expect(await controller.registry.metrics()).toMatch(/sandbox_storage_seed_script_configmaps_total\{action="deleted"\} 1\n/);
     expect((await readConfigMap(planted))?.data?.['seed.sh']).toContain('echo owned');
+  });
+});
+
+describe('namespace deletion', () => {
+  it('the namespace controller may delete the ConfigMap of a namespace being deleted: the namespace goes away', async () => {
+    const doomed = await createTestNamespace(controlPlane, 'seed-script-doomed');
+    await waitUngated(doomed, await createSandbox(doomed, 'carol'));
+    expect(await readConfigMap(doomed)).toBeDefined();
+    await admin().deleteNamespace({ name: doomed });
+    await waitFor(
+      async () => {
+        try {
+          await admin().readNamespace({ name: doomed });
+          return false;
+        } catch (error) {
+          return error instanceof k8s.ApiException && error.code === 404;
+        }
+      },
+      { description: `namespace ${doomed} to be deleted completely`, timeoutMs: 120_000, intervalMs: 500 },
+    );
   });
 });
 

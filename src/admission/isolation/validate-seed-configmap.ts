@@ -17,6 +17,8 @@ export interface SeedConfigMapValidationInput {
   userInfo: RequesterInfo;
   /** The controller's username; undefined when unknown (then nobody is the controller). */
   controllerUsername?: string;
+  /** The namespace is being deleted: its namespace controller removes everything in it, our ConfigMaps too. */
+  namespaceTerminating?: boolean;
 }
 
 export interface SeedConfigMapValidation {
@@ -31,6 +33,7 @@ export function validateSeedConfigMap(input: SeedConfigMapValidationInput, gover
   const concerned = [input.object, input.oldObject].some(isSeedScriptConfigMap);
   if (governing.length === 0 || !concerned) return { governed: false, denials: [] };
   if (isController(input.userInfo, input.controllerUsername)) return { governed: true, denials: [] };
+  if (input.operation === 'DELETE' && input.namespaceTerminating) return { governed: true, denials: [] };
   const subject = input.operation === 'DELETE' ? input.oldObject : input.object;
   const metadata = isObject(subject) && isObject(subject.metadata) ? subject.metadata : {};
   const name = typeof metadata.name === 'string' ? metadata.name : '';
