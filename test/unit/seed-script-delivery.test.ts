@@ -227,3 +227,20 @@ describe('size budget: what a sandbox Pod grows by (JSON bytes of the mutated Po
     expect(Buffer.byteLength(JSON.stringify(decodePatch(outcome.review.response.patch)))).toBeGreaterThan(10_000);
   });
 });
+
+describe('serve without a controller', () => {
+  const review = (policies: Policy[], withoutController: boolean) =>
+    reviewPodMutation(admissionReviewFor(sandboxPod()).request as AdmissionRequest, { policies, ...(withoutController ? { withoutController } : {}) });
+
+  it('warns that nothing creates the ConfigMap and the Pod stays gated, naming the policy and what to set', () => {
+    const { warnings } = review(embeddedDefaultPolicies(), true).review.response;
+    expect(warnings).toEqual([
+      `sandbox-storage: the seed script comes from ConfigMap ${seedScriptConfigMapName()} (policy "default", spec.seed.scriptDelivery: configMap), which only the controller creates, and this server runs without it (serve): unless a controller runs in the cluster (sandbox-storage run or controller), the Pod stays gated; set scriptDelivery to inline or imageVolume for webhook-only installs`,
+    ]);
+  });
+
+  it('says nothing with the controller in the process, or with inline delivery', () => {
+    expect(review(embeddedDefaultPolicies(), false).review.response.warnings).toBeUndefined();
+    expect(review([policyFrom({ seed: { scriptDelivery: 'inline' } })], true).review.response.warnings).toBeUndefined();
+  });
+});
