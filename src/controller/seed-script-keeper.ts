@@ -160,6 +160,8 @@ export class SeedScriptKeeper {
   /** Deletes the ConfigMap if it is ours and still no Pod references it; never anything else under the name. */
   private async collect(reference: string): Promise<void> {
     if (this.references.has(reference)) return;
+    // Forgotten whatever happens next: it may be gone with its namespace, and a namespace of that name may come back.
+    this.present.delete(reference);
     const slash = reference.indexOf('/');
     const namespace = reference.slice(0, slash);
     const name = reference.slice(slash + 1);
@@ -167,7 +169,6 @@ export class SeedScriptKeeper {
     if (!live || live.metadata?.deletionTimestamp || seedScriptConfigMapProblem(live) !== undefined) return;
     // Asked again after the read: a Pod may have arrived meanwhile.
     if (this.references.has(reference)) return;
-    this.present.delete(reference);
     const result = await this.deps.configMaps.delete(namespace, name, { uid: live.metadata?.uid ?? '', resourceVersion: live.metadata?.resourceVersion ?? '' });
     if (result === 'deleted') {
       this.deps.metrics.seedScriptConfigMap('deleted');
