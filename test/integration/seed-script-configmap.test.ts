@@ -173,7 +173,7 @@ describe('the validating webhook guards the seed-script ConfigMaps', () => {
     for (const client of [asTenant(), admin()]) {
       const refused = await refusal(client.deleteNamespacedConfigMap({ namespace, name }));
       expect(refused.code).toBe(403);
-      expect(refused.message).toContain('admission webhook "validate.sandbox-storage.io" denied the request');
+      expect(refused.message).toContain('admission webhook "validate-seed-script.sandbox-storage.io" denied the request');
       expect(refused.message).toMatch(rule);
     }
     expect(await readConfigMap(namespace)).toBeDefined();
@@ -198,6 +198,8 @@ describe('the validating webhook guards the seed-script ConfigMaps', () => {
       expect(refused.message).toMatch(rule);
     }
     await asTenant().createNamespacedConfigMap({ namespace, body: { metadata: { name: 'tenant-settings' }, data: { a: 'b' } } });
+    // Ordinary ConfigMaps are not even sent to the webhook (matchConditions of its entry).
+    expect(webhook.outcomes.some((outcome) => outcome.request?.kind?.kind === 'ConfigMap' && outcome.request?.name === 'tenant-settings')).toBe(false);
     const relabel = [{ op: 'add', path: '/metadata/labels', value: { 'sandbox-storage.io/seed-script': name.slice(-16) } }];
     const refused = await refusal(
       asTenant().patchNamespacedConfigMap({ namespace, name: 'tenant-settings', body: relabel }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)),
