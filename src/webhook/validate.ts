@@ -54,10 +54,10 @@ function isJudgedConfigMapRequest(request: AdmissionRequest): boolean {
 
 export function reviewConfigMapValidation(request: AdmissionRequest, context: AdmissionContext): AdmissionOutcome {
   const uid = request.uid;
-  const needed = request.operation === 'DELETE' ? request.oldObject : request.object;
-  if (!isObject(needed) || (request.operation === 'UPDATE' && !isObject(request.oldObject))) {
-    const what = request.operation === 'CREATE' ? 'object' : 'object and oldObject';
-    return { request, result: 'error', review: errorReview(uid, 400, `a ConfigMap ${request.operation} AdmissionReview needs the ConfigMap (${request.operation === 'DELETE' ? 'oldObject' : what})`) };
+  const needs = { CREATE: ['object'], UPDATE: ['object', 'oldObject'], DELETE: ['oldObject'] }[request.operation as 'CREATE'] ?? [];
+  const missing = needs.filter((field) => !isObject(request[field as 'object' | 'oldObject']));
+  if (missing.length > 0) {
+    return { request, result: 'error', review: errorReview(uid, 400, `a ConfigMap ${request.operation} AdmissionReview needs the ConfigMap in ${missing.join(' and ')}`) };
   }
   const validation = validateSeedConfigMap(
     {

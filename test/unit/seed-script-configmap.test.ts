@@ -7,6 +7,8 @@ import { isSeedScriptConfigMap, seedScriptConfigMapBody, seedScriptConfigMapProb
 import { seedScriptConfigMapName } from '../../src/admission/seed-script-delivery.ts';
 import { scriptSha256, seedScriptSource } from '../../src/admission/seed-script.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
+import { reviewValidation } from '../../src/webhook/validate.ts';
+import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 
 const ours = (): V1ConfigMap => seedScriptConfigMapBody('agents');
 
@@ -104,5 +106,28 @@ describe('validateSeedConfigMap', () => {
     expect(judge('DELETE', null, ours(), 'system:serviceaccount:kube-system:namespace-controller', { namespaceTerminating: true }).denials).toEqual([]);
     expect(judge('CREATE', ours(), undefined, 'alice', { namespaceTerminating: true }).denials).toHaveLength(1);
     expect(judge('DELETE', null, ours(), 'system:serviceaccount:kube-system:namespace-controller').denials).toHaveLength(1);
+  });
+});
+
+describe('POST /validate with ConfigMap reviews', () => {
+  const sources = { policies: embeddedDefaultPolicies(), namespaceLabels: staticNamespaceLabels(undefined), controllerUsername: 'system:serviceaccount:x:y' };
+  const body = (request: Record<string, unknown>) => ({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' }, namespace: 'agents', userInfo: { username: 'alice' }, ...request },
+  });
+
+  it('answers a malformed review with a valid AdmissionReview naming the missing field', async () => {
+    const outcome = await reviewValidation(body({ operation: 'UPDATE', object: ours() }), sources);
+    expect(outcome.review.response).toMatchObject({ uid: 'u1', allowed: false, status: { code: 400, message: expect.stringContaining('needs the ConfigMap in oldObject') } });
+  });
+
+  it('refuses a tenant deleting the seed-script ConfigMap, and lets other ConfigMaps pass untouched', async () => {
+    const refused = await reviewValidation(body({ operation: 'DELETE', name: seedScriptConfigMapName(), object: null, oldObject: ours() }), sources);
+    expect(refused.review.response.allowed).toBe(false);
+    expect(refused.review.response.status?.code).toBe(403);
+    expect(refused.review.response.status?.message).toContain('[rule SeedScriptConfigMap]');
+    const other = await reviewValidation(body({ operation: 'DELETE', name: 'settings', object: null, oldObject: { metadata: { name: 'settings' } } }), sources);
+    expect(other.review.response).toEqual({ uid: 'u1', allowed: true });
   });
 });
