@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedScriptConfigMapName, seedScriptVolumeName } from '../../src/admission/seed-script-delivery.ts';
-import { seedScriptSource } from '../../src/admission/seed-script.ts';
+import { scriptSha256, seedScriptSource } from '../../src/admission/seed-script.ts';
+import { seedScriptConfigMapBody } from '../../src/admission/seed-script-configmap.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { startTestController, type TestController } from '../harness/controller.ts';
@@ -32,6 +33,10 @@ let controller: TestController;
 let namespace: string;
 /** A namespace where someone planted a ConfigMap under the name before the webhooks were registered. */
 let planted: string;
+/** A namespace with ConfigMaps of ours (this version and an older one) left behind, and no Pods. */
+let orphaned: string;
+const olderScript = 'echo an older seed script\n';
+const olderName = `sandbox-storage-seed-${scriptSha256(olderScript).slice(0, 16)}`;
 const cleanups: Array<() => Promise<unknown>> = [];
 
 const admin = () => controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
@@ -90,6 +95,13 @@ beforeAll(async () => {
     body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'sandbox-storage-webhook', 'sandbox-storage.io/seed-script': name.slice(-16) } }, immutable: true, data: { 'seed.sh': 'echo owned; cat /sandbox-storage/seed-target/*\n' } },
   });
   for (const where of [namespace, planted]) await grantConfigMapAccess(where);
+  // Left behind by an earlier controller (a restart, an upgrade): ours, unused.
+  orphaned = await createTestNamespace(controlPlane, 'seed-script-orphaned');
+  await admin().createNamespacedConfigMap({ namespace: orphaned, body: seedScriptConfigMapBody(orphaned) });
+  await admin().createNamespacedConfigMap({
+    namespace: orphaned,
+    body: { metadata: { name: olderName, labels: { 'app.kubernetes.io/managed-by': 'sandbox-storage-webhook', 'sandbox-storage.io/seed-script': olderName.slice(-16) } }, immutable: true, data: { 'seed.sh': olderScript } },
+  });
 
   expect((await controlPlane.kubectl(['create', 'namespace', 'sandbox-storage-system'])).code).toBe(0);
   const controllerConfig = new k8s.KubeConfig();
@@ -222,8 +234,17 @@ describe('garbage collection', () => {
       await admin().deleteNamespacedPod({ namespace, name: pod.metadata?.name ?? '', gracePeriodSeconds: 0 });
     }
     await waitFor(async () => (await readConfigMap(namespace)) === undefined, { description: 'the unused seed-script ConfigMap to be deleted', timeoutMs: 60_000 });
-    expect(await controller.registry.metrics()).toMatch(/sandbox_storage_seed_script_configmaps_total\{action="deleted"\} 1\n/);
+    expect(await controller.registry.metrics()).toMatch(/sandbox_storage_seed_script_configmaps_total\{action="deleted"\} [1-9]/);
     expect((await readConfigMap(planted))?.data?.['seed.sh']).toContain('echo owned');
+  });
+});
+
+describe('garbage collection at start', () => {
+  it('deletes the ConfigMaps of ours that no Pod references, of this version and older ones', async () => {
+    await waitFor(
+      async () => (await admin().listNamespacedConfigMap({ namespace: orphaned })).items.every((item) => !item.metadata?.name?.startsWith('sandbox-storage-seed-')),
+      { description: 'the orphaned seed-script ConfigMaps to be deleted', timeoutMs: 60_000 },
+    );
   });
 });
 
