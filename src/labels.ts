@@ -35,6 +35,9 @@ export const preparationPurpose = 'prepare-directories';
 /** Annotation on a preparation Pod: the work-queue key to reconcile when the Pod changes. */
 export const preparationWorkKeyAnnotation = 'sandbox-storage.io/work-key';
 
+/** Label on the seed-script ConfigMaps the controller keeps: the script's hash as in the name (16 hex digits). */
+export const seedScriptLabel = 'sandbox-storage.io/seed-script';
+
 /** Annotation on the certificate Secret: when its CA was last replaced. */
 export const caRotatedAtAnnotation = 'sandbox-storage.io/ca-rotated-at';
 

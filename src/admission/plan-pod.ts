@@ -87,6 +87,7 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
   }
   sandbox.volumeMounts = mounts;
 
+  let scriptConfigMap: string | undefined;
   const seededMount = keptMounts.find((mount) => mount.mountPath === policy.spec.seed.path && !mount.readOnly);
   if (policy.spec.seed.enabled && seededMount) {
     const seed = buildSeedInjection(policy, {
@@ -106,6 +107,8 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
         mounts[index] = { ...current, subPath: seed.sandboxMount.subPath as string };
       }
     }
+    if (seed.scriptVolume) upsertByName(volumes, seed.scriptVolume);
+    scriptConfigMap = seed.scriptConfigMap;
     if (seed.container) {
       const initContainers = mutated.spec.initContainers ?? [];
       // First, so that other init containers already see the seeded /sandbox.
@@ -119,15 +122,18 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
   }
 
   // Added at most once; on reinvocation the gate is already there, and once storage is ready it is not added,
-  // unless the controller must first prepare the identity's directories on the shared volume.
+  // unless the controller must first prepare the identity's directories on the shared volume or make the seed
+  // script's ConfigMap exist (always gated, whatever spec.provisioning.schedulingGate says: nothing else creates it).
   const prepares = policy.spec.mode === 'shared' && policy.spec.shared.preparation.enabled;
-  if (claim && policy.spec.provisioning.schedulingGate && (state?.state !== 'ready' || prepares) && !hasStorageGate(mutated)) {
+  const gated = scriptConfigMap !== undefined || (policy.spec.provisioning.schedulingGate && (state?.state !== 'ready' || prepares));
+  if (claim && gated && !hasStorageGate(mutated)) {
     mutated.spec.schedulingGates = [...(mutated.spec.schedulingGates ?? []), { name: storageSchedulingGate }];
   }
 
   mutated.metadata = mutated.metadata ?? {};
   mutated.metadata.annotations = { ...mutated.metadata.annotations, [ownershipLabels.policy]: policy.name };
   if (claim) plan.claims.push(claim);
+  if (scriptConfigMap) plan.seedScriptConfigMap = scriptConfigMap;
   plan.mutated = mutated as unknown as Record<string, unknown>;
   return plan;
 }

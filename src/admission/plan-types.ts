@@ -71,4 +71,6 @@ export interface PodPlan {
   /** CamelCase reason of each denial, for metrics (e.g. IdentityLabelMissing). */
   denialReasons?: string[];
   claims: ClaimPlan[];
+  /** The seed-script ConfigMap the Pod mounts (configMap delivery); the controller creates it in the namespace. */
+  seedScriptConfigMap?: string;
 }

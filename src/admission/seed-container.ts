@@ -2,7 +2,10 @@
 import type { V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Policy } from '../policy/types.ts';
 import { seedStagingPath } from '../policy/validate.ts';
-import { seedEnvironment, seedScript } from './seed-script.ts';
+import { seedEnvironment } from './seed-script.ts';
+import { scriptDelivery } from './seed-script-delivery.ts';
+
+export { escapeForKubelet } from './seed-script-delivery.ts';
 
 export const seedContainerName = 'sandbox-storage-seed';
 /** The image volume (KEP-4639) holding the sandbox image read-only, for `spec.seed.source: imageVolume`. */
@@ -27,6 +30,10 @@ export interface SeedInjection {
   volume?: V1Volume;
   /** What the sandbox container mounts at the seed path instead of the volume root (the home directory), if anything. */
   sandboxMount?: V1VolumeMount;
+  /** The volume the script comes from (configMap and imageVolume delivery). */
+  scriptVolume?: V1Volume;
+  /** The seed-script ConfigMap the Pod needs in its namespace (configMap delivery). */
+  scriptConfigMap?: string;
   warnings: string[];
 }
 
@@ -60,14 +67,6 @@ function runsAsNonRootUser(policy: Policy, context: SeedContext, uid: number | u
   if (context.namespaceLabels?.[podSecurityEnforceLabel] === 'restricted') return true;
   if ((context.sandbox.securityContext?.runAsNonRoot ?? context.podSecurityContext?.runAsNonRoot) === true) return true;
   return uid !== undefined && uid !== 0;
-}
-
-/**
- * The kubelet rewrites container command and args: `$(NAME)` becomes the value of env NAME and `$$` becomes `$`.
- * Doubling every `$` makes it hand the shell the text exactly as written (no `$(` survives unescaped).
- */
-export function escapeForKubelet(text: string): string {
-  return text.replace(/\$/g, () => '$$');
 }
 
 /** A copy of a JSON value taken from the Pod (it came parsed from JSON): cheaper than structuredClone for it. */
@@ -123,12 +122,13 @@ export function buildSeedInjection(policy: Policy, context: SeedContext): SeedIn
     sandboxMount = { ...seededMount, subPath: seedHomeDirectory };
   }
 
+  const delivery = scriptDelivery(policy);
   const container: V1Container = {
     name: seedContainerName,
     image: imageVolume ? seed.seederImage : sandbox.image,
-    command: ['/bin/sh', '-c', escapeForKubelet(seedScript)],
+    command: delivery.command,
     env,
-    volumeMounts: [stagingMount],
+    volumeMounts: delivery.mount ? [stagingMount, delivery.mount] : [stagingMount],
   };
   if (!imageVolume && sandbox.imagePullPolicy !== undefined) container.imagePullPolicy = sandbox.imagePullPolicy;
   // As root it chowns what it writes to the sandbox's uid/gid; otherwise it runs as the sandbox itself, so what it
@@ -147,9 +147,13 @@ export function buildSeedInjection(policy: Policy, context: SeedContext): SeedIn
   // Copying the sandbox's resources never raises the Pod's effective request and satisfies quotas that demand limits.
   if (sandbox.resources !== undefined) container.resources = cloneJson(sandbox.resources);
 
-  if (!imageVolume) return { container, warnings, ...(sandboxMount ? { sandboxMount } : {}) };
+  const injection: SeedInjection = { container, warnings };
+  if (sandboxMount) injection.sandboxMount = sandboxMount;
+  if (delivery.volume) injection.scriptVolume = delivery.volume;
+  if (delivery.configMapName) injection.scriptConfigMap = delivery.configMapName;
+  if (!imageVolume) return injection;
   container.volumeMounts?.push({ name: seedImageVolumeName, mountPath: seedImageMountPath, readOnly: true });
   const volume: V1Volume = { name: seedImageVolumeName, image: { reference: sandbox.image ?? '' } };
   if (sandbox.imagePullPolicy !== undefined && volume.image) volume.image.pullPolicy = sandbox.imagePullPolicy;
-  return { container, volume, warnings, ...(sandboxMount ? { sandboxMount } : {}) };
+  return { ...injection, volume };
 }

@@ -1,5 +1,6 @@
 // The seed init container's script lives in src/seed/seed.sh (plain POSIX sh, linted by shellcheck; its header
 // comment explains the record and the merge rules). This module reads it once at load and shrinks it for the Pods.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { minifyShellScript } from './shell-minify.ts';
 
@@ -36,3 +37,14 @@ export const seedScriptSource = readFileSync(new URL('../seed/seed.sh', import.m
  * patch); run it as `["/bin/sh", "-c", seedScript]` with the `seedEnvironment` variables set. The tests run this form.
  */
 export const seedScript = minifyShellScript(seedScriptSource);
+
+/**
+ * SHA-256 (hex) of a script as the seed container's wrapper hashes it: it reads the file with `$(cat ...)`, which drops
+ * trailing newlines, and runs exactly the text it hashed.
+ */
+export function scriptSha256(text: string): string {
+  return createHash('sha256').update(text.replace(/\n+$/, ''), 'utf8').digest('hex');
+}
+
+/** The hash every configMap and imageVolume seed container checks before running the script. */
+export const seedScriptSha256 = scriptSha256(seedScriptSource);

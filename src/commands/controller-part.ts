@@ -11,6 +11,7 @@ import { watchPods, type WatchedCache } from '../kube/informers.ts';
 import type { OwnershipKeySource } from '../kube/ownership-key.ts';
 import { podClient } from '../kube/pods.ts';
 import { preparationPodClient, watchPreparationPods } from '../kube/preparation-pods.ts';
+import { seedScriptConfigMapClient } from '../kube/seed-script-configmaps.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import type { Policy } from '../policy/types.ts';
 import type { ControllerConfig } from './controller-options.ts';
@@ -36,6 +37,7 @@ export function controllerPart(options: {
     claimEventMessage: claimEventMessages(kubeConfig),
   };
   const preparationClient = preparationPodClient(kubeConfig);
+  const seedScriptConfigMaps = seedScriptConfigMapClient(kubeConfig);
   let term: { controller: PvcController; pods: WatchedCache<k8s.V1Pod>; preparationPods: WatchedCache<k8s.V1Pod> } | undefined;
   let stopped = false;
   return {
@@ -56,6 +58,7 @@ export function controllerPart(options: {
         metrics,
         workers: config.workers,
         resyncMs: config.resyncMs,
+        seedScriptConfigMaps,
         preparation: {
           client: preparationClient,
           defaultNamespace: config.preparationNamespace,

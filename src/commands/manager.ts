@@ -105,6 +105,7 @@ export async function runManager(parts: ManagerParts): Promise<number> {
         ...(cluster ? { cluster } : {}),
         ...(claims ? { claims: claimLookupFromCache(claims) } : {}),
         ownershipKey: () => ownershipKey,
+        withController: controller !== undefined,
       })
     : undefined;
   alwaysOn.push(...(webhookSide?.alwaysOn ?? []));

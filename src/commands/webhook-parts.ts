@@ -13,6 +13,7 @@ import { claimMetadataLookup } from '../kube/claim-metadata.ts';
 import { watchClusterPolicies } from '../kube/cluster-policy-source.ts';
 import { namespaceLabelLookup } from '../kube/namespace-labels.ts';
 import type { OwnershipKeySource } from '../kube/ownership-key.ts';
+import { namespaceTerminatingLookup } from '../kube/namespace-phase.ts';
 import { podLookup } from '../kube/pod-lookup.ts';
 import { writePolicyStatus, type PolicyStatusWriter } from '../kube/policy-status-writer.ts';
 import { startCertificateReload, startCertificateRenewal, type CertificateReload, type CertificateRenewal } from '../kube/self-managed-certs.ts';
@@ -48,6 +49,8 @@ export interface WebhookPartsOptions {
   claims?: () => ClaimLookup | undefined;
   /** The ownership key, once its part is up; without cluster access there is none. */
   ownershipKey: () => OwnershipKeySource | undefined;
+  /** Whether the controller runs in this process (run); serve warns on Pods that need it. */
+  withController?: boolean;
 }
 
 const needsCluster = 'run in-cluster, or give --kubeconfig or $KUBECONFIG';
@@ -133,7 +136,9 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
       if (!cluster) {
         logger.warn('no cluster credentials: /validate recognises governed PVCs by name only, and cannot check exec/attach/portforward');
       }
-      const lookups = cluster ? { claimMetadata: claimMetadataLookup(cluster(), logger), pod: podLookup(cluster(), logger) } : {};
+      const lookups = cluster
+        ? { claimMetadata: claimMetadataLookup(cluster(), logger), pod: podLookup(cluster(), logger), namespaceTerminating: namespaceTerminatingLookup(cluster(), logger) }
+        : {};
       const username = learnControllerUsername(config, cluster, logger);
       const auditEvents = cluster ? auditEventObserver(cluster(), logger, process.env.POD_NAME ?? hostname()) : undefined;
       stopServing = async () => {
@@ -157,6 +162,7 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
             ...(claims ? { claims } : {}),
             ...(key ? { ownershipKey: key } : {}),
             ...(controllerUsername !== undefined ? { controllerUsername } : {}),
+            ...(options.withController ? {} : { withoutController: true }),
             ...(ownershipKey ? { onUnproven: () => ownershipKey.unproven() } : {}),
           };
         },

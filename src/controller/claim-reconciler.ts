@@ -15,6 +15,7 @@ import type { Policy } from '../policy/types.ts';
 import { eventReasons, podTarget, type EventRecorder, type EventTarget } from '../kube/events.ts';
 import { preparationEnabled, type PreparationOutcome, type PreparationReconciler } from './preparation-reconciler.ts';
 import { retentionDecision } from './retention.ts';
+import type { SeedScriptKeeper } from './seed-script-keeper.ts';
 import { lastUsedAnnotation, managedByValue, ownershipLabels, ownershipProofAnnotation } from '../labels.ts';
 
 export interface ClaimUsers {
@@ -56,6 +57,8 @@ export interface ReconcilerDependencies {
   ownershipKey(): Promise<Uint8Array>;
   /** Directory preparation for policies with spec.shared.preparation; without it such Pods stay gated, with a Warning. */
   preparation?: PreparationReconciler;
+  /** The seed-script ConfigMaps (configMap delivery): a Pod that mounts one is released only once it exists. */
+  seedScripts?: SeedScriptKeeper;
   now?: () => number;
 }
 
@@ -165,7 +168,9 @@ export class ClaimReconciler {
     }
 
     const preparation = await this.prepareDirectories(users);
-    await this.releasePods(preparation.ready, log);
+    const scripts = this.deps.seedScripts ? await this.deps.seedScripts.ready(preparation.ready) : { ready: preparation.ready };
+    if (scripts.requeueAfterMs !== undefined) preparation.requeueAfterMs = Math.min(preparation.requeueAfterMs ?? scripts.requeueAfterMs, scripts.requeueAfterMs);
+    await this.releasePods(scripts.ready, log);
     // In use again: the retention clock starts over when the last Pod leaves.
     if (plan.role === 'workspace' && live?.metadata?.annotations?.[lastUsedAnnotation] !== undefined) {
       await claims.setAnnotation(live, lastUsedAnnotation, undefined);

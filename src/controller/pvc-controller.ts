@@ -12,6 +12,8 @@ import { ClaimReconciler, type ReconcilerDependencies } from './claim-reconciler
 import { eventReasons, podTarget } from '../kube/events.ts';
 import { PreparationReconciler } from './preparation-reconciler.ts';
 import { parseSeedReport, seedReportEvent, seedTerminationMessage } from './seed-report.ts';
+import { SeedScriptKeeper } from './seed-script-keeper.ts';
+import type { SeedScriptConfigMapClient } from '../kube/seed-script-configmaps.ts';
 import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
 import { WorkQueue } from './work-queue.ts';
 import { managedByValue, ownershipLabels, preparationLabel, preparationWorkKeyAnnotation } from '../labels.ts';
@@ -28,6 +30,8 @@ export interface PvcControllerOptions {
   resyncMs?: number;
   /** Directory preparation (spec.shared.preparation); without it, Pods of policies that prepare stay gated. */
   preparation?: PreparationOptions;
+  /** The seed-script ConfigMaps (configMap delivery); without them, Pods are released without checking theirs. */
+  seedScriptConfigMaps?: SeedScriptConfigMapClient;
 }
 
 export interface PreparationOptions {
@@ -70,10 +74,16 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
             : undefined,
       })
     : undefined;
+  const seedScripts = options.seedScriptConfigMaps
+    ? new SeedScriptKeeper({ configMaps: options.seedScriptConfigMaps, events: options.reconciler.events, metrics, logger })
+    : undefined;
+  const resyncSeedScripts = () =>
+    seedScripts?.resync().catch((error: unknown) => logger.warn({ err: apiErrorMessage(error) }, 'seed-script ConfigMap resync failed'));
   const reconciler = new ClaimReconciler({
     cachedClaim: (namespace, name) => (claims.synced() ? { claim: claims.cache.get(name, namespace) } : undefined),
     ...options.reconciler,
     ...(preparation ? { preparation } : {}),
+    ...(seedScripts ? { seedScripts } : {}),
     logger,
     metrics,
   });
@@ -90,6 +100,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
   };
 
   const indexPod = (pod: k8s.V1Pod, deleted: boolean) => {
+    seedScripts?.track(pod, deleted);
     const key = podKey(pod);
     const previous = claimsByPod.get(key) ?? [];
     let next: string[] = [];
@@ -276,9 +287,12 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       running = true;
       for (const pod of pods.cache.list()) reportSeed(pod);
       for (const key of allKeys()) enqueue(key);
+      // Every Pod is indexed: a ConfigMap no Pod references now is unused.
+      void resyncSeedScripts();
       workers = Array.from({ length: options.workers ?? 8 }, () => work());
       resyncTimer = setInterval(() => {
         for (const key of allKeys()) enqueue(key);
+        void resyncSeedScripts();
         if (preparationPods?.synced()) for (const pod of preparationPods.cache.list()) removeIfAbandoned(pod);
       }, options.resyncMs ?? 5 * 60_000);
       resyncTimer.unref();
@@ -291,6 +305,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       for (const toggle of subscriptions) toggle('off');
       queue.shutDown();
       await Promise.all(workers);
+      await seedScripts?.settled();
       metrics.queueDepth(0);
       logger.info('PVC controller stopped');
     },

@@ -21,6 +21,8 @@ export const eventReasons = {
   preparationSkipped: 'PreparationSkipped',
   /** The seeder kept a user's file beside the image's new version, or could not apply a type change. */
   seedConflicts: 'SeedConflicts',
+  /** The seed-script ConfigMap's name is taken by an object that is not ours: the Pod stays gated. */
+  seedScriptConflict: 'SeedScriptConflict',
 } as const;
 
 export interface EventTarget {

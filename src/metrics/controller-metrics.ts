@@ -17,6 +17,10 @@ export interface ControllerMetrics {
   gateRemoved(): void;
   preparation(result: PreparationResult): void;
   preparationPodCreated(): void;
+  /** A seed-script ConfigMap created or deleted (no Pod references it any more). */
+  seedScriptConfigMap(action: 'created' | 'deleted'): void;
+  /** Someone else's object holds the seed-script ConfigMap's name (or a Pod mounts a version no longer carried). */
+  seedScriptConflict(namespace: string): void;
 }
 
 export function controllerMetrics(registry: Registry): ControllerMetrics {
@@ -77,6 +81,18 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     help: 'Directory-preparation Pods created (retries included)',
     registers: [registry],
   });
+  const seedScripts = new Counter({
+    name: 'sandbox_storage_seed_script_configmaps_total',
+    help: 'Seed-script ConfigMaps created and deleted by the controller',
+    labelNames: ['action'],
+    registers: [registry],
+  });
+  const seedScriptConflicts = new Counter({
+    name: 'sandbox_storage_seed_script_conflicts_total',
+    help: 'Reconciles that found the seed-script ConfigMap unusable (someone else\'s object under its name), by namespace',
+    labelNames: ['namespace'],
+    registers: [registry],
+  });
   leader.set(0);
   depth.set(0);
   return {
@@ -93,6 +109,8 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     gateRemoved: () => gates.inc(),
     preparation: (result) => preparations.inc({ result }),
     preparationPodCreated: () => preparationPods.inc(),
+    seedScriptConfigMap: (action) => seedScripts.inc({ action }),
+    seedScriptConflict: (namespace) => seedScriptConflicts.inc({ namespace }),
   };
 }
 
@@ -108,4 +126,6 @@ export const noMetrics: ControllerMetrics = {
   gateRemoved: () => undefined,
   preparation: () => undefined,
   preparationPodCreated: () => undefined,
+  seedScriptConfigMap: () => undefined,
+  seedScriptConflict: () => undefined,
 };

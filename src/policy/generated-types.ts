@@ -163,6 +163,10 @@ export interface PolicySpec {
     source: 'shell' | 'imageVolume';
     /** Image with sh, tar and the usual tools (e.g. the sandbox-storage image) for source imageVolume. */
     seederImage: string;
+    /** How the seed init container gets the seed script. configMap: a content-addressed, immutable ConfigMap (sandbox-storage-seed-<hash>) that the controller keeps in the namespace; the Pod waits behind the scheduling gate until it exists. imageVolume: the sandbox-storage image (scriptImage) mounted read-only as an image volume. inline: the whole script in the container's command (about 16 KB in every Pod), for clusters without the controller. configMap and imageVolume check the script's SHA-256 before running it. */
+    scriptDelivery: 'configMap' | 'imageVolume' | 'inline';
+    /** For scriptDelivery imageVolume: the sandbox-storage image, pinned by digest (name@sha256:<64 hex digits>), whose /app/dist/src/seed/seed.sh is run; it must carry the same script version as the webhook, which the hash check enforces. */
+    scriptImage: string;
     /** Who the seeder runs as: root (only the CHOWN, DAC_OVERRIDE, FOWNER and FSETID capabilities) chowns what it writes to the sandbox's runAsUser/runAsGroup; sandboxUser runs as the sandbox itself; auto picks root unless the namespace enforces the restricted Pod Security level (or, without namespace labels, the Pod declares runAsNonRoot). */
     runAs: 'auto' | 'root' | 'sandboxUser';
   };

@@ -279,6 +279,8 @@ function claimHintProperties(defaults: { size: string; accessModes: string[] }):
 }
 
 const maxRetentionSeconds = 366 * 24 * 3600;
+/** An image reference pinned by digest: a mutable tag could hand the root seeder another script. */
+const digestPinnedImagePattern = '^[^@\\s]+@sha256:[0-9a-f]{64}$';
 /** Octal directory mode, e.g. 0700 or 750. */
 const octalModePattern = '^0?[0-7]{3}$';
 
@@ -571,6 +573,20 @@ export const policySpecSchema: SchemaNode = {
           default: '',
           maxLength: 512,
         },
+        scriptDelivery: {
+          type: 'string',
+          description:
+            "How the seed init container gets the seed script. configMap: a content-addressed, immutable ConfigMap (sandbox-storage-seed-<hash>) that the controller keeps in the namespace; the Pod waits behind the scheduling gate until it exists. imageVolume: the sandbox-storage image (scriptImage) mounted read-only as an image volume. inline: the whole script in the container's command (about 16 KB in every Pod), for clusters without the controller. configMap and imageVolume check the script's SHA-256 before running it.",
+          default: 'configMap',
+          enum: ['configMap', 'imageVolume', 'inline'],
+        },
+        scriptImage: {
+          type: 'string',
+          description:
+            'For scriptDelivery imageVolume: the sandbox-storage image, pinned by digest (name@sha256:<64 hex digits>), whose /app/dist/src/seed/seed.sh is run; it must carry the same script version as the webhook, which the hash check enforces.',
+          default: '',
+          maxLength: 512,
+        },
         runAs: {
           type: 'string',
           description:
@@ -585,6 +601,18 @@ export const policySpecSchema: SchemaNode = {
           message: 'source imageVolume runs the seeder in seederImage, which must be set',
           fieldPath: '.seederImage',
           check: (self: any) => self.source !== 'imageVolume' || self.seederImage !== '',
+        },
+        {
+          rule: `self.scriptDelivery != 'imageVolume' || self.scriptImage.matches(${celString(digestPinnedImagePattern)})`,
+          message: 'scriptDelivery imageVolume needs scriptImage: the sandbox-storage image pinned by digest (name@sha256:<64 hex digits>)',
+          fieldPath: '.scriptImage',
+          check: (self: any) => self.scriptDelivery !== 'imageVolume' || new RegExp(digestPinnedImagePattern).test(self.scriptImage),
+        },
+        {
+          rule: "self.scriptImage == '' || self.scriptDelivery == 'imageVolume'",
+          message: 'scriptImage is used only with scriptDelivery imageVolume',
+          fieldPath: '.scriptImage',
+          check: (self: any) => self.scriptImage === '' || self.scriptDelivery === 'imageVolume',
         },
       ],
     },

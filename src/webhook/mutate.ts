@@ -37,6 +37,11 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
   });
   if (!plan.selected) return { request, plan, result: 'skipped', review: answer(uid, { allowed: true }) };
   const policy = context.policies.find((candidate) => candidate.name === plan.policyName);
+  if (context.withoutController && plan.seedScriptConfigMap && plan.denials.length === 0) {
+    plan.warnings.push(
+      `sandbox-storage: the seed script comes from ConfigMap ${plan.seedScriptConfigMap} (policy "${plan.policyName}", spec.seed.scriptDelivery: configMap), which only the controller creates, and this server runs without it (serve): unless a controller runs in the cluster (sandbox-storage run or controller), the Pod stays gated; set scriptDelivery to inline or imageVolume for webhook-only installs`,
+    );
+  }
 
   const warnings = plan.warnings.length > 0 ? { warnings: plan.warnings } : {};
   const auditAnnotations = { policy: plan.policyName ?? '' };
@@ -94,6 +99,7 @@ export async function mutatePod(request: AdmissionRequest, sources: AdmissionSou
     namespaceLabels,
     ...(sources.claims ? { claims: sources.claims } : {}),
     ...(sources.ownershipKey ? { ownershipKey: sources.ownershipKey } : {}),
+    ...(sources.withoutController ? { withoutController: true } : {}),
   });
   if (outcome.plan?.denialReasons?.includes('OwnershipUnproven')) sources.onUnproven?.();
   return outcome;

@@ -74,6 +74,13 @@ export interface AdmissionContext {
    * shared claim.
    */
   controllerUsername?: string;
+  /**
+   * True when no controller runs in this process (`serve`): a Pod that mounts the seed-script ConfigMap is then
+   * admitted with a warning that only a controller elsewhere creates it and lifts the gate.
+   */
+  withoutController?: boolean;
+  /** The request's namespace is being deleted (seed-script ConfigMap deletes only; false when unknown). */
+  namespaceTerminating?: boolean;
 }
 
 export function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): AdmissionReviewResponse {
@@ -114,12 +121,16 @@ export interface AdmissionSources {
   claimMetadata?(namespace: string, claimNames: string[]): Promise<ClaimMetadata>;
   /** Reads a Pod (undefined when it does not exist), for CONNECT requests; absent without cluster access. */
   pod?(namespace: string, name: string): Promise<unknown>;
+  /** Whether a namespace is being deleted, for seed-script ConfigMap deletes; absent without cluster access. */
+  namespaceTerminating?(namespace: string): Promise<boolean>;
   /** Observed PVCs, when the server watches them (sandbox-storage run); undefined otherwise. */
   claims?: ClaimLookup;
   /** The ownership key, once read from its Secret (serve, run); undefined before that or without cluster access. */
   ownershipKey?: Uint8Array;
   /** The controller's username, for PVC admission (see AdmissionContext). */
   controllerUsername?: string;
+  /** True in `serve`: no controller runs in this process (see AdmissionContext). */
+  withoutController?: boolean;
   /** Called when a PVC could not be proven, so that a replica without the key reads its Secret again soon. */
   onUnproven?(): void;
 }

@@ -13,6 +13,8 @@ import {
 import type { PodValidation } from '../admission/isolation/validate-pod.ts';
 import { referencedClaimNames } from '../admission/isolation/governed-volumes.ts';
 import { validateClaim } from '../admission/isolation/validate-claim.ts';
+import { validateSeedConfigMap } from '../admission/isolation/validate-seed-configmap.ts';
+import { isSeedScriptConfigMap } from '../admission/seed-script-configmap.ts';
 import { connectSubResources, governingPolicies, validatePod } from '../admission/isolation/validate-pod.ts';
 import { malformedPodStatus, podShapeErrors } from '../admission/pod-shape.ts';
 import { usesNamespaceSelector } from '../policy/select-policy.ts';
@@ -40,6 +42,35 @@ function isJudgedClaimRequest(request: AdmissionRequest): boolean {
   const subResource = typeof request.subResource === 'string' ? request.subResource : '';
   return (kind.group ?? '') === '' && kind.kind === 'PersistentVolumeClaim' && subResource === '' &&
     (request.operation === 'CREATE' || request.operation === 'UPDATE');
+}
+
+/** ConfigMap CREATE, UPDATE and DELETE: only the controller touches the seed-script ConfigMaps (validate-seed-configmap.ts). */
+function isJudgedConfigMapRequest(request: AdmissionRequest): boolean {
+  const kind = isObject(request.kind) ? request.kind : {};
+  const subResource = typeof request.subResource === 'string' ? request.subResource : '';
+  return (kind.group ?? '') === '' && kind.kind === 'ConfigMap' && subResource === '' &&
+    (request.operation === 'CREATE' || request.operation === 'UPDATE' || request.operation === 'DELETE');
+}
+
+export function reviewConfigMapValidation(request: AdmissionRequest, context: AdmissionContext): AdmissionOutcome {
+  const uid = request.uid;
+  const needs = { CREATE: ['object'], UPDATE: ['object', 'oldObject'], DELETE: ['oldObject'] }[request.operation as 'CREATE'] ?? [];
+  const missing = needs.filter((field) => !isObject(request[field as 'object' | 'oldObject']));
+  if (missing.length > 0) {
+    return { request, result: 'error', review: errorReview(uid, 400, `a ConfigMap ${request.operation} AdmissionReview needs the ConfigMap in ${missing.join(' and ')}`) };
+  }
+  const validation = validateSeedConfigMap(
+    {
+      operation: request.operation as string,
+      object: request.object,
+      oldObject: request.oldObject,
+      userInfo: isObject(request.userInfo) ? request.userInfo : {},
+      ...(context.controllerUsername !== undefined ? { controllerUsername: context.controllerUsername } : {}),
+      namespaceTerminating: context.namespaceTerminating === true,
+    },
+    governingPolicies(context.policies, context.namespaceLabels),
+  );
+  return decided(request, validation);
 }
 
 export function reviewClaimValidation(request: AdmissionRequest, context: AdmissionContext): AdmissionOutcome {
@@ -159,14 +190,20 @@ export function reviewPodValidation(request: AdmissionRequest, context: Admissio
 export async function validateRequest(request: AdmissionRequest, sources: AdmissionSources): Promise<AdmissionOutcome> {
   const connect = isConnectRequest(request);
   const claim = isJudgedClaimRequest(request);
-  if (!connect && !claim && !isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
+  // Other ConfigMaps (kube-root-ca.crt in every namespace...) pass without a namespace look-up.
+  const configMap = isJudgedConfigMapRequest(request) && [request.object, request.oldObject].some(isSeedScriptConfigMap);
+  if (!connect && !claim && !configMap && !isJudgedPodRequest(request)) return reviewPodValidation(request, { policies: sources.policies });
   const namespace = typeof request.namespace === 'string' ? request.namespace : '';
   const namespaceLabels =
     namespace !== '' && usesNamespaceSelector(sources.policies) ? await sources.namespaceLabels(namespace) : undefined;
-  if (claim) {
-    return reviewClaimValidation(request, {
+  if (claim || configMap) {
+    const terminating = configMap && request.operation === 'DELETE' && namespace !== '' && sources.namespaceTerminating
+      ? await sources.namespaceTerminating(namespace)
+      : false;
+    return (claim ? reviewClaimValidation : reviewConfigMapValidation)(request, {
       policies: sources.policies,
       namespaceLabels,
+      ...(terminating ? { namespaceTerminating: true } : {}),
       ...(sources.controllerUsername !== undefined ? { controllerUsername: sources.controllerUsername } : {}),
     });
   }

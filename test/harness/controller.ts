@@ -10,6 +10,7 @@ import { claimClient, claimEventMessages, type ClaimClient } from '../../src/kub
 import { watchClaims, watchPods, type WatchedCache } from '../../src/kube/informers.ts';
 import { podClient } from '../../src/kube/pods.ts';
 import { preparationPodClient, watchPreparationPods } from '../../src/kube/preparation-pods.ts';
+import { seedScriptConfigMapClient } from '../../src/kube/seed-script-configmaps.ts';
 import { controllerMetrics } from '../../src/metrics/controller-metrics.ts';
 import { createMetricsRegistry } from '../../src/metrics/registry.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -34,6 +35,8 @@ export async function startTestController(
     readClaimsFromApi?: boolean;
     /** Default: testOwnershipKey, shared by every controller of the test file. */
     ownershipKey?: Uint8Array;
+    /** How often everything is re-checked (default: the controller's 5 minutes). */
+    resyncMs?: number;
     /** Directory preparation: preparation Pods in this namespace (watched), with this image. */
     preparation?: { namespace: string; image: string; retryBaseMs?: number };
   } = {},
@@ -51,6 +54,8 @@ export async function startTestController(
     claims,
     logger,
     metrics: controllerMetrics(registry),
+    seedScriptConfigMaps: seedScriptConfigMapClient(kubeConfig),
+    ...(options.resyncMs !== undefined ? { resyncMs: options.resyncMs } : {}),
     reconciler: {
       claims: options.claimClient ?? claimClient(kubeConfig),
       pods: podClient(kubeConfig),

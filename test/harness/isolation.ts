@@ -6,6 +6,7 @@ import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { claimMetadataLookup } from '../../src/kube/claim-metadata.ts';
 import { podLookup } from '../../src/kube/pod-lookup.ts';
+import { namespaceTerminatingLookup } from '../../src/kube/namespace-phase.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { startTestWebhook, type RunningWebhook } from './webhook.ts';
 import { waitFor } from './wait.ts';
@@ -15,7 +16,11 @@ const shippedConfiguration = new URL('../../deploy/manifests/validating-webhook.
 /** Like startTestWebhook, plus the cluster look-ups (PVC ownership labels, Pods for exec) `serve` enables with credentials. */
 export async function startIsolationWebhook(policies: Policy[], kubeConfig: k8s.KubeConfig): Promise<RunningWebhook> {
   const logger = pino({ level: 'silent' });
-  return startTestWebhook(policies, logger, { claimMetadata: claimMetadataLookup(kubeConfig, logger), pod: podLookup(kubeConfig, logger) });
+  return startTestWebhook(policies, logger, {
+    claimMetadata: claimMetadataLookup(kubeConfig, logger),
+    pod: podLookup(kubeConfig, logger),
+    namespaceTerminating: namespaceTerminatingLookup(kubeConfig, logger),
+  });
 }
 
 /** The shipped ValidatingWebhookConfiguration, pointed at a local URL. */

@@ -32,7 +32,7 @@ export interface RunningWebhook {
 export async function startTestWebhook(
   policies: Policy[],
   logger: Logger = pino({ level: 'silent' }),
-  lookups: Pick<AdmissionSources, 'claimMetadata' | 'pod' | 'ownershipKey' | 'controllerUsername'> = {},
+  lookups: Pick<AdmissionSources, 'claimMetadata' | 'pod' | 'namespaceTerminating' | 'ownershipKey' | 'controllerUsername'> = {},
 ): Promise<RunningWebhook> {
   const tls = await writeServingCertificate();
   const outcomes: AdmissionOutcome[] = [];

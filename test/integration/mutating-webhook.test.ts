@@ -1,5 +1,6 @@
 // The webhook through a real kube-apiserver: TLS + caBundle, the AdmissionReview protocol, patch application and
 // the API server's own validation of the patched Pod, selectors, reinvocation, dryRun and failurePolicy.
+import { seedScriptConfigMapName, seedScriptVolumeName } from '../../src/admission/seed-script-delivery.ts';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedContainerName } from '../../src/admission/seed-container.ts';
@@ -89,7 +90,10 @@ describe('through the real API server', () => {
     const created = await create(pod(sandboxLabels('Alice_Smith', 'thread-42')));
     const claimName = workspaceClaimName('sandbox-', { scope: 'thread', user: 'Alice_Smith', thread: 'thread-42' });
     expect(created.metadata?.name).toMatch(/^sandbox-/);
-    expect(ourVolumes(created)).toEqual([{ name: volumeNames.workspace, persistentVolumeClaim: { claimName } }]);
+    expect(ourVolumes(created)).toEqual([
+      { name: volumeNames.workspace, persistentVolumeClaim: { claimName } },
+      { name: seedScriptVolumeName, configMap: { name: seedScriptConfigMapName(), defaultMode: 0o444 } },
+    ]);
     // The home directory the seeder makes, not the volume root (docs/seeding.md, "The home directory").
     expect(created.spec?.containers[0]?.volumeMounts).toContainEqual({ name: volumeNames.workspace, mountPath: '/sandbox', subPath: '.sandbox-storage-home' });
     expect(created.spec?.initContainers?.map((container) => container.name)).toEqual([seedContainerName]);
@@ -121,7 +125,7 @@ describe('through the real API server', () => {
   it('dryRun=All returns the mutated pod and leaves nothing behind', async () => {
     const name = 'dry-run-sandbox';
     const result = await create(pod(sandboxLabels('dry', 'run'), {}, { name }), true);
-    expect(ourVolumes(result).length).toBe(1);
+    expect(ourVolumes(result).map((volume) => volume.name)).toEqual([volumeNames.workspace, seedScriptVolumeName]);
     expect(webhook.outcomes.at(-1)?.request?.dryRun).toBe(true);
     await expect(core.readNamespacedPod({ name, namespace })).rejects.toMatchObject({ code: 404 });
     const claims = await core.listNamespacedPersistentVolumeClaim({ namespace });
@@ -157,7 +161,7 @@ describe('through the real API server', () => {
       const calls = webhook.outcomes.filter((outcome) => outcome.request?.name === name);
       expect(calls.map((outcome) => outcome.result)).toEqual(['mutated', 'unchanged']);
       expect(created.spec?.containers.map((container) => container.name)).toEqual(['sandbox', 'log-shipper']);
-      expect(ourVolumes(created).length).toBe(1);
+      expect(ourVolumes(created).map((volume) => volume.name)).toEqual([volumeNames.workspace, seedScriptVolumeName]);
       expect(created.spec?.initContainers?.map((container) => container.name)).toEqual([seedContainerName]);
       expect(created.spec?.containers[0]?.volumeMounts?.filter((mount) => mount.name === volumeNames.workspace).length).toBe(1);
     } finally {

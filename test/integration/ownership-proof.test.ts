@@ -400,7 +400,7 @@ describe('planting after install: refused by the API server', () => {
 });
 
 describe('the legitimate flow', () => {
-  it('the controller creates the proven PVC, the gate is lifted, the next Pod of that identity needs no gate', async () => {
+  it('the controller creates the proven PVC, the gate is lifted, the next Pod of that identity mounts it and is released', async () => {
     const created = await core(as.spawner).createNamespacedPod({ namespace, body: podWith({ labels: sandboxLabels('dave') }) as k8s.V1Pod });
     expect(schedulingGatesOf(created)).toEqual([storageSchedulingGate]);
     await waitFor(async () => schedulingGatesOf(await admin.readNamespacedPod({ namespace, name: created.metadata?.name ?? '' })).length === 0, {
@@ -413,14 +413,14 @@ describe('the legitimate flow', () => {
     expect(claim?.metadata?.annotations?.['sandbox-storage.io/ownership-proof']).toBe(
       ownershipProof(testOwnershipKey, { namespace, name: daves, policy: 'workspace', role: 'workspace', identityHash }),
     );
-    const next = await waitFor(
-      async () => {
-        const pod = await core(as.spawner).createNamespacedPod({ namespace, body: podWith({ labels: sandboxLabels('dave') }) as k8s.V1Pod });
-        return schedulingGatesOf(pod).length === 0 ? pod : undefined;
-      },
-      { description: 'a Pod of the proven workspace admitted without gate' },
-    );
+    // The next Pod of that identity mounts the proven PVC; it waits only for the seed-script ConfigMap (configMap
+    // delivery always gates), which is there: released at once.
+    const next = await core(as.spawner).createNamespacedPod({ namespace, body: podWith({ labels: sandboxLabels('dave') }) as k8s.V1Pod });
     expect(next.spec?.volumes).toContainEqual({ name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: daves } });
+    await waitFor(async () => schedulingGatesOf(await admin.readNamespacedPod({ namespace, name: next.metadata?.name ?? '' })).length === 0, {
+      description: 'the next Pod of the proven workspace to be released',
+      timeoutMs: 60_000,
+    });
 
     // Replaying the proof (a copy of the PVC, labels and proof included) is refused at admission, before the API
     // server would even look at the name: nobody but the controller creates such a PVC.

@@ -1,5 +1,6 @@
 // Policies as SandboxStoragePolicy objects: the webhook follows creates, edits and deletes without a restart, and
 // audit mode admits what enforce mode denies, with a warning the Pod's author sees.
+import { seedScriptConfigMapName } from '../../src/admission/seed-script-delivery.ts';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
@@ -246,7 +247,10 @@ describe('looking at the cluster from the command line', () => {
       writeFileSync(podFile, JSON.stringify(pod()));
       const inMl = cli(['review', '--from-cluster', '--pod', podFile, '--namespace', mlNamespace, '--output', 'pod']);
       expect(inMl.status).toBe(0);
-      expect(JSON.parse(inMl.stdout).spec.volumes).toEqual([{ name: 'sandbox-storage-shared', persistentVolumeClaim: { claimName: 'ml-data' } }]);
+      expect(JSON.parse(inMl.stdout).spec.volumes).toEqual([
+        { name: 'sandbox-storage-shared', persistentVolumeClaim: { claimName: 'ml-data' } },
+        { name: 'sandbox-storage-seed-script', configMap: { name: seedScriptConfigMapName(), defaultMode: 0o444 } },
+      ]);
       const elsewhere = cli(['review', '--from-cluster', '--pod', podFile, '--namespace', namespace, '--output', 'pod']);
       expect(JSON.parse(elsewhere.stdout).metadata.annotations).toEqual({ 'sandbox-storage.io/policy': 'general' });
     } finally {

@@ -144,10 +144,12 @@ describe('workspace mode', () => {
     await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspaceProvisioned');
     await waitForEvent('PersistentVolumeClaim', claimName, 'WorkspaceProvisioned');
 
-    // Storage already there: the next pod of that identity is not gated at all (the webhook reads the PVC cache).
+    // Storage already there: the next pod of that identity is gated only for the seed-script ConfigMap (configMap
+    // delivery always gates: only the controller makes it exist), which is there too, so the gate goes at once.
     await waitFor(() => controller.claims.cache.get(claimName, namespace), { description: 'the PVC in the cache' });
     const second = await createPod(pod('alice', 'thread-1'));
-    expect(gates(second)).toEqual([]);
+    expect(gates(second)).toEqual(['sandbox-storage.io/storage']);
+    await waitUngated(second);
   });
 
   it('scope user: many pods of one user over several threads share one PVC, created once', async () => {

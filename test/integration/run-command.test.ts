@@ -1,5 +1,6 @@
 // `sandbox-storage run` as deployed: one process serving the webhook (with its PVC cache) and the leader-elected
 // controller, authenticated as the shipped ServiceAccount with exactly the shipped RBAC.
+import { seedScriptConfigMapName } from '../../src/admission/seed-script-delivery.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,7 +88,7 @@ afterAll(async () => {
 });
 
 describe('sandbox-storage run with the shipped RBAC', () => {
-  it('gates, provisions and releases; the next pod of that identity is not gated; Events and metrics are there', async () => {
+  it('gates, provisions and releases (the seed-script ConfigMap created); the next pod of that identity is released at once; Events and metrics are there', async () => {
     const created = await core.createNamespacedPod({ namespace, body: pod('rita') });
     expect(gates(created)).toEqual([gate]);
     await waitFor(async () => gates(await core.readNamespacedPod({ namespace, name: created.metadata?.name ?? '' })).length === 0, {
@@ -111,15 +112,19 @@ describe('sandbox-storage run with the shipped RBAC', () => {
       { description: 'a WorkspaceProvisioned Event' },
     );
     expect(event.reportingInstance).toBe('run-replica');
-    // The webhook's PVC cache sees the new PVC: no gate for the next pod.
+    // The next pod of that identity waits only for the seed-script ConfigMap (configMap delivery always gates),
+    // which the controller created with the shipped RBAC for the first one: released at once.
+    const next = await core.createNamespacedPod({ namespace, body: pod('rita') });
+    expect(gates(next)).toEqual([gate]);
     const second = await waitFor(
       async () => {
-        const next = await core.createNamespacedPod({ namespace, body: pod('rita') });
-        return gates(next).length === 0 ? next : undefined;
+        const live = await core.readNamespacedPod({ namespace, name: next.metadata?.name ?? '' });
+        return gates(live).length === 0 ? live : undefined;
       },
-      { description: 'a pod of an existing workspace to be admitted without gate' },
+      { description: 'a pod of an existing workspace to be released' },
     );
     expect(second.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claimName)).toBe(true);
+    expect((await core.readNamespacedConfigMap({ namespace, name: seedScriptConfigMapName() })).immutable).toBe(true);
 
     // Directory preparation with the shipped Role: a preparation Pod created in the controller's namespace, read,
     // and deleted once (as a kubelet would report) it succeeded.

@@ -1,8 +1,8 @@
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { type AdmissionRequest } from '../../src/webhook/review.ts';
-import { escapeForKubelet } from '../../src/admission/seed-container.ts';
-import { seedScript } from '../../src/admission/seed-script.ts';
+import { seedScriptConfigMapName, seedScriptMountPath, seedScriptVolumeName, escapeForKubelet, verifiedScriptWrapper } from '../../src/admission/seed-script-delivery.ts';
+import { seedScriptSha256 } from '../../src/admission/seed-script.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
@@ -34,6 +34,11 @@ function applied(pod: unknown, patch: unknown[]): Record<string, unknown> {
   return jsonPatch.applyPatch(structuredClone(pod), patch as jsonPatch.Operation[], true, false).newDocument as Record<string, unknown>;
 }
 
+/** What configMap delivery (the default) adds: the ConfigMap volume and its read-only mount in the seed container. */
+const scriptVolume = { name: seedScriptVolumeName, configMap: { name: seedScriptConfigMapName(), defaultMode: 0o444 } };
+const scriptMount = { name: seedScriptVolumeName, mountPath: seedScriptMountPath, readOnly: true };
+const seedCommand = ['/bin/sh', '-c', escapeForKubelet(verifiedScriptWrapper(`${seedScriptMountPath}/seed.sh`, seedScriptSha256))];
+
 const aliceT1Claim = workspaceClaimName('sandbox-', { scope: 'thread', user: 'alice', thread: 't1' });
 
 function seedContainer(overrides: { subPath?: string; env?: Array<{ name: string; value: string }>; extra?: object } = {}) {
@@ -42,7 +47,7 @@ function seedContainer(overrides: { subPath?: string; env?: Array<{ name: string
   return {
     name: 'sandbox-storage-seed',
     image: 'registry.example/sandbox:1',
-    command: ['/bin/sh', '-c', escapeForKubelet(seedScript)],
+    command: seedCommand,
     env: [
       { name: 'SEED_SOURCE', value: '/sandbox' },
       { name: 'SEED_TARGET', value: '/sandbox-storage/seed-target' },
@@ -52,7 +57,7 @@ function seedContainer(overrides: { subPath?: string; env?: Array<{ name: string
       // Workspace volumes: the sandbox mounts the home directory the seeder makes.
       ...(overrides.subPath ? [] : [{ name: 'SEED_HOME', value: '.sandbox-storage-home' }]),
     ],
-    volumeMounts: [mount],
+    volumeMounts: [mount, scriptMount],
     ...overrides.extra,
   };
 }
@@ -65,7 +70,7 @@ describe('workspace mode', () => {
     expect(response.warnings).toBeUndefined();
     expect(patch).toEqual([
       { op: 'add', path: '/spec/containers/0/volumeMounts', value: [{ name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: '.sandbox-storage-home' }] },
-      { op: 'add', path: '/spec/volumes', value: [{ name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: aliceT1Claim } }] },
+      { op: 'add', path: '/spec/volumes', value: [{ name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: aliceT1Claim } }, scriptVolume] },
       { op: 'add', path: '/spec/initContainers', value: [seedContainer()] },
       { op: 'add', path: '/spec/schedulingGates', value: [{ name: 'sandbox-storage.io/storage' }] },
       { op: 'add', path: '/metadata/annotations', value: { 'sandbox-storage.io/policy': 'default' } },
@@ -139,10 +144,11 @@ describe('workspace mode', () => {
     const { patch } = review(pod, [policy]);
     expect(patch).toEqual([
       { op: 'add', path: '/spec/volumes/1', value: { name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: aliceT1Claim } } },
+      { op: 'add', path: '/spec/volumes/2', value: scriptVolume },
       { op: 'add', path: '/spec/containers/1/volumeMounts/1', value: { name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: '.sandbox-storage-home' } },
       { op: 'replace', path: '/spec/initContainers/0/image', value: 'registry.example/sandbox:1' },
       { op: 'replace', path: '/spec/initContainers/0/name', value: 'sandbox-storage-seed' },
-      { op: 'add', path: '/spec/initContainers/0/command', value: ['/bin/sh', '-c', escapeForKubelet(seedScript)] },
+      { op: 'add', path: '/spec/initContainers/0/command', value: seedCommand },
       {
         op: 'add',
         path: '/spec/initContainers/0/env',
@@ -151,7 +157,7 @@ describe('workspace mode', () => {
       {
         op: 'add',
         path: '/spec/initContainers/0/volumeMounts',
-        value: [{ name: 'sandbox-storage-workspace', mountPath: '/sandbox-storage/seed-target' }],
+        value: [{ name: 'sandbox-storage-workspace', mountPath: '/sandbox-storage/seed-target' }, scriptMount],
       },
       { op: 'add', path: '/spec/initContainers/0/imagePullPolicy', value: 'Always' },
       { op: 'add', path: '/spec/initContainers/0/securityContext', value: { runAsUser: 1000, runAsNonRoot: true } },
@@ -196,7 +202,7 @@ describe('shared mode', () => {
           { name: 'sandbox-storage-shared', mountPath: '/skills', subPath: 'users/_alice___smith/skills', readOnly: true },
         ],
       },
-      { op: 'add', path: '/spec/volumes', value: [{ name: 'sandbox-storage-shared', persistentVolumeClaim: { claimName: 'sandbox-shared' } }] },
+      { op: 'add', path: '/spec/volumes', value: [{ name: 'sandbox-storage-shared', persistentVolumeClaim: { claimName: 'sandbox-shared' } }, scriptVolume] },
       { op: 'add', path: '/spec/initContainers', value: [seedContainer({ subPath: 'users/_alice___smith/threads/_t.1/user-data' })] },
       { op: 'add', path: '/spec/schedulingGates', value: [{ name: 'sandbox-storage.io/storage' }] },
       { op: 'add', path: '/metadata/annotations', value: { 'sandbox-storage.io/policy': 'shared' } },

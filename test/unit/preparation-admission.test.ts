@@ -51,7 +51,7 @@ const preparationWarning = /the seeder runs as the sandbox user on the shared vo
 
 describe('scheduling gate with directory preparation', () => {
   it('gates a shared-mode Pod although its shared PVC exists, and only once on reinvocation', () => {
-    expect(review(sandboxPod(), shared()).mutated.spec.schedulingGates).toBeUndefined();
+    expect(review(sandboxPod(), shared({}, { seed: { scriptDelivery: 'inline' } })).mutated.spec.schedulingGates).toBeUndefined();
     const first = review(sandboxPod(), preparing);
     expect(first.mutated.spec.schedulingGates).toEqual([gate]);
     expect(review(first.mutated, preparing).patch).toEqual([]);

@@ -1,3 +1,4 @@
+import { seedScriptConfigMapName } from '../../src/admission/seed-script-delivery.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,6 +41,7 @@ describe('sandbox-storage review', () => {
     const claim = workspaceClaimName('sandbox-', { scope: 'thread', user: 'Alice_Smith', thread: 'thread-42' });
     expect(patch.find((operation) => operation.path === '/spec/volumes')?.value).toEqual([
       { name: 'sandbox-storage-workspace', persistentVolumeClaim: { claimName: claim } },
+      { name: 'sandbox-storage-seed-script', configMap: { name: seedScriptConfigMapName(), defaultMode: 0o444 } },
     ]);
   });
 

@@ -119,6 +119,7 @@ describe('images without a shell', () => {
     expect(env(seed)).toMatchObject({ SEED_SOURCE: '/sandbox-storage/seed-image/sandbox', SEED_IMAGE: 'registry.example/sandbox:2' });
     expect(seed?.volumeMounts).toEqual([
       { name: 'sandbox-storage-workspace', mountPath: '/sandbox-storage/seed-target' },
+      { name: 'sandbox-storage-seed-script', mountPath: '/sandbox-storage/seed-script', readOnly: true },
       { name: seedImageVolumeName, mountPath: '/sandbox-storage/seed-image', readOnly: true },
     ]);
     expect(mutated?.spec?.volumes).toContainEqual({
@@ -209,6 +210,23 @@ describe('validation of spec.seed options', () => {
     ]);
     expect(fields({ source: 'imageVolume' })).toEqual([
       'spec.seed.seederImage: Invalid value: source imageVolume runs the seeder in seederImage, which must be set',
+    ]);
+  });
+
+  it('scriptDelivery imageVolume needs scriptImage pinned by digest; scriptImage needs that delivery', () => {
+    const digest = `sha256:${'0'.repeat(64)}`;
+    expect(fields({ scriptDelivery: 'imageVolume', scriptImage: `registry.example/sandbox-storage@${digest}` })).toEqual([]);
+    expect(fields({ scriptDelivery: 'inline' })).toEqual([]);
+    const unpinned = 'spec.seed.scriptImage: Invalid value: scriptDelivery imageVolume needs scriptImage: the sandbox-storage image pinned by digest (name@sha256:<64 hex digits>)';
+    for (const scriptImage of ['', 'registry.example/sandbox-storage:0.1.0', `registry.example/sandbox-storage:0.1.0@sha256:${'0'.repeat(63)}`, `@${digest}`, `a b@${digest}`]) {
+      expect(fields({ scriptDelivery: 'imageVolume', scriptImage }), scriptImage).toEqual([unpinned]);
+    }
+    expect(fields({ scriptImage: `registry.example/sandbox-storage@${digest}` })).toEqual([
+      'spec.seed.scriptImage: Invalid value: scriptImage is used only with scriptDelivery imageVolume',
+    ]);
+    expect(fields({ scriptDelivery: 'file' })).toEqual([
+      'spec.seed.scriptDelivery: Unsupported value: "file": supported values: "configMap", "imageVolume", "inline"',
+      '<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
     ]);
   });
 });

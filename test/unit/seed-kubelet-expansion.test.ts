@@ -1,39 +1,11 @@
-// The kubelet expands `$(NAME)` and turns `$$` into `$` in a container's command and args before running it. The seed
-// script travels inline in the seed container's command, so what the shell receives must be the script itself.
+// The kubelet expands `$(NAME)` and turns `$$` into `$` in a container's command and args before running it. With
+// inline delivery the seed script travels in the seed container's command, so what the shell receives must be the
+// script itself.
 import { describe, expect, it } from 'vitest';
 import { buildSeedInjection, escapeForKubelet } from '../../src/admission/seed-container.ts';
 import { seedScript } from '../../src/admission/seed-script.ts';
+import { kubeletExpand } from '../harness/kubelet-expansion.ts';
 import { policyFrom } from '../fixtures/pods.ts';
-
-/** The kubelet's expansion (k8s.io/kubernetes third_party/forked/golang/expansion), for command and args. */
-function kubeletExpand(input: string, env: Record<string, string>): string {
-  let output = '';
-  for (let cursor = 0; cursor < input.length; cursor += 1) {
-    if (input[cursor] === '$' && cursor + 1 < input.length) {
-      const next = input[cursor + 1];
-      if (next === '$') {
-        output += '$';
-        cursor += 1;
-      } else if (next === '(') {
-        const close = input.indexOf(')', cursor + 2);
-        if (close === -1) {
-          output += '$(';
-          cursor += 1;
-        } else {
-          const name = input.slice(cursor + 2, close);
-          output += name in env ? env[name] : `$(${name})`;
-          cursor = close;
-        }
-      } else {
-        output += `$${next}`;
-        cursor += 1;
-      }
-    } else {
-      output += input[cursor];
-    }
-  }
-  return output;
-}
 
 describe('seed container command under kubelet expansion', () => {
   const env = { SEED_SOURCE: '/sandbox', SEED_TARGET: '/staging', id: 'X', 'id -u': 'X', date: 'X' };
@@ -47,8 +19,8 @@ describe('seed container command under kubelet expansion', () => {
     expect(kubeletExpand(escapeForKubelet(seedScript), env)).toBe(seedScript);
   });
 
-  it('the seed container carries the escaped script', () => {
-    const injection = buildSeedInjection(policyFrom({ mode: 'workspace' }), {
+  it('with inline delivery, the seed container carries the escaped script', () => {
+    const injection = buildSeedInjection(policyFrom({ mode: 'workspace', seed: { scriptDelivery: 'inline' } }), {
       sandbox: { name: 'sandbox', image: 'registry.example/sandbox:1' },
       podSecurityContext: { runAsUser: 1000 },
       podAnnotations: undefined,

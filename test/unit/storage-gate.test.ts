@@ -57,9 +57,27 @@ describe('scheduling gate', () => {
     }
   });
 
-  it('does not gate a pod whose PVC exists and is ours for this identity', () => {
+  it('does not gate a pod whose PVC exists and is ours for this identity, when the seed script comes inline or from an image', () => {
+    for (const seed of [{ scriptDelivery: 'inline' }, { scriptDelivery: 'imageVolume', scriptImage: `registry.example/sandbox-storage@sha256:${'a'.repeat(64)}` }]) {
+      const policy = [policyFrom({ seed })];
+      const { patch } = review(sandboxPod(), policy, lookupOf(observed(plannedClaim(policy))));
+      expect(gates(sandboxPod(), patch)).toBeUndefined();
+    }
+  });
+
+  it('gates a pod that mounts the seed-script ConfigMap (the default) even when its PVC is ready: only the controller creates it', () => {
     const { patch } = review(sandboxPod(), defaults, lookupOf(observed(plannedClaim())));
-    expect(gates(sandboxPod(), patch)).toBeUndefined();
+    expect(gates(sandboxPod(), patch)).toEqual([{ name: 'sandbox-storage.io/storage' }]);
+  });
+
+  it('gates for the seed-script ConfigMap even when the policy turns the storage gate off, in shared mode as well', () => {
+    const sharedReady: ClaimLookup = { get: (_, name) => ({ name, labels: {}, annotations: {}, deleting: false, requestedBytes: 0 }), ofUser: () => [] };
+    for (const [spec, claims] of [[{ provisioning: { schedulingGate: false } }, undefined], [{ mode: 'shared', shared: { claimName: 'team-share' } }, sharedReady]] as const) {
+      const policy = [policyFrom(spec)];
+      const { patch } = review(sandboxPod(), policy, claims);
+      expect(patch.length).toBeGreaterThan(0);
+      expect(gates(sandboxPod(), patch), JSON.stringify(spec)).toEqual([{ name: 'sandbox-storage.io/storage' }]);
+    }
   });
 
   it('keeps gates of other parties and never adds ours twice on reinvocation', () => {
@@ -74,7 +92,7 @@ describe('scheduling gate', () => {
   });
 
   it('is not added when the policy turns it off', () => {
-    const policy = policyFrom({ provisioning: { schedulingGate: false } });
+    const policy = policyFrom({ provisioning: { schedulingGate: false }, seed: { scriptDelivery: 'inline' } });
     const { patch } = review(sandboxPod(), [policy]);
     expect(patch.length).toBeGreaterThan(0);
     expect(gates(sandboxPod(), patch)).toBeUndefined();
