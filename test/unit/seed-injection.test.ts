@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { planPod } from '../../src/admission/plan-pod.ts';
 import type { PlanRequest } from '../../src/admission/plan-types.ts';
 import { seedImageVolumeName, seedContainerName } from '../../src/admission/seed-container.ts';
+import { seedScriptMountPath, seedScriptVolumeName } from '../../src/admission/seed-script-delivery.ts';
 import { validatePolicyDocument } from '../../src/policy/validate.ts';
 import { policyFrom, sandboxPod } from '../fixtures/pods.ts';
 
@@ -143,7 +144,10 @@ describe('what the sandbox mounts at the seed path', () => {
   it('a seeded workspace: the home directory the seeder makes, the seeder the volume root; a reinvocation changes nothing', () => {
     const { mutated, seed } = plan(podWith(restrictedSandbox), {}, { 'pod-security.kubernetes.io/enforce': 'restricted' });
     expect(mutated?.spec?.containers[0]?.volumeMounts).toEqual([home]);
-    expect(seed?.volumeMounts).toEqual([{ name: 'sandbox-storage-workspace', mountPath: '/sandbox-storage/seed-target' }]);
+    expect(seed?.volumeMounts).toEqual([
+      { name: 'sandbox-storage-workspace', mountPath: '/sandbox-storage/seed-target' },
+      { name: seedScriptVolumeName, mountPath: seedScriptMountPath, readOnly: true },
+    ]);
     expect(env(seed).SEED_HOME).toBe('.sandbox-storage-home');
     const again = planPod(mutated, [policyFrom({})], request({ 'pod-security.kubernetes.io/enforce': 'restricted' }));
     expect(again.mutated).toEqual(mutated);
