@@ -35,9 +35,9 @@ export async function runManager(parts: ManagerParts): Promise<number> {
   // One /metrics endpoint per process: the webhook side's flags when it runs here. Bound first, so that a taken
   // port fails the start before anything announces itself.
   const metricsAt = webhooks
-    ? webhooks.metricsPort === undefined ? undefined : { host: webhooks.metricsHost, port: webhooks.metricsPort }
-    : controller && { host: controller.config.metricsHost, port: controller.config.metricsPort };
-  const metricsServer = metricsAt ? await startMetricsServer(registry, metricsAt.host, metricsAt.port, logger) : undefined;
+    ? webhooks.metricsPort === undefined ? undefined : { host: webhooks.metricsHost, port: webhooks.metricsPort, reusePort: webhooks.reusePort }
+    : controller && { host: controller.config.metricsHost, port: controller.config.metricsPort, reusePort: controller.config.reusePort };
+  const metricsServer = metricsAt ? await startMetricsServer(registry, metricsAt, logger) : undefined;
 
   let kubeConfig: k8s.KubeConfig | undefined;
   let claims: ReturnType<typeof watchClaims> | undefined;

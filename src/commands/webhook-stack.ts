@@ -135,6 +135,7 @@ export async function startWebhookStack(config: ServeConfig, options: WebhookSta
     tls: { certFile: config.certFile, keyFile: config.keyFile },
     host: config.host,
     port: config.port,
+    reusePort: config.reusePort,
     maxBodyBytes: config.maxBodyBytes,
     sources: () => {
       const claims = options.claims?.();
