@@ -238,7 +238,7 @@ describe('helm chart', () => {
     expect(byDefault.containers[0].ports.map((port: { name: string }) => port.name)).toEqual(['https', 'metrics']);
     // A namespace the chart creates must admit such Pods: hostNetwork is outside restricted and baseline.
     const namespace = find(documents(await renderChart(['--set', 'hostNetwork=true', '--set', 'namespace.create=true'])), 'Namespace');
-    expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
     // kube-system: no Pod Security label, and excluded from the webhooks this file installs.
     const dryRun = await controlPlane.kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], {
       input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'webhook-', namespace: 'kube-system' }, spec: pod }),
