@@ -253,8 +253,8 @@ describe('helm chart', () => {
     const clusterRules = find(objects, 'ClusterRole').rules as Array<{ resources: string[]; verbs: string[] }>;
     const verbsFor = (resource: string) => clusterRules.filter((rule) => rule.resources.includes(resource)).flatMap((rule) => rule.verbs).sort();
     expect(verbsFor('pods')).toEqual(['get', 'list', 'patch', 'watch']);
-    expect(verbsFor('persistentvolumeclaims')).toEqual(['create', 'delete', 'get', 'list', 'watch']);
-    expect(verbsFor('events')).toEqual(['create', 'patch']);
+    expect(verbsFor('persistentvolumeclaims')).toEqual(['create', 'delete', 'get', 'list', 'patch', 'watch']);
+    expect(verbsFor('events')).toEqual(['create', 'list', 'patch']);
     expect(verbsFor('sandboxstoragepolicies')).toEqual(['get', 'list', 'watch']);
     expect(verbsFor('sandboxstoragepolicies/status')).toEqual(['get', 'patch', 'update']);
     const roleRules = find(objects, 'Role').rules as Array<{ resources: string[]; verbs: string[] }>;
