@@ -67,6 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
           const check = await writeUserData(node, testImages.sandbox1, localAdminGroups);
           await chart.uninstall();
           await check.verify();
+          log('helm uninstall kept the workspace PVC and the file a sandbox wrote into it');
         } finally {
           await chart.stop();
         }
