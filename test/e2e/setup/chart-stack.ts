@@ -45,9 +45,15 @@ async function readiness(node: RealNode): Promise<string> {
   const notReady = pods.filter((pod) => !pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'));
   if (pods.length !== wanted || notReady.length > 0) throw new Error(`Pods ${names.join(', ')}: not Ready: ${notReady.map((pod) => pod.metadata?.name).join(', ')}`);
   // With hostNetwork a probe may be answered by another replica on the node: each replica's own log must say it
-  // listens.
-  for (const name of names) {
-    if (!(await podLogs(node, name)).includes('"msg":"webhook server listening"')) throw new Error(`Pod ${name} does not listen yet`);
+  // listens, on the node's address (not on every interface of this host).
+  for (const pod of pods) {
+    const name = pod.metadata?.name ?? '';
+    const listening = (await podLogs(node, name))
+      .split('\n')
+      .filter((line) => line.includes('"msg":"webhook server listening"'))
+      .map((line) => JSON.parse(line) as { host?: string });
+    if (listening.length === 0) throw new Error(`Pod ${name} does not listen yet`);
+    if (listening.some((line) => line.host !== pod.status?.hostIP)) throw new Error(`Pod ${name} listens on ${JSON.stringify(listening.map((line) => line.host))}, not on its node's address ${pod.status?.hostIP}`);
   }
   const lease = await kubeConfig.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: release.name, namespace: release.namespace });
   const holder = lease.spec?.holderIdentity ?? '';
