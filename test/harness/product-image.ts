@@ -57,6 +57,7 @@ export async function buildProductImage(log: (line: string) => void): Promise<Pr
 
   log(`building the product image ${image.reference}`);
   // One product image in the cache: the previous ones are of sources that changed since.
+  await mkdir(nodeCacheRoot(), { recursive: true });
   for (const entry of await readdir(nodeCacheRoot())) {
     if (entry.startsWith('product-image-')) await rm(join(nodeCacheRoot(), entry), { recursive: true, force: true });
   }
