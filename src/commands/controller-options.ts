@@ -14,6 +14,8 @@ export interface ControllerConfig {
   workers: number;
   resyncMs: number;
   metricsHost: string;
+  /** SO_REUSEPORT on the metrics listener. */
+  reusePort: boolean;
   metricsPort: number;
   leaderElect: boolean;
   leaseNamespace: string;
@@ -37,6 +39,7 @@ export interface ControllerValues {
   workers: string;
   'resync-period': string;
   'metrics-host': string;
+  'reuse-port': boolean;
   'metrics-port': string;
   'leader-elect': string;
   'lease-namespace': string;
@@ -103,6 +106,7 @@ export async function controllerConfigFrom(values: ControllerValues, options: { 
     workers,
     resyncMs,
     metricsHost: values['metrics-host'],
+    reusePort: values['reuse-port'],
     metricsPort,
     leaderElect: values['leader-elect'] === 'true',
     leaseNamespace: values['lease-namespace'],

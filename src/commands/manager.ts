@@ -45,14 +45,14 @@ export async function runManager(parts: ManagerParts): Promise<number> {
   // One /metrics endpoint per process: the webhook side's flags when it runs here. Started first, so that a taken
   // port fails the start before anything announces itself.
   const metricsAt = webhooks
-    ? webhooks.metricsPort === undefined ? undefined : { host: webhooks.metricsHost, port: webhooks.metricsPort }
-    : controller && { host: controller.config.metricsHost, port: controller.config.metricsPort };
+    ? webhooks.metricsPort === undefined ? undefined : { host: webhooks.metricsHost, port: webhooks.metricsPort, reusePort: webhooks.reusePort }
+    : controller && { host: controller.config.metricsHost, port: controller.config.metricsPort, reusePort: controller.config.reusePort };
   let metricsServer: MetricsServer | undefined;
   if (metricsAt) {
     alwaysOn.push({
       name: 'metrics endpoint',
       async start() {
-        metricsServer = await startMetricsServer(registry, metricsAt.host, metricsAt.port, logger);
+        metricsServer = await startMetricsServer(registry, metricsAt, logger);
       },
       async stop() {
         await metricsServer?.stop();

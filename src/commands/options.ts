@@ -49,6 +49,10 @@ export const options: readonly OptionSpec[] = [
     name: 'metrics-port', type: 'string', value: 'PORT', default: '9090', section: 'general', commands: all,
     help: 'its port (0 picks a free port; serve and run: none turns it off)',
   },
+  {
+    name: 'reuse-port', type: 'boolean', default: false, section: 'general', commands: all,
+    help: 'bind the listeners with SO_REUSEPORT (Linux), so replicas sharing a host network share their ports; the kernel spreads connections over them',
+  },
   { name: 'log-level', type: 'string', value: 'LEVEL', default: 'info', help: 'trace, debug, info, warn, error, fatal or silent', section: 'general', commands: all },
 
   {

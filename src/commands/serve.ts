@@ -29,6 +29,8 @@ export interface ServeConfig {
   kubeconfig?: string;
   maxBodyBytes: number;
   metricsHost: string;
+  /** SO_REUSEPORT on the webhook and metrics listeners: replicas on one host network share the ports. */
+  reusePort: boolean;
   /** undefined: no metrics endpoint. */
   metricsPort?: number;
   logLevel: string;
@@ -66,6 +68,7 @@ export interface ServeValues {
   'max-body-bytes': string;
   'metrics-host': string;
   'metrics-port': string;
+  'reuse-port': boolean;
   'log-level': string;
   'self-managed-certs': boolean;
   'cert-secret'?: string;
@@ -140,6 +143,7 @@ export async function serveConfigFrom(values: ServeValues): Promise<{ config: Se
     kubeconfig: values.kubeconfig,
     maxBodyBytes,
     metricsHost: values['metrics-host'],
+    reusePort: values['reuse-port'],
     ...(metricsPort === undefined ? {} : { metricsPort }),
     logLevel: values['log-level'],
     ...(selfManagedCerts ? { selfManagedCerts } : {}),

@@ -149,6 +149,7 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
         tls: { certFile: config.certFile, keyFile: config.keyFile },
         host: config.host,
         port: config.port,
+        reusePort: config.reusePort,
         maxBodyBytes: config.maxBodyBytes,
         sources: () => {
           const claims = options.claims?.();

@@ -9,7 +9,14 @@ export interface MetricsServer {
   stop(): Promise<void>;
 }
 
-export async function startMetricsServer(registry: Registry, host: string, port: number, logger: Logger): Promise<MetricsServer> {
+export interface MetricsListen {
+  host: string;
+  port: number;
+  /** SO_REUSEPORT, as the webhook server (replicas on one host network share the port). */
+  reusePort?: boolean;
+}
+
+export async function startMetricsServer(registry: Registry, at: MetricsListen, logger: Logger): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -25,7 +32,7 @@ export async function startMetricsServer(registry: Registry, host: string, port:
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port: at.port, host: at.host, reusePort: at.reusePort ?? false }, () => {
       server.off('error', reject);
       resolve();
     });

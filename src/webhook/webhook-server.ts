@@ -11,6 +11,8 @@ export interface WebhookServerOptions {
   tls: CertificateFiles;
   host: string;
   port: number;
+  /** SO_REUSEPORT: several processes (replicas on one host network) listen on the same port. Linux only. */
+  reusePort?: boolean;
   sources: () => AdmissionSources;
   /** Extra readiness condition, e.g. policies loaded. */
   isReady?: () => boolean;
@@ -70,7 +72,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen({ port: options.port, host: options.host, reusePort: options.reusePort ?? false }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -42,6 +42,8 @@ export interface ControlPlaneOptions {
    * `system:nodes`): a kubeconfig for each is written, by name, into `clientKubeconfigs`.
    */
   clientIdentities?: ClientIdentity[];
+  /** More IP addresses in the API server's serving certificate: the `kubernetes` Service IP of another Service range. */
+  servingCertificateIps?: string[];
 }
 
 export interface ClientIdentity {
@@ -193,7 +195,7 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
     ]);
 
     // Certificates are made while etcd boots.
-    const files = await writeCredentials(dir, options.clientIdentities ?? []);
+    const files = await writeCredentials(dir, options.clientIdentities ?? [], options.servingCertificateIps ?? []);
     const serverUrl = `https://127.0.0.1:${apiServerPort}`;
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, adminKubeconfig(serverUrl, files.credentials));
@@ -559,12 +561,12 @@ interface ClientCredentials {
   clientKeyPem: string;
 }
 
-async function writeCredentials(dir: string, clientIdentities: ClientIdentity[]) {
+async function writeCredentials(dir: string, clientIdentities: ClientIdentity[], extraServingIps: string[]) {
   const authority = await createCertificateAuthority('sandbox-storage test control plane CA');
   const serving = await authority.issue({
     commonName: 'kube-apiserver',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-    ipAddresses: ['127.0.0.1', '10.0.0.1'],
+    ipAddresses: ['127.0.0.1', '10.0.0.1', ...extraServingIps],
     usage: 'server',
   });
   const admin = await authority.issue({ commonName: 'admin', organizations: ['system:masters'], usage: 'client' });

@@ -17,6 +17,9 @@ import { cniNetworkConfig, containerdConfig, kubeletConfig } from './node-config
 import { waitFor } from './wait.ts';
 
 export const nodeName = '127.0.0.1';
+/** A loopback Service range: a Pod dialing a Service IP never sends traffic to a private range. */
+export const serviceClusterIpRange = '127.10.0.0/24';
+export const kubernetesServiceIp = '127.10.0.1';
 const imageRegistry = 'localhost/sandbox-storage-e2e';
 export const testImages = {
   pause: `${imageRegistry}/pause:1`,
@@ -67,6 +70,8 @@ export interface RealNode {
   cgroupRoot: string;
   timings: RealNodeTimings;
   logTail(name: 'kubelet' | 'containerd' | 'namespace' | 'kube-scheduler', lines?: number): string;
+  /** Imports an OCI image archive into the node's containerd (namespace k8s.io), as the test images are. */
+  importImage(archive: string): Promise<void>;
   /** Stops everything and removes what the node left on the host. Idempotent. */
   stop(): Promise<void>;
   /** What of this node is still on the host (empty lists after stop()). */
@@ -108,13 +113,24 @@ export function resolveNodeBinDir(log: (line: string) => void = defaultLog): Pro
   return binariesPromise;
 }
 
+/** Where the node's builds and images are cached (outside the repository). */
+export function nodeCacheRoot(): string {
+  return process.env.SANDBOX_STORAGE_NODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sandbox-storage-webhook/node');
+}
+
+let toolsPromise: Promise<string> | undefined;
+/** The node's Debian packages installed, and the directory holding the static catatonit and busybox. */
+export function resolveNodeTools(log: (line: string) => void = defaultLog): Promise<string> {
+  toolsPromise ??= runScript('bash', [join(nodeDir, 'prerequisites.sh')], log);
+  return toolsPromise;
+}
+
 async function prepareImages(log: (line: string) => void): Promise<string> {
-  const toolsDir = await runScript('bash', [join(nodeDir, 'prerequisites.sh')], log);
+  const toolsDir = await resolveNodeTools(log);
   const builder = join(nodeDir, 'make-images.py');
   const key = createHash('sha256');
   for (const file of [builder, join(toolsDir, 'catatonit'), join(toolsDir, 'busybox')]) key.update(readFileSync(file));
-  const cacheRoot = process.env.SANDBOX_STORAGE_NODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sandbox-storage-webhook/node');
-  const imagesDir = join(cacheRoot, `images-${key.digest('hex').slice(0, 12)}`);
+  const imagesDir = join(nodeCacheRoot(), `images-${key.digest('hex').slice(0, 12)}`);
   if (!existsSync(join(imagesDir, 'complete'))) {
     log(`building the test images into ${imagesDir}`);
     rmSync(imagesDir, { recursive: true, force: true });
@@ -358,9 +374,11 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
       apiServerArgs: [
         '--enable-admission-plugins=NodeRestriction',
         // A loopback range: a Pod dialing the `kubernetes` Service must never send traffic to a private range.
-        '--service-cluster-ip-range=127.10.0.0/24',
+        `--service-cluster-ip-range=${serviceClusterIpRange}`,
         '--kubelet-preferred-address-types=InternalIP',
       ],
+      // In-cluster clients (the installed chart's Pods) dial the `kubernetes` Service's IP.
+      servingCertificateIps: [kubernetesServiceIp],
       // With a node: node lifecycle removes its not-ready taint.
       controllers: ['*', '-nodeipam'],
       clientIdentities: [
@@ -441,6 +459,10 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
       cgroupRoot,
       timings: { prerequisitesMs, controlPlaneMs, nodeReadyMs, totalMs: Date.now() - startedAt },
       logTail: (name, lines) => logTail(join(runDir, `${name}.log`), lines),
+      // containerd's socket is a file of the run directory: reachable from the host, the unpacking happens in
+      // containerd, inside the node's namespace.
+      importImage: async (archive) =>
+        void (await runScript('ctr', ['--address', join(runDir, 'containerd/containerd.sock'), '--namespace', 'k8s.io', 'images', 'import', archive], log)),
       stop,
       leftovers: () => ({
         processes: processesMentioning(runDir),

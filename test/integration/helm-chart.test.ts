@@ -220,14 +220,41 @@ describe('helm chart', () => {
     expect(deployment.spec.template.spec.containers[0].args).toContain(`--ownership-key-secret=${name}-ownership-key`);
   });
 
+  it('runs on the node network for single-node clusters without a Pod network (hostNetwork=true)', async () => {
+    const objects = documents(await renderChart(['--set', 'hostNetwork=true']));
+    const pod = find(objects, 'Deployment').spec.template.spec;
+    const container = pod.containers[0];
+    expect([pod.hostNetwork, pod.dnsPolicy]).toEqual([true, 'ClusterFirstWithHostNet']);
+    // No declared ports: each would become a hostPort, and the scheduler's NodePorts filter would refuse replica two.
+    expect(container.ports).toBeUndefined();
+    expect(container.args).toEqual(expect.arrayContaining(['--host=$(HOST_IP)', '--metrics-host=$(HOST_IP)', '--reuse-port', '--port=8443']));
+    expect(container.args).not.toContain('--host=0.0.0.0');
+    expect(container.env).toContainEqual({ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } });
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) expect(container[probe].httpGet.port).toBe(8443);
+    expect(find(objects, 'Service').spec.ports.map((port: { targetPort: unknown }) => port.targetPort)).toEqual([8443, 9090]);
+    // The default stays on the Pod network, with named ports.
+    const byDefault = find(documents(await renderChart()), 'Deployment').spec.template.spec;
+    expect(byDefault.hostNetwork).toBeUndefined();
+    expect(byDefault.containers[0].ports.map((port: { name: string }) => port.name)).toEqual(['https', 'metrics']);
+    // A namespace the chart creates must admit such Pods: hostNetwork is outside restricted and baseline.
+    const namespace = find(documents(await renderChart(['--set', 'hostNetwork=true', '--set', 'namespace.create=true'])), 'Namespace');
+    expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    // kube-system: no Pod Security label, and excluded from the webhooks this file installs.
+    const dryRun = await controlPlane.kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'webhook-', namespace: 'kube-system' }, spec: pod }),
+    });
+    expect(dryRun.stderr).toBe('');
+    expect(dryRun.code).toBe(0);
+  });
+
   it('wires the controller when enabled: `run`, and the verbs it needs', async () => {
     const objects = documents(await renderChart(controllerValues));
     expect(find(objects, 'Deployment').spec.template.spec.containers[0].args[0]).toBe('run');
     const clusterRules = find(objects, 'ClusterRole').rules as Array<{ resources: string[]; verbs: string[] }>;
     const verbsFor = (resource: string) => clusterRules.filter((rule) => rule.resources.includes(resource)).flatMap((rule) => rule.verbs).sort();
     expect(verbsFor('pods')).toEqual(['get', 'list', 'patch', 'watch']);
-    expect(verbsFor('persistentvolumeclaims')).toEqual(['create', 'delete', 'get', 'list', 'watch']);
-    expect(verbsFor('events')).toEqual(['create', 'patch']);
+    expect(verbsFor('persistentvolumeclaims')).toEqual(['create', 'delete', 'get', 'list', 'patch', 'watch']);
+    expect(verbsFor('events')).toEqual(['create', 'list', 'patch']);
     expect(verbsFor('sandboxstoragepolicies')).toEqual(['get', 'list', 'watch']);
     expect(verbsFor('sandboxstoragepolicies/status')).toEqual(['get', 'patch', 'update']);
     const roleRules = find(objects, 'Role').rules as Array<{ resources: string[]; verbs: string[] }>;

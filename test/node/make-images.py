@@ -46,8 +46,8 @@ def layer_tar(entries):
     return buffer.getvalue()
 
 
-def write_image(out_dir, name, tag, layers, config):
-    """layers: uncompressed layer tars, bottom first."""
+def write_image(out_dir, name, tag, layers, config, compresslevel=9):
+    """layers: uncompressed layer tars, bottom first; compresslevel 1 for big layers built often."""
     blobs = {}
 
     def put(content):
@@ -56,7 +56,7 @@ def write_image(out_dir, name, tag, layers, config):
         return {"digest": digest, "size": len(content)}
 
     layer_descriptors = [
-        {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **put(gzip.compress(tar, mtime=0))} for tar in layers
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **put(gzip.compress(tar, compresslevel=compresslevel, mtime=0))} for tar in layers
     ]
     image_config = {
         "architecture": "amd64",

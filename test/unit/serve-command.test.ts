@@ -53,6 +53,7 @@ describe('serve configuration', () => {
       kubeconfig: undefined,
       maxBodyBytes: 3 * 1024 * 1024,
       metricsHost: '0.0.0.0',
+      reusePort: false,
       metricsPort: 9090,
       logLevel: 'info',
       ownershipKeySecret: 'sandbox-storage-ownership-key',

@@ -315,3 +315,47 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+describe.runIf(process.platform === 'linux')('replicas sharing a host network (--reuse-port)', () => {
+  const get = (port: number, caPem: string) =>
+    new Promise<number>((resolve, reject) => {
+      const request = httpsRequest({ host: '127.0.0.1', port, path: '/healthz', ca: caPem, agent: false }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+
+  it('lets a second replica listen on the same port, which keeps answering when the first stops', async () => {
+    const local = await writeServingCertificate();
+    const start = (port: number, reusePort: boolean) =>
+      startWebhookServer({ tls: { certFile: local.certFile, keyFile: local.keyFile }, host: '127.0.0.1', port, reusePort, sources: () => sources, logger: pino({ level: 'silent' }) });
+    const first = await start(0, true);
+    const port = first.address.port;
+    let second: WebhookServer | undefined;
+    try {
+      second = await start(port, true);
+      expect(second.address.port).toBe(port);
+      await first.stop();
+      expect(await get(port, local.caPem)).toBe(200);
+    } finally {
+      await first.stop();
+      await second?.stop();
+      await local.remove();
+    }
+  });
+
+  it('refuses the shared port to a listener without it', async () => {
+    const local = await writeServingCertificate();
+    const start = (port: number, reusePort: boolean) =>
+      startWebhookServer({ tls: { certFile: local.certFile, keyFile: local.keyFile }, host: '127.0.0.1', port, reusePort, sources: () => sources, logger: pino({ level: 'silent' }) });
+    const first = await start(0, true);
+    try {
+      await expect(start(first.address.port, false)).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await first.stop();
+      await local.remove();
+    }
+  });
+});

@@ -8,7 +8,8 @@ import { waitFor } from '../../harness/wait.ts';
 import { defaultLabels } from '../../../src/labels.ts';
 
 export interface E2eCluster {
-  mode: 'local-node' | 'installed';
+  /** local-node: the product as `sandbox-storage run` on the real node; local-chart: the chart installed there. */
+  mode: 'local-node' | 'local-chart' | 'installed';
   kubeconfigPath: string;
   kubectlPath: string;
   /** Namespace of the controller: directory-preparation Pods and their admin claims live there. */
