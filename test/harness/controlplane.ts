@@ -22,6 +22,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { createCertificateAuthority } from '../../src/certs/issue.ts';
+
+/** The Service range of every test control plane, and the `kubernetes` Service's address in it. */
+export const serviceClusterIpRange = '127.10.0.0/24';
+export const kubernetesServiceIp = '127.10.0.1';
 import { waitFor } from './wait.ts';
 
 export interface ControlPlaneOptions {
@@ -42,8 +46,6 @@ export interface ControlPlaneOptions {
    * `system:nodes`): a kubeconfig for each is written, by name, into `clientKubeconfigs`.
    */
   clientIdentities?: ClientIdentity[];
-  /** More IP addresses in the API server's serving certificate: the `kubernetes` Service IP of another Service range. */
-  servingCertificateIps?: string[];
 }
 
 export interface ClientIdentity {
@@ -195,7 +197,7 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
     ]);
 
     // Certificates are made while etcd boots.
-    const files = await writeCredentials(dir, options.clientIdentities ?? [], options.servingCertificateIps ?? []);
+    const files = await writeCredentials(dir, options.clientIdentities ?? []);
     const serverUrl = `https://127.0.0.1:${apiServerPort}`;
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, adminKubeconfig(serverUrl, files.credentials));
@@ -220,7 +222,8 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
       '--advertise-address=127.0.0.1',
       // 1.37 refuses a loopback advertise address unless the endpoint reconciler is off.
       '--endpoint-reconciler-type=none',
-      '--service-cluster-ip-range=10.0.0.0/24',
+      // A loopback range: a call to a Service (a webhook's, the `kubernetes` one) never sends traffic to a private range.
+      `--service-cluster-ip-range=${serviceClusterIpRange}`,
       `--authorization-mode=${(options.authorizationModes ?? ['RBAC']).join(',')}`,
       `--client-ca-file=${files.caCertificate}`,
       `--tls-cert-file=${files.servingCertificate}`,
@@ -561,12 +564,12 @@ interface ClientCredentials {
   clientKeyPem: string;
 }
 
-async function writeCredentials(dir: string, clientIdentities: ClientIdentity[], extraServingIps: string[]) {
+async function writeCredentials(dir: string, clientIdentities: ClientIdentity[]) {
   const authority = await createCertificateAuthority('sandbox-storage test control plane CA');
   const serving = await authority.issue({
     commonName: 'kube-apiserver',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-    ipAddresses: ['127.0.0.1', '10.0.0.1', ...extraServingIps],
+    ipAddresses: ['127.0.0.1', kubernetesServiceIp],
     usage: 'server',
   });
   const admin = await authority.issue({ commonName: 'admin', organizations: ['system:masters'], usage: 'client' });

@@ -17,9 +17,6 @@ import { cniNetworkConfig, containerdConfig, kubeletConfig } from './node-config
 import { waitFor } from './wait.ts';
 
 export const nodeName = '127.0.0.1';
-/** A loopback Service range: a Pod dialing a Service IP never sends traffic to a private range. */
-export const serviceClusterIpRange = '127.10.0.0/24';
-export const kubernetesServiceIp = '127.10.0.1';
 const imageRegistry = 'localhost/sandbox-storage-e2e';
 export const testImages = {
   pause: `${imageRegistry}/pause:1`,
@@ -373,12 +370,8 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
       authorizationModes: ['Node', 'RBAC'],
       apiServerArgs: [
         '--enable-admission-plugins=NodeRestriction',
-        // A loopback range: a Pod dialing the `kubernetes` Service must never send traffic to a private range.
-        `--service-cluster-ip-range=${serviceClusterIpRange}`,
         '--kubelet-preferred-address-types=InternalIP',
       ],
-      // In-cluster clients (the installed chart's Pods) dial the `kubernetes` Service's IP.
-      servingCertificateIps: [kubernetesServiceIp],
       // With a node: node lifecycle removes its not-ready taint.
       controllers: ['*', '-nodeipam'],
       clientIdentities: [
