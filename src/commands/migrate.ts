@@ -1,13 +1,13 @@
 // `sandbox-storage migrate plan|run|status`: moves existing users' data into a policy's layout on purpose. plan
-// reads the cluster (PVCs, policies, read-only inventory Jobs) and writes a plan file; run copies it item by item
-// with Jobs, verified and recorded, resumable; status reads the records. The source is never written.
+// reads the cluster (PVCs, policies, read-only inventory Pods) and writes a plan file; run copies it item by item
+// with Pods, verified and recorded, resumable; status reads the records. The source is never written.
 import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { apiErrorMessage } from '../kube/api-errors.ts';
 import { listClusterPolicies } from '../kube/cluster-policies.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
-import { migrationJobClient, type JobMount, type MigrationJobClient } from '../kube/migration-jobs.ts';
+import { migrationPodClient, type MigrationPodClient, type PodMount } from '../kube/migration-pods.ts';
 import { listActivePods, listClaims } from '../kube/migration-reads.ts';
 import { migrationRecordStore } from '../kube/migration-records.ts';
 import { readOwnershipKey } from '../kube/ownership-key.ts';
@@ -27,10 +27,10 @@ import { optionsUsage, parseOptions, type OptionValues } from './options.ts';
 import { formatTable } from './policies.ts';
 import { UsageError } from './usage-error.ts';
 
-export const migratePlanSummary = `Reads the cluster (read-only: PVCs, policies, and inventory Jobs that mount the claims read-only) and writes a plan:
+export const migratePlanSummary = `Reads the cluster (read-only: PVCs, policies, and inventory Pods that mount the claims read-only) and writes a plan:
 per identity its source claim and path, its target claim and path under the target policy (as the webhook computes
 it), size and entry count, and every conflict. Changes nothing. Exit status: 0 no conflicts, 1 conflicts, 2 bad usage.`;
-export const migrateRunSummary = `Copies each planned identity with a Job in the data's namespace, verifies it (entry count and content hashes of
+export const migrateRunSummary = `Copies each planned identity with a Pod in the data's namespace, verifies it (entry count and content hashes of
 both sides) and records it; a rerun skips what is done and redoes what is not. Refuses to start while a sandbox Pod of
 an identity to copy runs. Never writes to the source. Exit status: 0 every item done, 1 some not, 2 bad usage.`;
 export const migrateStatusSummary = 'Shows each planned identity\'s record: done, failed, copying (interrupted) or pending, and the conflicts. Exit status: 0 all done, 1 not.';
@@ -98,8 +98,8 @@ async function targetPolicy(config: k8s.KubeConfig, name: string, flag: string):
 }
 
 function deadlineSeconds(values: OptionValues): number {
-  const ms = parseDuration(string(values, 'job-deadline') ?? '');
-  if (!ms || ms < 1000) throw new UsageError(`--job-deadline: Invalid value: ${JSON.stringify(values['job-deadline'])}: a duration of at least 1s`);
+  const ms = parseDuration(string(values, 'pod-deadline') ?? '');
+  if (!ms || ms < 1000) throw new UsageError(`--pod-deadline: Invalid value: ${JSON.stringify(values['pod-deadline'])}: a duration of at least 1s`);
   return Math.ceil(ms / 1000);
 }
 
@@ -107,8 +107,8 @@ function jobName(kind: 'inventory' | 'copy', first: string, second: string): str
   return `sandbox-storage-${kind}-${first.slice(0, 10)}-${second.slice(0, 10)}`;
 }
 
-/** One read-only inventory Job on `claim`; its listing, or an error saying why there is none. */
-async function inventory(jobsClient: MigrationJobClient, job: { namespace: string; image: string; deadline: number; claim: string; env: Record<string, string> }) {
+/** One read-only inventory Pod on `claim`; its listing, or an error saying why there is none. */
+async function inventory(jobsClient: MigrationPodClient, job: { namespace: string; image: string; deadline: number; claim: string; env: Record<string, string> }) {
   const suffix = randomBytes(5).toString('hex');
   const outcome = await jobsClient.run({
     namespace: job.namespace,
@@ -122,7 +122,7 @@ async function inventory(jobsClient: MigrationJobClient, job: { namespace: strin
   });
   const listing = parseInventory(outcome.log, job.claim);
   if (!outcome.succeeded || !listing.complete) {
-    throw new Error(`the inventory Job of claim ${job.claim} did not finish${outcome.reason ? ` (${outcome.reason})` : ''}: ${outcome.log.split('\n').slice(-3).join(' ')}`);
+    throw new Error(`the inventory Pod of claim ${job.claim} did not finish${outcome.reason ? ` (${outcome.reason})` : ''}: ${outcome.log.split('\n').slice(-3).join(' ')}`);
   }
   return listing;
 }
@@ -184,7 +184,7 @@ async function runPlan(values: OptionValues, io: MigrateIo): Promise<number> {
   if (!resolved) throw new UsageError(resolveErrors.join('\n'));
 
   const image = string(values, 'image') ?? '';
-  const jobsClient = migrationJobClient(config);
+  const jobsClient = migrationPodClient(config);
   const claims = await listClaims(config, namespace);
   let ownershipKey: Uint8Array | undefined;
   if ('workspacePolicy' in resolved.claims) {
@@ -253,6 +253,8 @@ interface ItemOutcome {
   entries?: number;
   sha256?: string;
   message?: string;
+  /** How long its Pod took, from create to end. */
+  ms?: number;
 }
 
 function progressReporter(io: MigrateIo, mode: string, total: number): { report(outcome: ItemOutcome): void; end(): void } {
@@ -265,7 +267,7 @@ function progressReporter(io: MigrateIo, mode: string, total: number): { report(
       counts[outcome.result]++;
       if (!bar) {
         const line: Record<string, unknown> = { key: outcome.item.key, user: outcome.item.user ?? null, thread: outcome.item.thread ?? null, result: outcome.result };
-        for (const field of ['entries', 'sha256', 'message'] as const) if (outcome[field] !== undefined) line[field] = outcome[field];
+        for (const field of ['entries', 'sha256', 'ms', 'message'] as const) if (outcome[field] !== undefined) line[field] = outcome[field];
         io.out(`${JSON.stringify(line)}\n`);
         return;
       }
@@ -318,7 +320,7 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
     if (action === 'conflict') report({ item, result: 'conflict', message: item.conflicts.join('; ') });
     else if (action === 'skip') report({ item, result: 'skipped', ...(records.get(item.key)?.files !== undefined ? { entries: records.get(item.key)?.files as number } : {}) });
   }
-  const jobsClient = migrationJobClient(config);
+  const jobsClient = migrationPodClient(config);
   const setRecord = async (item: PlanItem, next: RunRecord) => {
     const record = transition(records.get(item.key), next);
     records.set(item.key, record);
@@ -333,11 +335,12 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
     await setRecord(item, { state: 'copying', at: new Date().toISOString() });
     const sameClaim = item.source.claim === itemTarget.claim;
     // One claim is mounted once (read-write, for the target); two are mounted with the source read-only.
-    const mounts: JobMount[] = sameClaim
+    const mounts: PodMount[] = sameClaim
       ? [{ claim: itemTarget.claim, mountPath: targetMountPath, readOnly: false }]
       : [{ claim: item.source.claim, mountPath: sourceMountPath, readOnly: true }, { claim: itemTarget.claim, mountPath: targetMountPath, readOnly: false }];
     let result: CopyResult | undefined;
     let why = '';
+    const started = Date.now();
     try {
       const outcome = await jobsClient.run({
         namespace,
@@ -364,11 +367,11 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
     }
     if (result && result.result !== 'failed') {
       await setRecord(item, { state: 'done', at: new Date().toISOString(), files: result.entries, hash: result.sha256 });
-      report({ item, result: result.result === 'copied' ? 'copied' : 'done', entries: result.entries, sha256: result.sha256 });
+      report({ item, result: result.result === 'copied' ? 'copied' : 'done', entries: result.entries, sha256: result.sha256, ms: Date.now() - started });
     } else {
-      const message = result?.result === 'failed' ? result.message : `the copy Job ended without a result${why ? `: ${why}` : ''}`;
+      const message = result?.result === 'failed' ? result.message : `the copy Pod ended without a result${why ? `: ${why}` : ''}`;
       await setRecord(item, { state: 'failed', at: new Date().toISOString(), error: message });
-      report({ item, result: 'failed', message });
+      report({ item, result: 'failed', message, ms: Date.now() - started });
     }
   });
   reporter.end();

@@ -32,7 +32,7 @@ const controller: readonly Command[] = ['controller', 'run'];
 const all: readonly Command[] = ['serve', 'controller', 'run'];
 const podNamespace = () => process.env.POD_NAMESPACE || 'sandbox-storage-system';
 const planOnly: readonly Command[] = ['migrate plan'];
-const jobs: readonly Command[] = ['migrate plan', 'migrate run'];
+const withPods: readonly Command[] = ['migrate plan', 'migrate run'];
 const withPlanFile: readonly Command[] = ['migrate run', 'migrate status'];
 
 export const options: readonly OptionSpec[] = [
@@ -105,7 +105,7 @@ export const options: readonly OptionSpec[] = [
 
 const migrateOptions: readonly OptionSpec[] = [
   { name: 'kubeconfig', type: 'string', value: 'FILE', help: 'cluster credentials (default: in-cluster, then $KUBECONFIG)', section: 'migrate', commands: migrateCommands },
-  { name: 'namespace', type: 'string', value: 'NS', help: 'the namespace of the data (source and target claims, and the Jobs)', section: 'migrate-target', commands: planOnly },
+  { name: 'namespace', type: 'string', value: 'NS', help: 'the namespace of the data (source and target claims, and the Pods that read and copy)', section: 'migrate-target', commands: planOnly },
   { name: 'to', type: 'string', value: 'POLICY', help: 'the SandboxStoragePolicy of the cluster whose layout the data moves into', section: 'migrate-target', commands: planOnly },
   {
     name: 'target-mount', type: 'string', value: 'PATH', section: 'migrate-target', commands: planOnly,
@@ -128,9 +128,9 @@ const migrateOptions: readonly OptionSpec[] = [
   { name: 'output', type: 'string', value: 'FILE', help: 'where the plan goes (default: migration-plan.yaml; - for stdout)', section: 'migrate', commands: planOnly },
   { name: 'format', type: 'string', value: 'yaml|json', default: 'yaml', help: 'the plan file format', section: 'migrate', commands: planOnly },
   { name: 'plan', type: 'string', value: 'FILE', help: 'the plan file migrate plan wrote (required)', section: 'migrate', commands: withPlanFile },
-  { name: 'image', type: 'string', value: 'IMAGE', default: 'busybox:1.37', help: 'image of the Jobs: needs sh, tar, find, stat, sort, awk, sha256sum (busybox has them)', section: 'migrate', commands: jobs },
+  { name: 'image', type: 'string', value: 'IMAGE', default: 'busybox:1.37', help: 'image of the inventory and copy Pods: needs sh, tar, find, stat, sort, awk, sha256sum (busybox has them)', section: 'migrate', commands: withPods },
   { name: 'parallel', type: 'string', value: 'N', default: '2', help: 'identities copied at once', section: 'migrate', commands: ['migrate run'] },
-  { name: 'job-deadline', type: 'string', value: 'DURATION', default: '1h', help: 'a Job running longer fails (the next run starts it again)', section: 'migrate', commands: jobs },
+  { name: 'pod-deadline', type: 'string', value: 'DURATION', default: '1h', help: 'a Pod running longer fails (the next run starts it again)', section: 'migrate', commands: withPods },
   { name: 'progress', type: 'string', value: 'auto|bar|json', default: 'auto', help: 'a progress bar on a terminal, one JSON line per identity otherwise', section: 'migrate', commands: ['migrate run'] },
 ];
 

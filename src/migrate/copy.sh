@@ -1,5 +1,5 @@
 #!/bin/sh
-# The copy Job's script of `sandbox-storage migrate run`: copies one identity's directory from the source claim
+# The copy Pod's script of `sandbox-storage migrate run`: copies one identity's directory from the source claim
 # (mounted read-only) to its place in the target claim, verifies the copy and writes the target's record.
 #
 # - Never follows a link out of the source: every component of the source path must be a real directory (checked

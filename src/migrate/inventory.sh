@@ -1,5 +1,5 @@
 #!/bin/sh
-# The read-only inventory Job of `sandbox-storage migrate plan`: lists what one claim (mounted read-only at
+# The read-only inventory Pod of `sandbox-storage migrate plan`: lists what one claim (mounted read-only at
 # $INVENTORY_ROOT) holds, one line per entry, each starting with `@@migrate` and ending with the path:
 #
 #   INVENTORY_MODE=source, INVENTORY_DEPTH=N: every real directory N levels down (0: the root, listed as .), never

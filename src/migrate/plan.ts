@@ -48,7 +48,7 @@ export function sourceClaims(resolved: ResolvedSource, claims: readonly Observed
     });
 }
 
-/** One directory of a source claim at the source template's depth, as an inventory Job lists it. */
+/** One directory of a source claim at the source template's depth, as an inventory Pod lists it. */
 export interface SourceEntry {
   claim: string;
   /** Relative to the claim's root; '' for the root. */

@@ -1,5 +1,5 @@
 // The run record of each plan item, kept by `migrate run` (one ConfigMap per plan) so that a rerun continues where
-// an interrupted one stopped and `migrate status` can tell. The target's own record (written by the copy Job
+// an interrupted one stopped and `migrate status` can tell. The target's own record (written by the copy Pod
 // after verification) is what makes an item done; this one follows it.
 import type { PlanItem } from './plan.ts';
 

@@ -1,4 +1,4 @@
-// The Jobs' shell scripts (src/migrate/copy.sh and inventory.sh, linted by shellcheck) and what their output means.
+// The migration Pods' shell scripts (src/migrate/copy.sh and inventory.sh, linted by shellcheck) and what their output means.
 // Parsing is strict: a line that is not exactly one of the script's own is ignored, never half-read.
 import { readFileSync } from 'node:fs';
 import { minifyShellScript } from '../admission/shell-minify.ts';

@@ -1,4 +1,4 @@
-// The migration Jobs' scripts run for real on temporary directories, under dash with GNU tools, busybox sh with
+// The migration Pods' scripts run for real on temporary directories, under dash with GNU tools, busybox sh with
 // busybox tools, and a static busybox that prefers its applets: what the copy keeps (owners, modes, times, hard
 // links, symlinks, FIFOs, awkward names), what it refuses (data in the target, symlinks on either path, reserved
 // names), a rerun, kill -9 at random points, that the source never changes, and the seeder adopting the result.
