@@ -64,7 +64,8 @@ real_dir() {
     if [ "$part" = "$rest" ]; then rest=''; else rest=${rest#*/}; fi
     dir=$dir/$part
     if [ -L "$dir" ]; then fail "$dir is a symbolic link; not followed"; fi
-    if [ ! -e "$dir" ] && [ "$3" = yes ]; then mkdir -m 0755 "$dir" || fail "cannot create $dir"; fi
+    # umask, not mkdir -m: busybox makes the directory first and chmods it after, so a kill can leave it 0777.
+    if [ ! -e "$dir" ] && [ "$3" = yes ]; then (umask 022 && mkdir "$dir") || fail "cannot create $dir"; fi
     if [ ! -d "$dir" ]; then fail "$dir is missing or not a directory"; fi
   done
 }
@@ -112,7 +113,7 @@ for entry in "$src"/"$record" "$src"/"$record".*; do
 done
 if [ -n "$(cd "$src" && find . -name "*$nl*" | head -c 1)" ]; then fail "the source has a name with a newline; not supported"; fi
 
-mkdir "$scratch" "$scratch/tree"
+(umask 077 && mkdir "$scratch" "$scratch/tree")
 status=$scratch/status
 { (cd "$src" && tar -cf - .) || echo "tar -c exited $?" >"$status"; } | (cd "$scratch/tree" && tar -xpf - --numeric-owner) || echo "tar -x failed" >>"$status"
 if [ -s "$status" ]; then fail "copy failed: $(head -n 2 "$status")"; fi
@@ -121,15 +122,15 @@ if [ "$(id -u)" = 0 ]; then
   (cd "$src" && find . -type l -exec sh -c 'tree=$1; shift; for link; do chown -h "$(stat -c %u:%g "$link")" "$tree/$link"; done' sh "$scratch/tree" {} +)
 fi
 
-# manifest DIR: every entry but the reserved names at the top, sorted; directory sizes and times are the file
-# system's and not compared.
+# manifest DIR [meta]: every entry but the reserved names at the top, sorted; directory sizes and times are the
+# file system's and not compared. With `meta`, no content hashes (a rename within the volume does not change them).
 manifest() {
   (
     cd "$1"
     find . ! -type s ! -path "./$record" ! -path "./$record.*" -exec stat -c '%F|%a|%u:%g|%s|%Y|%n' {} + |
       awk -F'|' '{ if ($1 == "directory") { $4 = "-"; $5 = "-" } else if ($1 == "symbolic link") $5 = "-"; print }' OFS='|' | sort
     echo '# sha256'
-    find . -type f ! -path "./$record" ! -path "./$record.*" -exec sha256sum {} + | sort -k 2
+    if [ "${2:-}" != meta ]; then find . -type f ! -path "./$record" ! -path "./$record.*" -exec sha256sum {} + | sort -k 2; fi
     echo '# symlinks'
     find . -type l ! -path "./$record" ! -path "./$record.*" -exec sh -c 'for link; do printf "%s -> %s\n" "$link" "$(readlink "$link")"; done' sh {} + | sort
     echo '# hard links'
@@ -138,8 +139,11 @@ manifest() {
   )
 }
 
-manifest "$src" >"$scratch/source.manifest"
+# Both sides at once (hashing is most of the time; the source and the copy are on different disks or cores).
+manifest "$src" >"$scratch/source.manifest" &
+source_manifest=$!
 manifest "$scratch/tree" >"$scratch/copy.manifest"
+wait "$source_manifest" || fail "cannot read the source's manifest"
 if ! cmp -s "$scratch/source.manifest" "$scratch/copy.manifest"; then fail "the copy differs from the source (changed while copying?)"; fi
 
 # Into place: journal first, then one rename per top-level entry, then the directory's own owner and mode.
@@ -152,8 +156,9 @@ done
 chown "$(stat -c '%u:%g' "$src")" "$target"
 chmod "$(stat -c '%a' "$src")" "$target"
 
-manifest "$target" >"$scratch/target.manifest"
-if ! cmp -s "$scratch/source.manifest" "$scratch/target.manifest"; then fail "the target differs from the source after the move"; fi
+manifest "$src" meta >"$scratch/source.meta"
+manifest "$target" meta >"$scratch/target.meta"
+if ! cmp -s "$scratch/source.meta" "$scratch/target.meta"; then fail "the target differs from the source after the move"; fi
 # Every entry below the directory (the manifest's first section, minus the directory itself).
 entries=$(awk '/^# sha256$/ { exit } { n++ } END { print n - 1 }' "$scratch/source.manifest")
 hash=$(sha256sum <"$scratch/source.manifest" | awk '{ print $1 }')
