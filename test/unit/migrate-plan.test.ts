@@ -10,6 +10,8 @@ import { formatPlan, parsePlan, type MigrationPlan } from '../../src/migrate/pla
 import { applyTargetStates, itemKey, planId, planItems, sourceClaims, targetStateKey, type SourceEntry } from '../../src/migrate/plan.ts';
 import { recheckPlan } from '../../src/migrate/recheck.ts';
 import { itemAction, summarize, transition } from '../../src/migrate/records.ts';
+import { podsInTheWay, type PodInUse } from '../../src/migrate/busy.ts';
+import { parseCopyResult, parseInventory } from '../../src/migrate/scripts.ts';
 import { parseSource, resolveSource } from '../../src/migrate/source.ts';
 import type { ObservedClaim } from '../../src/admission/plan-types.ts';
 
@@ -253,5 +255,40 @@ describe('run records', () => {
     const { target: _target, ...untargeted } = item;
     expect(itemAction(untargeted, undefined)).toBe('conflict');
     expect(summarize([item, { ...item, key: 'j' }, { ...item, key: 'c', conflicts: ['x'] }], new Map([['k', { state: 'done', at: '' }]]))).toEqual({ total: 3, done: 1, failed: 0, copying: 0, pending: 1, conflicts: 1 });
+  });
+});
+
+describe('who is in the way of a run', () => {
+  const legacy = resolveSource({ kind: 'claimPattern', pattern: 'legacy-user-{user}', path: '' }).resolved!;
+  const items = planItems(
+    [entry('legacy-user-bob', ''), entry('legacy-user-carol', '')],
+    sourceClaims(legacy, [claim('legacy-user-bob'), claim('legacy-user-carol')], 'ns'),
+    legacy,
+    options(perUser),
+  );
+  it('names sandbox Pods of the identity and Pods mounting its own source claim, not migration Pods or others', () => {
+    const pods: PodInUse[] = [
+      { name: 'bob-sandbox', labels: { 'sandbox-storage.io/user': 'bob' }, claims: [] },
+      { name: 'old-platform-carol', labels: {}, claims: ['legacy-user-carol'] },
+      { name: 'copy', labels: { 'sandbox-storage.io/migration-plan': 'x', 'sandbox-storage.io/user': 'bob' }, claims: ['legacy-user-bob'] },
+      { name: 'bobby', labels: { 'sandbox-storage.io/user': 'bobby' }, claims: [] },
+    ];
+    const blocking = podsInTheWay(items, pods, perUser);
+    expect(Object.fromEntries([...blocking].map(([key, names]) => [items.find((item) => item.key === key)?.user, names]))).toEqual({ bob: ['bob-sandbox'], carol: ['old-platform-carol'] });
+  });
+});
+
+describe('script output', () => {
+  it('reads only the script’s own lines: a forged or half line counts for nothing', () => {
+    const log = '@@migrate\tdir\t3\t12\tthreads/a b\tc/user-data\n@@migrate\tdir\tx\t1\tbad\nfind: ./evil\n@@migrate\tdir\t1\t4\t.\n@@migrate\ttarget\tweird\t-\tx\n';
+    const parsed = parseInventory(log, 'claim');
+    expect(parsed.complete).toBe(false);
+    expect(parsed.entries).toEqual([{ claim: 'claim', path: 'threads/a b\tc/user-data', files: 3, kib: 12 }, { claim: 'claim', path: '', files: 1, kib: 4 }]);
+    expect(parsed.targets.size).toBe(0);
+    expect(parseInventory(`${log}@@migrate\tend\n`, 'claim').complete).toBe(true);
+    expect(parseCopyResult('{"result":"copied","entries":2,"sha256":"' + 'a'.repeat(64) + '"}\n')).toEqual({ result: 'copied', entries: 2, sha256: 'a'.repeat(64) });
+    expect(parseCopyResult('{"result":"copied","entries":"2","sha256":"x"}')).toBeUndefined();
+    expect(parseCopyResult('garbage')).toBeUndefined();
+    expect(parseCopyResult(undefined)).toBeUndefined();
   });
 });
