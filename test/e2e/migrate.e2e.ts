@@ -306,6 +306,36 @@ describe('migrate on the real node', () => {
     expect(await execOk(namespace, helper, manifest('/share/users/dave/threads/main/user-data'))).toBe(await execOk(namespace, helper, manifest('/dave')));
     expect(await execOk(namespace, helper, `${manifest('/legacy')}; ${manifest('/bob')}; ${manifest('/dave')}`)).toBe(sourceBefore);
   });
+
+  it('another policy: its own subPath layout (encoded ids) into the new one', async () => {
+    cleanups.unshift(await createStaticClaim(namespace, 'old-data'));
+    const oldPolicy = `${namespace}-old`;
+    cleanups.unshift(
+      await createPolicy(oldPolicy, namespace, {
+        mode: 'shared',
+        podSelector: { matchLabels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/layout': 'old' } },
+        shared: { claimName: 'old-data', mounts: [{ subPath: 'users/{user}/home', mountPath: '/sandbox' }] },
+        isolation: { exemptions: { groups: adminGroups } },
+      }),
+    );
+    const old = await runPod(namespace, helperPod({ '/old': 'old-data' }));
+    const oldHelper = old.metadata?.name ?? '';
+    // Bob_2 is `_bob__2` on disk; `Users` is no directory the old policy could have made (not canonical), so not an identity.
+    await execOk(namespace, oldHelper, 'mkdir -p /old/users/_bob__2/home/sub /old/users/Users/home && echo b2 > /old/users/_bob__2/home/sub/f && ln -s sub/f /old/users/_bob__2/home/l && echo x > /old/users/Users/home/x');
+    const before = await execOk(namespace, oldHelper, manifest('/old'));
+    await deletePod(namespace, oldHelper);
+    const planFile = join(work, 'from-policy.yaml');
+    const planned = await migrate(['plan', `--namespace=${namespace}`, `--to=${policyName}`, `--from-policy=${oldPolicy}`, '--thread=main', `--image=${cluster.images.busybox}`, `--output=${planFile}`]);
+    expect(planned.code, planned.stderr).toBe(0);
+    const plan = parseYaml(readFileSync(planFile, 'utf8')) as MigrationPlan;
+    expect(plan.items.map((item) => [item.user, item.source, item.target?.path])).toEqual([['Bob_2', { claim: 'old-data', path: 'users/_bob__2/home' }, 'users/_bob__2/threads/main/user-data']]);
+    const ran = await migrate(['run', `--plan=${planFile}`, `--image=${cluster.images.busybox}`]);
+    expect(ran.code, ran.stderr).toBe(0);
+    const check = await runPod(namespace, helperPod({ '/old': 'old-data' }));
+    expect(await execOk(namespace, helper, manifest('/share/users/_bob__2/threads/main/user-data'))).toBe(await execOk(namespace, check.metadata?.name ?? '', manifest('/old/users/_bob__2/home')));
+    expect(await execOk(namespace, check.metadata?.name ?? '', manifest('/old'))).toBe(before);
+    await deletePod(namespace, check.metadata?.name ?? '');
+  });
 });
 
 /** find arguments leaving out what the seeder added: entries of the sandbox's /sandbox that the source did not have. */
