@@ -291,8 +291,10 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
   const image = string(values, 'image') ?? '';
   const { namespace } = plan.spec;
   const config = loadKubeConfig(string(values, 'kubeconfig'));
-  const { target } = await targetPolicy(config, plan.spec.target.policy, 'spec.target.policy');
-  const problems = recheckPlan(plan, target);
+  const { target, all } = await targetPolicy(config, plan.spec.target.policy, 'spec.target.policy');
+  const sourcePolicy = plan.spec.source.kind === 'policy' ? all.get(plan.spec.source.policy) : undefined;
+  if (plan.spec.source.kind === 'policy' && !sourcePolicy) throw new UsageError(`spec.source.policy: policy ${JSON.stringify(plan.spec.source.policy)} not found in the cluster`);
+  const problems = recheckPlan(plan, target, sourcePolicy);
   if (problems.length > 0) throw new UsageError(`the plan does not match policy ${target.name} now; plan again:\n${problems.join('\n')}`);
 
   const store = migrationRecordStore(config, namespace, plan.metadata.id);

@@ -234,6 +234,17 @@ describe('plan file', () => {
     rekeyed.items[0]!.source.path = 'threads/t9/user-data';
     expect(recheckPlan(rekeyed, shared)[0]).toMatch(/items\[0\].key: does not belong to its source/);
     expect(itemKey({ claim: 'legacy', path: 'threads/t1/user-data' })).toBe(items[0]?.key);
+    // Another identity's source under this item's identity: the key recomputed, but the layout says whose it is.
+    const pattern: MigrationPlan = {
+      ...plan,
+      spec: { ...plan.spec, source: { kind: 'claimPattern', pattern: 'legacy-user-{user}', path: '' } },
+      items: [{ ...items[0]!, source: { claim: 'legacy-user-victim', path: '' }, key: itemKey({ claim: 'legacy-user-victim', path: '' }) }],
+    };
+    expect(recheckPlan(pattern, shared)).toEqual(['items[0].user: the source layout says "victim", not "alice"']);
+    const outside = structuredClone(plan);
+    outside.items[0]!.source = { claim: 'legacy', path: 'other/t1' };
+    outside.items[0]!.key = itemKey(outside.items[0]!.source);
+    expect(recheckPlan(outside, shared)).toEqual(['items[0].source: legacy:other/t1 is not in the plan\'s source layout']);
   });
 });
 
