@@ -53,6 +53,15 @@ fail() {
 
 case "$record" in '' | */* | . | ..) fail "MIGRATE_RECORD must be a file name" ;; esac
 case "/$MIGRATE_SOURCE_PATH/$MIGRATE_TARGET_PATH/" in */../* | */./*) fail "paths must not contain . or .. segments" ;; esac
+# On one claim, a source and a target nested in each other would copy the copy (the plan refuses them too).
+if [ "$MIGRATE_SOURCE_ROOT" = "$MIGRATE_TARGET_ROOT" ]; then
+  from=/$MIGRATE_SOURCE_PATH
+  from=${from%/}/
+  to=/$MIGRATE_TARGET_PATH
+  to=${to%/}/
+  case "$to" in "$from"*) fail "the target is inside the source" ;; esac
+  case "$from" in "$to"*) fail "the source is inside the target" ;; esac
+fi
 
 # real_dir ROOT PATH CREATE: walks PATH below ROOT one component at a time, refusing symlinks and non-directories;
 # with CREATE=yes a missing component is made (mode 0755). Sets $dir to the full path (no subshell: fail exits).

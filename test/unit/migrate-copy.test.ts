@@ -208,6 +208,20 @@ for (const shell of shells) {
       expect(snapshot(outside)).toEqual(before);
     });
 
+    it('refuses a source and a target nested in each other on one claim', () => {
+      const where = layout();
+      const same = { ...where, targetRoot: where.sourceRoot };
+      expect(copy(shell, { ...same, targetPath: 'threads/Al ice_1/user-data/new' }).status).toBe(1);
+      expect(resultOf(where)).toEqual({ result: 'failed', message: 'the target is inside the source' });
+      expect(copy(shell, { ...same, sourcePath: '', targetPath: 'users/x' }).status).toBe(1);
+      expect(resultOf(where)).toEqual({ result: 'failed', message: 'the target is inside the source' });
+      expect(copy(shell, { ...same, targetPath: 'threads' }).status).toBe(1);
+      expect(resultOf(where)).toEqual({ result: 'failed', message: 'the source is inside the target' });
+      writeFileSync(join(where.sourceRoot, where.sourcePath, 'a'), 'x');
+      expect(copy(shell, { ...same, targetPath: 'threads/Al ice_1/user-data2' }).status).toBe(0);
+      expect(readFileSync(join(where.sourceRoot, 'threads/Al ice_1/user-data2/a'), 'utf8')).toBe('x');
+    });
+
     it('refuses a source holding the reserved record name, and a target another plan migrated to', () => {
       const where = layout();
       const source = join(where.sourceRoot, where.sourcePath);
