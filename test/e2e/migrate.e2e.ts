@@ -336,6 +336,45 @@ describe('migrate on the real node', () => {
     expect(await execOk(namespace, check.metadata?.name ?? '', manifest('/old'))).toBe(before);
     await deletePod(namespace, check.metadata?.name ?? '');
   });
+
+  it('another policy: workspace PVCs the controller made (proven by its key) into shared subPaths', async () => {
+    const wsPolicy = `${namespace}-ws`;
+    cleanups.unshift(
+      await createPolicy(wsPolicy, namespace, {
+        mode: 'workspace',
+        podSelector: { matchLabels: { 'sandbox-storage.io/inject': 'true', 'sandbox-storage.io/layout': 'ws' } },
+        workspace: { scope: 'user', mountPath: '/sandbox', claimNamePrefix: 'ws-', size: '1Gi' },
+        isolation: { exemptions: { groups: adminGroups } },
+      }),
+    );
+    const pod = sandboxPod({ user: 'gina', thread: 'any', extraLabels: { 'sandbox-storage.io/layout': 'ws' } });
+    // The shared policy selects the Pod too until the more specific workspace policy is served.
+    await waitFor(
+      async () => {
+        const created = await core.createNamespacedPod({ namespace, body: structuredClone(pod), dryRun: 'All' });
+        return (created.spec?.volumes ?? []).some((volume) => volume.persistentVolumeClaim?.claimName.startsWith('ws-'));
+      },
+      { description: 'the webhook to apply the workspace policy', timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const gina = await runPod(namespace, pod);
+    await execOk(namespace, gina.metadata?.name ?? '', 'mkdir -p /sandbox/work && echo "gina in her workspace" > /sandbox/work/g.txt && ln -s work/g.txt /sandbox/link');
+    const claimName = gina.spec?.volumes?.find((volume) => volume.persistentVolumeClaim)?.persistentVolumeClaim?.claimName ?? '';
+    await deletePod(namespace, gina.metadata?.name ?? '');
+    expect(claimName).toMatch(/^ws-gina-/);
+
+    const planFile = join(work, 'from-workspaces.yaml');
+    const planned = await migrate(['plan', `--namespace=${namespace}`, `--to=${policyName}`, `--from-policy=${wsPolicy}`, '--thread=main', `--image=${cluster.images.busybox}`, `--output=${planFile}`]);
+    expect(planned.code, planned.stderr).toBe(0);
+    const plan = parseYaml(readFileSync(planFile, 'utf8')) as MigrationPlan;
+    expect(plan.items.map((item) => [item.user, item.source, item.target?.path, item.conflicts])).toEqual([['gina', { claim: claimName, path: '' }, 'users/gina/threads/main/user-data', []]]);
+    const ran = await migrate(['run', `--plan=${planFile}`, `--image=${cluster.images.busybox}`]);
+    expect(ran.code, ran.stderr).toBe(0);
+    const check = await runPod(namespace, helperPod({ '/ws': claimName }));
+    // The whole workspace, its seed record included: the seeder of the new layout then sees the same image, a no-op.
+    expect(await execOk(namespace, helper, manifest('/share/users/gina/threads/main/user-data', '! -path .'))).toBe(await execOk(namespace, check.metadata?.name ?? '', manifest('/ws', '! -path .')));
+    expect(await execOk(namespace, helper, 'cat /share/users/gina/threads/main/user-data/work/g.txt')).toBe('gina in her workspace\n');
+    await deletePod(namespace, check.metadata?.name ?? '');
+  });
 });
 
 /** find arguments leaving out what the seeder added: entries of the sandbox's /sandbox that the source did not have. */
