@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { controllerSummary, controllerUsage } from '../src/commands/controller.ts';
+import { migratePlanSummary, migratePlanUsage, migrateRunSummary, migrateRunUsage, migrateStatusSummary, migrateStatusUsage } from '../src/commands/migrate.ts';
 import { cliReference } from '../src/commands/options.ts';
 import { runSummary, runUsage } from '../src/commands/run.ts';
 import { serveSummary, serveUsage } from '../src/commands/serve.ts';
@@ -14,6 +15,9 @@ export function renderCliReference(): string {
     { command: 'run', usage: runUsage, summary: runSummary },
     { command: 'serve', usage: serveUsage, summary: serveSummary },
     { command: 'controller', usage: controllerUsage, summary: controllerSummary },
+    { command: 'migrate plan', usage: migratePlanUsage, summary: migratePlanSummary },
+    { command: 'migrate run', usage: migrateRunUsage, summary: migrateRunSummary },
+    { command: 'migrate status', usage: migrateStatusUsage, summary: migrateStatusSummary },
   ]);
 }
 

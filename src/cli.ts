@@ -11,6 +11,7 @@ const loadReview = () => import('./commands/review.ts');
 const loadValidate = () => import('./commands/validate.ts');
 const loadPolicies = () => import('./commands/policies.ts');
 const loadAudit = () => import('./commands/audit.ts');
+const loadMigrate = () => import('./commands/migrate.ts');
 
 const usage = `Usage: sandbox-storage <command> [options]
 
@@ -22,6 +23,7 @@ Commands:
   validate    check SandboxStoragePolicy files offline
   policies    list the SandboxStoragePolicies of a cluster with their status
   audit       list what breaks tenant isolation in a live cluster now
+  migrate     plan, run and check a move of existing data into a policy's layout
 
 Run 'sandbox-storage <command> --help' for a command's options.
 `;
@@ -67,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
       const { auditUsage, runAudit } = await loadAudit();
       if (wantsHelp) return (out(auditUsage), 0);
       return runAudit(args, out, err);
+    }
+    case 'migrate': {
+      const { runMigrate } = await loadMigrate();
+      return runMigrate(args, { out, err, tty: process.stderr.isTTY === true });
     }
     case undefined:
     case '--help':

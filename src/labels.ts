@@ -43,3 +43,6 @@ export const caRotatedAtAnnotation = 'sandbox-storage.io/ca-rotated-at';
 
 /** The component named on the Events the controller records. */
 export const controllerComponent = 'sandbox-storage-controller';
+
+/** Label on the Jobs, Pods and record ConfigMap of `migrate`: the plan they work for. */
+export const migrationPlanLabel = 'sandbox-storage.io/migration-plan';

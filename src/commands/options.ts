@@ -1,14 +1,18 @@
-// The one table of the long-running commands' flags. It produces each command's parser (node:util parseArgs),
-// its --help and docs/cli.md (npm run generate); serve, controller and run are presets that take rows of it.
+// The one table of the commands' flags. It produces each command's parser (node:util parseArgs), its --help and
+// docs/cli.md (npm run generate); serve, controller and run are presets that take rows of it, and so are the
+// three migrate subcommands. A name may have a row per group of commands, never two rows for one command.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultOwnershipKeySecret } from '../kube/ownership-key.ts';
 import { defaultLabels } from '../labels.ts';
 
-export type Command = 'serve' | 'controller' | 'run';
+export type Command = 'serve' | 'controller' | 'run' | MigrateCommand;
+export type MigrateCommand = 'migrate plan' | 'migrate run' | 'migrate status';
+const longRunning: readonly Command[] = ['serve', 'controller', 'run'];
+const migrateCommands: readonly MigrateCommand[] = ['migrate plan', 'migrate run', 'migrate status'];
 
-type Section = 'general' | 'ownership' | 'certificates' | 'controller';
+type Section = 'general' | 'ownership' | 'certificates' | 'controller' | 'migrate-source' | 'migrate-target' | 'migrate';
 
 export interface OptionSpec {
   name: string;
@@ -27,6 +31,9 @@ const webhook: readonly Command[] = ['serve', 'run'];
 const controller: readonly Command[] = ['controller', 'run'];
 const all: readonly Command[] = ['serve', 'controller', 'run'];
 const podNamespace = () => process.env.POD_NAMESPACE || 'sandbox-storage-system';
+const planOnly: readonly Command[] = ['migrate plan'];
+const withPods: readonly Command[] = ['migrate plan', 'migrate run'];
+const withPlanFile: readonly Command[] = ['migrate run', 'migrate status'];
 
 export const options: readonly OptionSpec[] = [
   { name: 'tls-cert-file', type: 'string', value: 'FILE', help: 'serving certificate (PEM); reloaded when it changes', section: 'general', commands: webhook },
@@ -100,6 +107,39 @@ export const options: readonly OptionSpec[] = [
   },
 ];
 
+const migrateOptions: readonly OptionSpec[] = [
+  { name: 'kubeconfig', type: 'string', value: 'FILE', help: 'cluster credentials (default: in-cluster, then $KUBECONFIG)', section: 'migrate', commands: migrateCommands },
+  { name: 'namespace', type: 'string', value: 'NS', help: 'the namespace of the data (source and target claims, and the Pods that read and copy)', section: 'migrate-target', commands: planOnly },
+  { name: 'to', type: 'string', value: 'POLICY', help: 'the SandboxStoragePolicy of the cluster whose layout the data moves into', section: 'migrate-target', commands: planOnly },
+  {
+    name: 'target-mount', type: 'string', value: 'PATH', section: 'migrate-target', commands: planOnly,
+    help: "which of the target policy's mounts receives the data (default: its first writable one, e.g. /sandbox)",
+  },
+  { name: 'thread', type: 'string', value: 'ID', help: 'the thread id of every identity, when the target needs one and the source has none', section: 'migrate-target', commands: planOnly },
+  { name: 'from-policy', type: 'string', value: 'POLICY', help: "another SandboxStoragePolicy of the cluster: its workspace PVCs or its shared claim's subPaths", section: 'migrate-source', commands: planOnly },
+  { name: 'from-mount', type: 'string', value: 'PATH', help: "with --from-policy in shared mode: which mount's subPath holds the data (default: its first writable one)", section: 'migrate-source', commands: planOnly },
+  { name: 'from-claim', type: 'string', value: 'PVC', help: 'a claim holding a legacy layout (with --from-path)', section: 'migrate-source', commands: planOnly },
+  { name: 'from-claim-pattern', type: 'string', value: 'PATTERN', help: 'claims found by name, one per user: e.g. legacy-user-{user}', section: 'migrate-source', commands: planOnly },
+  {
+    name: 'from-path', type: 'string', value: 'TEMPLATE', section: 'migrate-source', commands: planOnly,
+    help: 'where an identity\'s data is in the claim, raw ids: threads/{thread}/user-data (with --from-claim-pattern a fixed path; default: the root)',
+  },
+  { name: 'mapping', type: 'string', value: 'FILE', help: 'thread → user for a layout without a user id: CSV (thread,user) or JSON', section: 'migrate-source', commands: planOnly },
+  {
+    name: 'ownership-key-secret', type: 'string', value: 'NAMESPACE/NAME', default: `sandbox-storage-system/${defaultOwnershipKeySecret}`, section: 'migrate-source', commands: planOnly,
+    help: "with a workspace --from-policy: the Secret whose key proves the source PVCs are the controller's",
+  },
+  { name: 'output', type: 'string', value: 'FILE', help: 'where the plan goes (default: migration-plan.yaml; - for stdout)', section: 'migrate', commands: planOnly },
+  { name: 'format', type: 'string', value: 'yaml|json', default: 'yaml', help: 'the plan file format', section: 'migrate', commands: planOnly },
+  { name: 'plan', type: 'string', value: 'FILE', help: 'the plan file migrate plan wrote (required)', section: 'migrate', commands: withPlanFile },
+  { name: 'image', type: 'string', value: 'IMAGE', default: 'busybox:1.37', help: 'image of the inventory and copy Pods: needs sh, tar, find, stat, sort, awk, sha256sum (busybox has them)', section: 'migrate', commands: withPods },
+  { name: 'parallel', type: 'string', value: 'N', default: '2', help: 'identities copied at once', section: 'migrate', commands: ['migrate run'] },
+  { name: 'pod-deadline', type: 'string', value: 'DURATION', default: '1h', help: 'a Pod running longer fails (the next run starts it again)', section: 'migrate', commands: withPods },
+  { name: 'progress', type: 'string', value: 'auto|bar|json', default: 'auto', help: 'a progress bar on a terminal, one JSON line per identity otherwise', section: 'migrate', commands: ['migrate run'] },
+];
+
+export const allOptions: readonly OptionSpec[] = [...options, ...migrateOptions];
+
 const sections: Record<Section, string> = {
   general: 'Options',
   ownership:
@@ -107,10 +147,13 @@ const sections: Record<Section, string> = {
   certificates:
     'Self-managed certificates (no cert-manager needed): a CA and serving certificate kept in a Secret, renewed before expiry, the CA bundle patched into the webhook configurations; the --tls files are written from it. Only the leader writes',
   controller: 'Controller: creates the PVCs admitted sandbox Pods need and removes their scheduling gate; only the Lease holder reconciles',
+  'migrate-source': 'Source (exactly one of --from-policy, --from-claim, --from-claim-pattern)',
+  'migrate-target': 'Target',
+  migrate: 'Options',
 };
 
 export function optionsOf(command: Command): OptionSpec[] {
-  return options.filter((option) => option.commands.includes(command));
+  return allOptions.filter((option) => option.commands.includes(command));
 }
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
@@ -181,11 +224,14 @@ export function cliReference(commands: ReadonlyArray<{ command: Command; usage: 
     '| Flag | serve | controller | run | What it does |',
     '|---|:-:|:-:|:-:|---|',
   ];
-  for (const option of options) {
+  const row = (option: OptionSpec, columns: readonly Command[]) => {
     const { flag, text } = describe(option);
-    const mark = (command: Command) => (option.commands.includes(command) ? '✓' : '');
-    out.push(`| \`${flag}\` | ${mark('serve')} | ${mark('controller')} | ${mark('run')} | ${text.replaceAll('|', '\\|')} |`);
-  }
+    const marks = columns.map((command) => (option.commands.includes(command) ? '✓' : ''));
+    return `| \`${flag.replaceAll('|', '\\|')}\` | ${marks.join(' | ')} | ${text.replaceAll('|', '\\|')} |`;
+  };
+  for (const option of options) out.push(row(option, longRunning));
+  out.push('', '`sandbox-storage migrate` ([migrate.md](migrate.md)):', '', '| Flag | plan | run | status | What it does |', '|---|:-:|:-:|:-:|---|');
+  for (const option of migrateOptions) out.push(row(option, migrateCommands));
   for (const { command, usage, summary } of commands) {
     out.push('', `## sandbox-storage ${command}`, '', summary, '', '```text', usage.trimEnd(), '```');
   }

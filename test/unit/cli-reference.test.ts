@@ -16,6 +16,10 @@ describe('the command line reference', () => {
       [...new Set([...optionsOf('serve'), ...optionsOf('controller')].map((option) => option.name))].sort(),
     );
     expect(new Set(options.map((option) => option.name)).size).toBe(options.length);
+    for (const command of ['serve', 'controller', 'run', 'migrate plan', 'migrate run', 'migrate status'] as const) {
+      const names = optionsOf(command).map((option) => option.name);
+      expect(new Set(names).size, command).toBe(names.length);
+    }
   });
 
   it('a flag outside the command is refused by its parser', () => {

@@ -11,6 +11,7 @@ const layers: ReadonlyArray<{ layer: string; holds: readonly string[] }> = [
   { layer: 'naming', holds: ['naming'] },
   { layer: 'policy', holds: ['policy'] },
   { layer: 'admission', holds: ['admission'] },
+  { layer: 'migrate', holds: ['migrate'] },
   { layer: 'webhook', holds: ['webhook'] },
   { layer: 'certs', holds: ['certs'] },
   { layer: 'kube', holds: ['kube'] },

@@ -9,6 +9,8 @@ import { parse as parseYaml } from 'yaml';
 const root = new URL('../..', import.meta.url).pathname;
 const scripts = [
   'src/seed/seed.sh',
+  'src/migrate/copy.sh',
+  'src/migrate/inventory.sh',
   'deploy/kind/up.sh',
   'deploy/kind/down.sh',
   'test/helm/build.sh',
