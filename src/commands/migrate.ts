@@ -1,6 +1,7 @@
 // `sandbox-storage migrate plan|run|status`: moves existing users' data into a policy's layout on purpose. plan
 // reads the cluster (PVCs, policies, read-only inventory Pods) and writes a plan file; run copies it item by item
 // with Pods, verified and recorded, resumable; status reads the records. The source is never written.
+import { seedHomeDirectory } from '../admission/seed-container.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
@@ -198,7 +199,7 @@ async function runPlan(values: OptionValues, io: MigrateIo): Promise<number> {
   const missing = sources.filter((found) => !claims.some((claim) => claim.name === found.claim));
   if (missing.length > 0) throw new UsageError(missing.flatMap((found) => found.problems).join('\n'));
   const depth = templateDepth(resolved.path);
-  const listings = await mapLimit(sources, 2, (found) => inventory(jobsClient, { namespace, image, deadline, claim: found.claim, env: { INVENTORY_MODE: 'source', INVENTORY_DEPTH: String(depth) } }));
+  const listings = await mapLimit(sources, 2, (found) => inventory(jobsClient, { namespace, image, deadline, claim: found.claim, env: { INVENTORY_MODE: 'source', INVENTORY_DEPTH: String(depth), ...('workspacePolicy' in resolved.claims ? { INVENTORY_HOME: seedHomeDirectory } : {}) } }));
   const entries: SourceEntry[] = listings.flatMap((listing) => listing.entries);
   const items = planItems(entries, sources, resolved, { namespace, target, targetMount, ...(mapping ? { mapping } : {}), ...(thread !== undefined ? { thread } : {}) });
   const id = planId(namespace, target.name, items);

@@ -3,7 +3,8 @@
 # $INVENTORY_ROOT) holds, one line per entry, each starting with `@@migrate` and ending with the path:
 #
 #   INVENTORY_MODE=source, INVENTORY_DEPTH=N: every real directory N levels down (0: the root, listed as .), never
-#     through a symlink (find does not follow them), with its entry count and size in KiB:
+#     through a symlink (find does not follow them), with its entry count and size in KiB; at depth 0 with
+#     INVENTORY_HOME set, that directory instead of the root when it is a real directory:
 #       @@migrate<TAB>dir<TAB>ENTRIES<TAB>KIB<TAB>PATH
 #   INVENTORY_MODE=target, INVENTORY_PATHS (one relative path a line, . for the root): the state of each:
 #       @@migrate<TAB>target<TAB>STATE<TAB>DETAIL<TAB>PATH
@@ -26,7 +27,10 @@ list_sources() {
   depth=$1
   cd "$root"
   {
-    if [ "$depth" -eq 0 ]; then echo .; else find . -mindepth "$depth" -maxdepth "$depth" -type d ! -path "*$nl*" 2>/dev/null || true; fi
+    if [ "$depth" -eq 0 ] && [ -n "${INVENTORY_HOME:-}" ] && [ -d "$INVENTORY_HOME" ] && [ ! -L "$INVENTORY_HOME" ]; then
+      # A workspace whose Pods mount its home directory: that directory is the user's data.
+      echo "./$INVENTORY_HOME"
+    elif [ "$depth" -eq 0 ]; then echo .; else find . -mindepth "$depth" -maxdepth "$depth" -type d ! -path "*$nl*" 2>/dev/null || true; fi
   } | while IFS= read -r dir; do
     entries=$(find "$dir" 2>/dev/null | wc -l)
     kib=$(du -sk "$dir" 2>/dev/null | awk '{ print $1; exit }')

@@ -7,7 +7,7 @@ import type { Policy } from '../policy/types.ts';
 import { managedByValue, ownershipLabels } from '../labels.ts';
 import { policyNeedsThread } from '../admission/identity.ts';
 import { matchLayout, type LayoutIds } from './layout-template.ts';
-import type { ResolvedSource } from './source.ts';
+import { sourcePathIds, type ResolvedSource } from './source.ts';
 import { targetFor, type TargetLocation } from './target.ts';
 
 export interface SourceClaim {
@@ -111,7 +111,7 @@ export function planItems(entries: readonly SourceEntry[], sources: readonly Sou
   const items: PlanItem[] = [];
   for (const entry of entries) {
     const source = byClaim.get(entry.claim);
-    const fromPath = matchLayout(resolved.path, entry.path);
+    const fromPath = sourcePathIds(resolved, entry.path);
     if (!source || !fromPath) continue;
     const ids: LayoutIds = { ...source.ids, ...fromPath };
     const conflicts = [...source.problems];

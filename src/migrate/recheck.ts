@@ -4,14 +4,14 @@ import type { Policy } from '../policy/types.ts';
 import { matchLayout, type LayoutIds } from './layout-template.ts';
 import type { MigrationPlan } from './plan-file.ts';
 import { itemKey } from './plan.ts';
-import { resolveSource } from './source.ts';
+import { resolveSource, sourcePathIds } from './source.ts';
 import { targetFor } from './target.ts';
 
 /** The ids the source layout itself gives a source location; undefined when the location is not in the layout. */
 function layoutIds(plan: MigrationPlan, sourcePolicy: Policy | undefined, location: { claim: string; path: string }): LayoutIds | undefined {
   const { resolved } = resolveSource(plan.spec.source, sourcePolicy);
   if (!resolved) return undefined;
-  const fromPath = matchLayout(resolved.path, location.path);
+  const fromPath = sourcePathIds(resolved, location.path);
   if (!fromPath) return undefined;
   if ('fixed' in resolved.claims) return resolved.claims.fixed === location.claim ? fromPath : undefined;
   if ('pattern' in resolved.claims) {

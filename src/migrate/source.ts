@@ -1,8 +1,9 @@
 // What a migration reads from: another SandboxStoragePolicy, a legacy layout over one claim, or claims found by a
 // name pattern. Parsed from the command's flags with every error at once, each naming its flag.
+import { seedHomeDirectory } from '../admission/seed-container.ts';
 import { labelValueError } from '../naming/kubernetes-names.ts';
 import type { Policy } from '../policy/types.ts';
-import { layoutTemplate, layoutTemplateErrors, templateVariables, type LayoutTemplate } from './layout-template.ts';
+import { layoutTemplate, layoutTemplateErrors, matchLayout, templateVariables, type LayoutIds, type LayoutTemplate } from './layout-template.ts';
 
 export type MigrationSource =
   | { kind: 'policy'; policy: string; mount?: string }
@@ -90,4 +91,13 @@ export function fixedThreadErrors(thread: string | undefined): string[] {
   if (thread === undefined) return [];
   const problem = thread === '' ? 'must not be empty' : labelValueError(thread);
   return problem ? [`--thread: Invalid value: ${JSON.stringify(thread)}: ${problem}`] : [];
+}
+
+/**
+ * The ids a source directory's path gives, or undefined when it is not in the layout. A workspace's home directory
+ * (what its Pods mount at the seed path) stands for the workspace itself.
+ */
+export function sourcePathIds(resolved: ResolvedSource, path: string): LayoutIds | undefined {
+  if ('workspacePolicy' in resolved.claims && path === seedHomeDirectory) return {};
+  return matchLayout(resolved.path, path);
 }

@@ -366,12 +366,13 @@ describe('migrate on the real node', () => {
     const planned = await migrate(['plan', `--namespace=${namespace}`, `--to=${policyName}`, `--from-policy=${wsPolicy}`, '--thread=main', `--image=${cluster.images.busybox}`, `--output=${planFile}`]);
     expect(planned.code, planned.stderr).toBe(0);
     const plan = parseYaml(readFileSync(planFile, 'utf8')) as MigrationPlan;
-    expect(plan.items.map((item) => [item.user, item.source, item.target?.path, item.conflicts])).toEqual([['gina', { claim: claimName, path: '' }, 'users/gina/threads/main/user-data', []]]);
+    // What gina's Pods mount at /sandbox: the workspace's home directory (docs/seeding.md, "The home directory").
+    expect(plan.items.map((item) => [item.user, item.source, item.target?.path, item.conflicts])).toEqual([['gina', { claim: claimName, path: '.sandbox-storage-home' }, 'users/gina/threads/main/user-data', []]]);
     const ran = await migrate(['run', `--plan=${planFile}`, `--image=${cluster.images.busybox}`]);
     expect(ran.code, ran.stderr).toBe(0);
     const check = await runPod(namespace, helperPod({ '/ws': claimName }));
-    // The whole workspace, its seed record included: the seeder of the new layout then sees the same image, a no-op.
-    expect(await execOk(namespace, helper, manifest('/share/users/gina/threads/main/user-data', '! -path .'))).toBe(await execOk(namespace, check.metadata?.name ?? '', manifest('/ws', '! -path .')));
+    // The home directory, exactly; the seed record beside it stays behind (the seeder of the new layout adopts the data).
+    expect(await execOk(namespace, helper, manifest('/share/users/gina/threads/main/user-data', '! -path .'))).toBe(await execOk(namespace, check.metadata?.name ?? '', manifest('/ws/.sandbox-storage-home', '! -path .')));
     expect(await execOk(namespace, helper, 'cat /share/users/gina/threads/main/user-data/work/g.txt')).toBe('gina in her workspace\n');
     await deletePod(namespace, check.metadata?.name ?? '');
   });

@@ -280,6 +280,19 @@ for (const shell of shells) {
         '': { state: 'notEmpty', entries: 1 },
       });
     });
+
+    it('lists a workspace by its home directory when that is a real directory, never through a symlink there', () => {
+      const where = layout();
+      const home = '.sandbox-storage-home';
+      const listRoot = () => parseInventory(run(shell, inventoryScript, { INVENTORY_ROOT: where.targetRoot, INVENTORY_MODE: 'source', INVENTORY_DEPTH: '0', INVENTORY_HOME: home }).stdout, 'ws').entries.map((entry) => entry.path);
+      writeFileSync(join(where.targetRoot, 'old-layout-file'), 'x');
+      expect(listRoot()).toEqual(['']);
+      symlinkSync(where.sourceRoot, join(where.targetRoot, home));
+      expect(listRoot()).toEqual(['']);
+      rmSync(join(where.targetRoot, home));
+      mkdirSync(join(where.targetRoot, home));
+      expect(listRoot()).toEqual([home]);
+    });
   });
 }
 

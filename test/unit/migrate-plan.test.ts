@@ -12,7 +12,7 @@ import { recheckPlan } from '../../src/migrate/recheck.ts';
 import { itemAction, summarize, transition } from '../../src/migrate/records.ts';
 import { podsInTheWay, type PodInUse } from '../../src/migrate/busy.ts';
 import { parseCopyResult, parseInventory } from '../../src/migrate/scripts.ts';
-import { parseSource, resolveSource } from '../../src/migrate/source.ts';
+import { parseSource, resolveSource, sourcePathIds } from '../../src/migrate/source.ts';
 import type { ObservedClaim } from '../../src/admission/plan-types.ts';
 
 const [shared] = parsePolicies(
@@ -178,6 +178,15 @@ describe('plan items', () => {
       [true, [expect.stringMatching(/has no valid ownership proof/)]],
       [false, ['source PVC ws-forged is not the workspace name of the identity its labels claim']],
     ]);
+  });
+
+  it('reads a workspace’s home directory as the workspace itself, and no other directory of it', () => {
+    const policySource = resolveSource({ kind: 'policy', policy: 'ws' }, workspace).resolved!;
+    expect(sourcePathIds(policySource, '.sandbox-storage-home')).toEqual({});
+    expect(sourcePathIds(policySource, '')).toEqual({});
+    expect(sourcePathIds(policySource, 'elsewhere')).toBeUndefined();
+    const legacy = resolveSource({ kind: 'template', claim: 'old', path: 'threads/{thread}/user-data' }, undefined).resolved!;
+    expect(sourcePathIds(legacy, '.sandbox-storage-home')).toBeUndefined();
   });
 
   it('turns the targets’ states into conflicts, and this plan’s verified copy into done', () => {
