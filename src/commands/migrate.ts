@@ -9,9 +9,11 @@ import { listClusterPolicies } from '../kube/cluster-policies.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
 import { migrationPodClient, type MigrationPodClient, type PodMount } from '../kube/migration-pods.ts';
 import { listActivePods, listClaims } from '../kube/migration-reads.ts';
+import { migrationHoldWriter } from '../kube/migration-hold.ts';
 import { migrationRecordStore } from '../kube/migration-records.ts';
 import { readOwnershipKey } from '../kube/ownership-key.ts';
 import { podsInTheWay } from '../migrate/busy.ts';
+import { distinctIdentities, heldIdentities } from '../migrate/hold.ts';
 import { templateDepth } from '../migrate/layout-template.ts';
 import { parseMapping } from '../migrate/mapping.ts';
 import { formatPlan, parsePlan, planApiVersion, planKind, type MigrationPlan } from '../migrate/plan-file.ts';
@@ -21,6 +23,7 @@ import { itemAction, parseRecord, summarize, transition, type RunRecord } from '
 import { copyEnvironment, copyScript, inventoryScript, migrationRecordName, parseCopyResult, parseInventory, type CopyResult } from '../migrate/scripts.ts';
 import { fixedThreadErrors, parseSource, resolveSource, type SourceFlags } from '../migrate/source.ts';
 import { targetMounts } from '../migrate/target.ts';
+import { formatMigrationHold, migrationHoldKey, parseMigrationHolds } from '../policy/migration-hold.ts';
 import type { Policy } from '../policy/types.ts';
 import { parseDuration } from './duration.ts';
 import { optionsUsage, parseOptions, type OptionValues } from './options.ts';
@@ -303,8 +306,27 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
     return record ? [[key, record] as const] : [];
   }));
   const toCopy = plan.items.filter((item) => itemAction(item, records.get(item.key)) === 'copy');
+  // The hold comes first, so that no sandbox Pod of an identity to copy can start between the check and its copy.
+  // Each identity is let go once its item has ended; a run killed midway leaves the rest held (a rerun ends it).
+  const hold = migrationHoldWriter(config, target.name, plan.metadata.id);
+  const held = heldIdentities(toCopy, target);
+  let holdWrites: Promise<void> = Promise.resolve();
+  const writeHold = () => {
+    const identities = distinctIdentities(held.values());
+    const value = identities.length > 0 ? formatMigrationHold(namespace, identities) : undefined;
+    holdWrites = holdWrites.then(() => hold.set(value));
+    return holdWrites;
+  };
+  const release = (item: PlanItem) => (held.delete(item.key) ? writeHold() : Promise.resolve());
+  try {
+    await writeHold();
+  } catch (error) {
+    throw new Error(`cannot hold the identities to copy on policy ${target.name} (annotation ${migrationHoldKey(plan.metadata.id)}): ${apiErrorMessage(error)}`, { cause: error });
+  }
   const inTheWay = podsInTheWay(toCopy, await listActivePods(config, namespace), target);
   if (inTheWay.size > 0) {
+    held.clear();
+    await writeHold();
     const lines = toCopy.filter((item) => inTheWay.has(item.key)).map((item) => `  ${item.user}${item.thread !== undefined ? `/${item.thread}` : ''}: ${inTheWay.get(item.key)?.join(', ')}`);
     io.err(`refusing to start: Pods use the data of identities to copy (stop them; their new Pods must wait until the run is done):\n${lines.join('\n')}\n`);
     return 1;
@@ -329,6 +351,16 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
     await store.write(item.key, JSON.stringify(record));
   };
   await mapLimit(toCopy, parallel, async (item) => {
+    await copyItem(item);
+    await release(item);
+  });
+  await holdWrites;
+  reporter.end();
+  const summary = summarize(plan.items, records);
+  io.err(`plan ${plan.metadata.id}: ${summary.done} of ${summary.total} done, ${summary.failed} failed, ${summary.conflicts} with conflicts\n`);
+  return summary.done === summary.total ? 0 : 1;
+
+  async function copyItem(item: PlanItem): Promise<void> {
     const itemTarget = item.target!;
     if (!existing.has(item.source.claim) || !existing.has(itemTarget.claim)) {
       report({ item, result: 'failed', message: `claim ${existing.has(item.source.claim) ? itemTarget.claim : item.source.claim} does not exist` });
@@ -375,11 +407,7 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
       await setRecord(item, { state: 'failed', at: new Date().toISOString(), error: message });
       report({ item, result: 'failed', message, ms: Date.now() - started });
     }
-  });
-  reporter.end();
-  const summary = summarize(plan.items, records);
-  io.err(`plan ${plan.metadata.id}: ${summary.done} of ${summary.total} done, ${summary.failed} failed, ${summary.conflicts} with conflicts\n`);
-  return summary.done === summary.total ? 0 : 1;
+  }
 }
 
 async function runStatus(values: OptionValues, io: MigrateIo): Promise<number> {
@@ -400,6 +428,18 @@ async function runStatus(values: OptionValues, io: MigrateIo): Promise<number> {
   );
   const summary = summarize(plan.items, records);
   io.out(`plan ${plan.metadata.id}: ${summary.done} of ${summary.total} done, ${summary.failed} failed, ${summary.copying} copying, ${summary.pending} pending, ${summary.conflicts} with conflicts\n`);
+  const policy = plan.spec.target.policy;
+  const key = migrationHoldKey(plan.metadata.id);
+  try {
+    const value = await migrationHoldWriter(config, policy, plan.metadata.id).read();
+    const [hold] = value === undefined ? [] : parseMigrationHolds({ [key]: value });
+    if (hold) {
+      const what = hold.all ? 'every identity of the namespace' : `${hold.identities.length} identities`;
+      io.out(`hold: ${what} still held on policy ${policy} (their new sandbox Pods stay gated); rerun migrate run to finish, or release them: kubectl annotate sandboxstoragepolicy ${policy} ${key}-\n`);
+    }
+  } catch (error) {
+    io.err(`warning: cannot read the hold on policy ${policy}: ${apiErrorMessage(error)}\n`);
+  }
   return summary.done === summary.total ? 0 : 1;
 }
 
