@@ -399,7 +399,7 @@ describe('migrate on the real node', () => {
       onSpawn: (kill) => void waitFor(async () => (await copies()).items.length > 0, { description: 'the first copy Pod', timeoutMs: 120_000, intervalMs: 50 }).then(kill),
     });
     expect(killed.signal).toBe('SIGKILL');
-    expect(JSON.parse((await holdOnPolicy()) ?? '{}')).toEqual({ namespace, identities: [['ivy'], ['jack']] });
+    expect(JSON.parse((await holdOnPolicy()) ?? '{}')).toEqual({ namespace, identities: [['ivy', 'main'], ['jack', 'main']] });
     const status = await migrate(['status', `--plan=${planFile}`]);
     expect(status.stdout).toContain(`hold: 2 identities still held on policy ${policyName}`);
     expect(status.stdout).toContain(`kubectl annotate sandboxstoragepolicy ${policyName} ${holdKey}-`);
