@@ -34,8 +34,10 @@ export const migratePlanSummary = `Reads the cluster (read-only: PVCs, policies,
 per identity its source claim and path, its target claim and path under the target policy (as the webhook computes
 it), size and entry count, and every conflict. Changes nothing. Exit status: 0 no conflicts, 1 conflicts, 2 bad usage.`;
 export const migrateRunSummary = `Copies each planned identity with a Pod in the data's namespace, verifies it (entry count and content hashes of
-both sides) and records it; a rerun skips what is done and redoes what is not. Refuses to start while a sandbox Pod of
-an identity to copy runs. Never writes to the source. Exit status: 0 every item done, 1 some not, 2 bad usage.`;
+both sides) and records it; a rerun skips what is done and redoes what is not. Holds the identities to copy on the
+target policy (their new sandbox Pods wait behind the scheduling gate until each is done; a killed run leaves the hold,
+a rerun releases it) and refuses to start while a sandbox Pod of one runs. Never writes to the source. Exit status:
+0 every item done, 1 some not, 2 bad usage.`;
 export const migrateStatusSummary = 'Shows each planned identity\'s record: done, failed, copying (interrupted) or pending, and the conflicts. Exit status: 0 all done, 1 not.';
 
 export const migratePlanUsage = `Usage: sandbox-storage migrate plan --namespace NS --to POLICY SOURCE [options]
