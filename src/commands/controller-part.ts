@@ -22,7 +22,7 @@ export function controllerPart(options: {
   kubeConfig: k8s.KubeConfig;
   policies: () => readonly Policy[];
   /** Registers a listener for policy changes (migration holds released at once). */
-  onPoliciesChange?: (listener: () => void) => void;
+  onPoliciesChange?: (listener: () => void) => (() => void) | void;
   claims: WatchedCache<k8s.V1PersistentVolumeClaim>;
   metrics: ControllerMetrics;
   logger: Logger;

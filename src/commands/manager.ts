@@ -121,7 +121,7 @@ export async function runManager(parts: ManagerParts): Promise<number> {
         config: controller.config,
         kubeConfig: cluster(),
         policies: webhookSide ? () => webhookSide.policies() : () => fixedPolicies,
-        ...(webhookSide ? { onPoliciesChange: (listener: () => void) => webhookSide.onPoliciesChange(listener) } : {}),
+        ...(webhookSide ? { onPoliciesChange: webhookSide.onPoliciesChange } : {}),
         claims,
         metrics,
         logger: controllerLogger,

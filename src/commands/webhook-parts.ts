@@ -35,8 +35,8 @@ export interface WebhookParts {
   leaderOnly: Part[];
   /** The policies in force ([] before the policy source is up). */
   policies(): readonly Policy[];
-  /** Runs `listener` on every change of the policies (also those of a source opened later). */
-  onPoliciesChange(listener: () => void): void;
+  /** Runs `listener` on every change of the policies (also those of a source opened later); returns its removal. */
+  onPoliciesChange(listener: () => void): () => void;
   /** The HTTPS port, once listening. */
   port(): number | undefined;
 }
@@ -128,6 +128,14 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
     });
   }
 
+  const onPoliciesChange = (listener: () => void) => {
+    policyListeners.push(listener);
+    return () => {
+      const index = policyListeners.indexOf(listener);
+      if (index >= 0) policyListeners.splice(index, 1);
+    };
+  };
+
   let stopServing = async () => {};
   alwaysOn.push({
     name: 'webhook server',
@@ -199,7 +207,7 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
     });
   }
 
-  return { alwaysOn, leaderOnly, policies: () => policySet?.current() ?? [], onPoliciesChange: (listener) => void policyListeners.push(listener), port: () => server?.address.port };
+  return { alwaysOn, leaderOnly, policies: () => policySet?.current() ?? [], onPoliciesChange, port: () => server?.address.port };
 }
 
 /** The username whose PVC creations are the controller's: the flag's, or this process's own, learnt with retries. */

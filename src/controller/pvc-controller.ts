@@ -21,8 +21,11 @@ import { managedByValue, ownershipLabels, preparationLabel, preparationWorkKeyAn
 export interface PvcControllerOptions {
   /** The policies in force now (they may be reloaded while the controller runs). */
   policies: () => readonly Policy[];
-  /** Called with a listener to run whenever the policies change: a migration hold that goes away is acted on at once. */
-  onPoliciesChange?: (listener: () => void) => void;
+  /**
+   * Called with a listener to run whenever the policies change: a migration hold that goes away is acted on at once.
+   * What it returns, if anything, is called on stop to unregister it (a controller is made per leadership term).
+   */
+  onPoliciesChange?: (listener: () => void) => (() => void) | void;
   pods: WatchedCache<k8s.V1Pod>;
   claims: WatchedCache<k8s.V1PersistentVolumeClaim>;
   reconciler: Omit<ReconcilerDependencies, 'logger' | 'metrics'>;
@@ -280,7 +283,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     }
   };
   holdsSeen = holdsOf();
-  options.onPoliciesChange?.(onPolicies);
+  const unsubscribePolicies = options.onPoliciesChange?.(onPolicies);
 
   // Every watch handler, so that stop() removes exactly what start() added.
   const subscribe = <T extends k8s.KubernetesObject>(cache: WatchedCache<T>, onChange: (object: T) => void, onDelete: (object: T) => void) =>
@@ -323,6 +326,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       running = false;
       clearInterval(resyncTimer);
       for (const toggle of subscriptions) toggle('off');
+      unsubscribePolicies?.();
       queue.shutDown();
       await Promise.all(workers);
       await seedScripts?.settled();
