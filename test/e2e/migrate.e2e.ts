@@ -413,7 +413,7 @@ describe('migrate on the real node', () => {
     const body = sandboxPod({ user, thread: 'main' });
     body.metadata = { ...body.metadata, name: podName };
     delete body.metadata.generateName;
-    const created = await kubectl(['create', '-n', namespace, '-f', '-'], JSON.stringify(body));
+    const created = await kubectl(['create', '-n', namespace, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', ...body }));
     expect(created.code, created.stderr).toBe(0);
     expect(created.stderr).toContain(`waits behind the scheduling gate until migration ${plan.metadata.id} into policy "${policyName}"`);
     const readPod = () => core.readNamespacedPod({ namespace, name: podName });
