@@ -46,3 +46,9 @@ export const controllerComponent = 'sandbox-storage-controller';
 
 /** Label on the Jobs, Pods and record ConfigMap of `migrate`: the plan they work for. */
 export const migrationPlanLabel = 'sandbox-storage.io/migration-plan';
+
+/**
+ * Annotation on a SandboxStoragePolicy, `<prefix><plan id>`: the identities a `migrate run` is copying into it. Their
+ * new sandbox Pods stay behind the storage gate until it is gone (src/policy/migration-hold.ts).
+ */
+export const migrationHoldAnnotationPrefix = 'sandbox-storage.io/migration-hold-';

@@ -3,6 +3,7 @@
 import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Policy } from '../policy/types.ts';
 import { hasStorageGate } from './scheduling-gate.ts';
+import { holdOf, holdWarning } from './migration-hold.ts';
 import type { PlanRequest, PodPlan } from './plan-types.ts';
 import { buildSeedInjection, seedContainerName } from './seed-container.ts';
 import { selectPolicy } from '../policy/select-policy.ts';
@@ -125,7 +126,10 @@ export function planPod(rawPod: unknown, policies: readonly Policy[], request: P
   // unless the controller must first prepare the identity's directories on the shared volume or make the seed
   // script's ConfigMap exist (always gated, whatever spec.provisioning.schedulingGate says: nothing else creates it).
   const prepares = policy.spec.mode === 'shared' && policy.spec.shared.preparation.enabled;
-  const gated = scriptConfigMap !== undefined || (policy.spec.provisioning.schedulingGate && (state?.state !== 'ready' || prepares));
+  // A migration copying this identity's data holds the Pod whatever the policy says: no write may race the copy.
+  const hold = holdOf(policy, request.namespace, labels);
+  if (hold) plan.warnings.push(holdWarning(policy, hold));
+  const gated = hold !== undefined || scriptConfigMap !== undefined || (policy.spec.provisioning.schedulingGate && (state?.state !== 'ready' || prepares));
   if (claim && gated && !hasStorageGate(mutated)) {
     mutated.spec.schedulingGates = [...(mutated.spec.schedulingGates ?? []), { name: storageSchedulingGate }];
   }

@@ -21,6 +21,8 @@ export function controllerPart(options: {
   config: ControllerConfig;
   kubeConfig: k8s.KubeConfig;
   policies: () => readonly Policy[];
+  /** Registers a listener for policy changes (migration holds released at once). */
+  onPoliciesChange?: (listener: () => void) => (() => void) | void;
   claims: WatchedCache<k8s.V1PersistentVolumeClaim>;
   metrics: ControllerMetrics;
   logger: Logger;
@@ -51,6 +53,7 @@ export function controllerPart(options: {
       const preparationPods = watchPreparationPods(kubeConfig, config.preparationNamespace, logger);
       const controller = createPvcController({
         policies,
+        ...(options.onPoliciesChange ? { onPoliciesChange: options.onPoliciesChange } : {}),
         pods,
         claims,
         reconciler,

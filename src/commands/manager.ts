@@ -121,6 +121,7 @@ export async function runManager(parts: ManagerParts): Promise<number> {
         config: controller.config,
         kubeConfig: cluster(),
         policies: webhookSide ? () => webhookSide.policies() : () => fixedPolicies,
+        ...(webhookSide ? { onPoliciesChange: webhookSide.onPoliciesChange } : {}),
         claims,
         metrics,
         logger: controllerLogger,

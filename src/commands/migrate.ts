@@ -10,9 +10,11 @@ import { listClusterPolicies } from '../kube/cluster-policies.ts';
 import { loadKubeConfig } from '../kube/kube-config.ts';
 import { migrationPodClient, type MigrationPodClient, type PodMount } from '../kube/migration-pods.ts';
 import { listActivePods, listClaims } from '../kube/migration-reads.ts';
+import { migrationHoldWriter } from '../kube/migration-hold.ts';
 import { migrationRecordStore } from '../kube/migration-records.ts';
 import { readOwnershipKey } from '../kube/ownership-key.ts';
 import { podsInTheWay } from '../migrate/busy.ts';
+import { distinctIdentities, heldIdentities } from '../migrate/hold.ts';
 import { templateDepth } from '../migrate/layout-template.ts';
 import { parseMapping } from '../migrate/mapping.ts';
 import { formatPlan, parsePlan, planApiVersion, planKind, type MigrationPlan } from '../migrate/plan-file.ts';
@@ -22,6 +24,7 @@ import { itemAction, parseRecord, summarize, transition, type RunRecord } from '
 import { copyEnvironment, copyScript, inventoryScript, migrationRecordName, parseCopyResult, parseInventory, type CopyResult } from '../migrate/scripts.ts';
 import { fixedThreadErrors, parseSource, resolveSource, type SourceFlags } from '../migrate/source.ts';
 import { targetMounts } from '../migrate/target.ts';
+import { formatMigrationHold, migrationHoldKey, parseMigrationHolds } from '../policy/migration-hold.ts';
 import type { Policy } from '../policy/types.ts';
 import { parseDuration } from './duration.ts';
 import { optionsUsage, parseOptions, type OptionValues } from './options.ts';
@@ -32,8 +35,10 @@ export const migratePlanSummary = `Reads the cluster (read-only: PVCs, policies,
 per identity its source claim and path, its target claim and path under the target policy (as the webhook computes
 it), size and entry count, and every conflict. Changes nothing. Exit status: 0 no conflicts, 1 conflicts, 2 bad usage.`;
 export const migrateRunSummary = `Copies each planned identity with a Pod in the data's namespace, verifies it (entry count and content hashes of
-both sides) and records it; a rerun skips what is done and redoes what is not. Refuses to start while a sandbox Pod of
-an identity to copy runs. Never writes to the source. Exit status: 0 every item done, 1 some not, 2 bad usage.`;
+both sides) and records it; a rerun skips what is done and redoes what is not. Holds the identities to copy on the
+target policy (their new sandbox Pods wait behind the scheduling gate until each is done; a killed run leaves the hold,
+a rerun releases it) and refuses to start while a sandbox Pod of one runs. Never writes to the source. Exit status:
+0 every item done, 1 some not, 2 bad usage.`;
 export const migrateStatusSummary = 'Shows each planned identity\'s record: done, failed, copying (interrupted) or pending, and the conflicts. Exit status: 0 all done, 1 not.';
 
 export const migratePlanUsage = `Usage: sandbox-storage migrate plan --namespace NS --to POLICY SOURCE [options]
@@ -304,8 +309,27 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
     return record ? [[key, record] as const] : [];
   }));
   const toCopy = plan.items.filter((item) => itemAction(item, records.get(item.key)) === 'copy');
+  // The hold comes first, so that no sandbox Pod of an identity to copy can start between the check and its copy.
+  // Each identity is let go once its item has ended; a run killed midway leaves the rest held (a rerun ends it).
+  const hold = migrationHoldWriter(config, target.name, plan.metadata.id);
+  const held = heldIdentities(toCopy, target);
+  let holdWrites: Promise<void> = Promise.resolve();
+  const writeHold = () => {
+    const identities = distinctIdentities(held.values());
+    const value = identities.length > 0 ? formatMigrationHold(namespace, identities) : undefined;
+    holdWrites = holdWrites.then(() => hold.set(value));
+    return holdWrites;
+  };
+  const release = (item: PlanItem) => (held.delete(item.key) ? writeHold() : Promise.resolve());
+  try {
+    await writeHold();
+  } catch (error) {
+    throw new Error(`cannot hold the identities to copy on policy ${target.name} (annotation ${migrationHoldKey(plan.metadata.id)}): ${apiErrorMessage(error)}`, { cause: error });
+  }
   const inTheWay = podsInTheWay(toCopy, await listActivePods(config, namespace), target);
   if (inTheWay.size > 0) {
+    held.clear();
+    await writeHold();
     const lines = toCopy.filter((item) => inTheWay.has(item.key)).map((item) => `  ${item.user}${item.thread !== undefined ? `/${item.thread}` : ''}: ${inTheWay.get(item.key)?.join(', ')}`);
     io.err(`refusing to start: Pods use the data of identities to copy (stop them; their new Pods must wait until the run is done):\n${lines.join('\n')}\n`);
     return 1;
@@ -330,6 +354,16 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
     await store.write(item.key, JSON.stringify(record));
   };
   await mapLimit(toCopy, parallel, async (item) => {
+    await copyItem(item);
+    await release(item);
+  });
+  await holdWrites;
+  reporter.end();
+  const summary = summarize(plan.items, records);
+  io.err(`plan ${plan.metadata.id}: ${summary.done} of ${summary.total} done, ${summary.failed} failed, ${summary.conflicts} with conflicts\n`);
+  return summary.done === summary.total ? 0 : 1;
+
+  async function copyItem(item: PlanItem): Promise<void> {
     const itemTarget = item.target!;
     if (!existing.has(item.source.claim) || !existing.has(itemTarget.claim)) {
       report({ item, result: 'failed', message: `claim ${existing.has(item.source.claim) ? itemTarget.claim : item.source.claim} does not exist` });
@@ -376,11 +410,7 @@ async function runRun(values: OptionValues, io: MigrateIo): Promise<number> {
       await setRecord(item, { state: 'failed', at: new Date().toISOString(), error: message });
       report({ item, result: 'failed', message, ms: Date.now() - started });
     }
-  });
-  reporter.end();
-  const summary = summarize(plan.items, records);
-  io.err(`plan ${plan.metadata.id}: ${summary.done} of ${summary.total} done, ${summary.failed} failed, ${summary.conflicts} with conflicts\n`);
-  return summary.done === summary.total ? 0 : 1;
+  }
 }
 
 async function runStatus(values: OptionValues, io: MigrateIo): Promise<number> {
@@ -401,6 +431,18 @@ async function runStatus(values: OptionValues, io: MigrateIo): Promise<number> {
   );
   const summary = summarize(plan.items, records);
   io.out(`plan ${plan.metadata.id}: ${summary.done} of ${summary.total} done, ${summary.failed} failed, ${summary.copying} copying, ${summary.pending} pending, ${summary.conflicts} with conflicts\n`);
+  const policy = plan.spec.target.policy;
+  const key = migrationHoldKey(plan.metadata.id);
+  try {
+    const value = await migrationHoldWriter(config, policy, plan.metadata.id).read();
+    const [hold] = value === undefined ? [] : parseMigrationHolds({ [key]: value });
+    if (hold) {
+      const what = hold.all ? 'every identity of the namespace' : `${hold.identities.length} identities`;
+      io.out(`hold: ${what} still held on policy ${policy} (their new sandbox Pods stay gated); rerun migrate run to finish, or release them: kubectl annotate sandboxstoragepolicy ${policy} ${key}-\n`);
+    }
+  } catch (error) {
+    io.err(`warning: cannot read the hold on policy ${policy}: ${apiErrorMessage(error)}\n`);
+  }
   return summary.done === summary.total ? 0 : 1;
 }
 

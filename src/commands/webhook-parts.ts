@@ -35,6 +35,8 @@ export interface WebhookParts {
   leaderOnly: Part[];
   /** The policies in force ([] before the policy source is up). */
   policies(): readonly Policy[];
+  /** Runs `listener` on every change of the policies (also those of a source opened later); returns its removal. */
+  onPoliciesChange(listener: () => void): () => void;
   /** The HTTPS port, once listening. */
   port(): number | undefined;
 }
@@ -62,6 +64,7 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
   if (config.clusterPolicies && !cluster) throw new UsageError(`--cluster-policies needs cluster access: ${needsCluster}`);
   const metrics = admissionMetrics(registry);
   let policySet: PolicySet | undefined;
+  const policyListeners: Array<() => void> = [];
   let server: WebhookServer | undefined;
   const alwaysOn: Part[] = [];
   const leaderOnly: Part[] = [];
@@ -88,6 +91,10 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
       };
       loaded();
       opened.onChange(loaded);
+      opened.onChange(() => {
+        for (const listener of policyListeners) listener();
+      });
+      for (const listener of policyListeners) listener();
     },
     async stop() {
       await policySet?.stop();
@@ -120,6 +127,14 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
       },
     });
   }
+
+  const onPoliciesChange = (listener: () => void) => {
+    policyListeners.push(listener);
+    return () => {
+      const index = policyListeners.indexOf(listener);
+      if (index >= 0) policyListeners.splice(index, 1);
+    };
+  };
 
   let stopServing = async () => {};
   alwaysOn.push({
@@ -192,7 +207,7 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
     });
   }
 
-  return { alwaysOn, leaderOnly, policies: () => policySet?.current() ?? [], port: () => server?.address.port };
+  return { alwaysOn, leaderOnly, policies: () => policySet?.current() ?? [], onPoliciesChange, port: () => server?.address.port };
 }
 
 /** The username whose PVC creations are the controller's: the flag's, or this process's own, learnt with retries. */

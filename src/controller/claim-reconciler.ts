@@ -7,6 +7,7 @@ import { claimStatement, ownershipProof, provenByOwnLabels } from '../admission/
 import type { ClaimPlan } from '../admission/plan-types.ts';
 import { hasQuota, quotaViolation } from '../admission/quota.ts';
 import { hasStorageGate } from '../admission/scheduling-gate.ts';
+import { holdOf } from '../admission/migration-hold.ts';
 import { apiErrorMessage } from '../kube/api-errors.ts';
 import { observeClaim, type ClaimClient } from '../kube/claims.ts';
 import type { PodClient } from '../kube/pods.ts';
@@ -170,7 +171,7 @@ export class ClaimReconciler {
     const preparation = await this.prepareDirectories(users);
     const scripts = this.deps.seedScripts ? await this.deps.seedScripts.ready(preparation.ready) : { ready: preparation.ready };
     if (scripts.requeueAfterMs !== undefined) preparation.requeueAfterMs = Math.min(preparation.requeueAfterMs ?? scripts.requeueAfterMs, scripts.requeueAfterMs);
-    await this.releasePods(scripts.ready, log);
+    await this.releasePods(this.notHeld(users, scripts.ready, log), log);
     // In use again: the retention clock starts over when the last Pod leaves.
     if (plan.role === 'workspace' && live?.metadata?.annotations?.[lastUsedAnnotation] !== undefined) {
       await claims.setAnnotation(live, lastUsedAnnotation, undefined);
@@ -294,6 +295,16 @@ export class ClaimReconciler {
 
   private stateOf(plan: ClaimPlan, live: k8s.V1PersistentVolumeClaim | undefined, policy: Policy, key: Uint8Array): ClaimState {
     return claimState(plan, live ? observeClaim(live) : undefined, policy.spec.provisioning.adoptExisting, key);
+  }
+
+  /** The Pods no migration holds: a held one keeps its gate until the hold leaves its policy (which requeues it). */
+  private notHeld(users: ClaimUsers, pods: k8s.V1Pod[], log: Logger): k8s.V1Pod[] {
+    return pods.filter((pod) => {
+      const policy = users.policyOf?.(pod) ?? users.policy;
+      const hold = holdOf(policy, pod.metadata?.namespace ?? users.plan.namespace, pod.metadata?.labels);
+      if (hold) log.debug({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, plan: hold.plan }, 'pod held by a migration');
+      return hold === undefined;
+    });
   }
 
   /** Every planned PVC exists and is usable (and the directories are prepared): lift the scheduling gate. */

@@ -21,6 +21,11 @@ import { managedByValue, ownershipLabels, preparationLabel, preparationWorkKeyAn
 export interface PvcControllerOptions {
   /** The policies in force now (they may be reloaded while the controller runs). */
   policies: () => readonly Policy[];
+  /**
+   * Called with a listener to run whenever the policies change: a migration hold that goes away is acted on at once.
+   * What it returns, if anything, is called on stop to unregister it (a controller is made per leadership term).
+   */
+  onPoliciesChange?: (listener: () => void) => (() => void) | void;
   pods: WatchedCache<k8s.V1Pod>;
   claims: WatchedCache<k8s.V1PersistentVolumeClaim>;
   reconciler: Omit<ReconcilerDependencies, 'logger' | 'metrics'>;
@@ -262,6 +267,24 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     }
   };
 
+  // A migration hold came or went: reconcile the keys of that policy's Pods now, not at the next resync.
+  let holdsSeen = new Map<string, string>();
+  const holdsOf = () => new Map(policies().map((policy) => [policy.name, JSON.stringify(policy.holds ?? [])]));
+  const onPolicies = () => {
+    const now = holdsOf();
+    const changed = new Set([...now].filter(([name, holds]) => holdsSeen.get(name) !== holds).map(([name]) => name));
+    for (const name of holdsSeen.keys()) if (!now.has(name)) changed.add(name);
+    holdsSeen = now;
+    if (!running || changed.size === 0) return;
+    for (const [member, keys] of claimsByPod) {
+      const { namespace, name } = splitKey(member);
+      const policy = pods.cache.get(name, namespace)?.metadata?.annotations?.[ownershipLabels.policy];
+      if (policy !== undefined && changed.has(policy)) for (const key of keys) enqueue(key);
+    }
+  };
+  holdsSeen = holdsOf();
+  const unsubscribePolicies = options.onPoliciesChange?.(onPolicies);
+
   // Every watch handler, so that stop() removes exactly what start() added.
   const subscribe = <T extends k8s.KubernetesObject>(cache: WatchedCache<T>, onChange: (object: T) => void, onDelete: (object: T) => void) =>
     (method: 'on' | 'off') => {
@@ -303,6 +326,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       running = false;
       clearInterval(resyncTimer);
       for (const toggle of subscriptions) toggle('off');
+      unsubscribePolicies?.();
       queue.shutDown();
       await Promise.all(workers);
       await seedScripts?.settled();

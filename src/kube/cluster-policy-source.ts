@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { formatFieldErrors } from '../policy/field-errors.ts';
 import { resolveConflicts } from '../policy/policy-conflicts.ts';
 import { policyGroup, policyNames, policyVersion } from '../policy/schema.ts';
+import { parseMigrationHolds } from '../policy/migration-hold.ts';
 import type { Policy } from '../policy/types.ts';
 import { validatePolicyDocument } from '../policy/validate.ts';
 import { watchedCache } from './informers.ts';
@@ -67,12 +68,18 @@ export async function watchClusterPolicies(
     const { status: _status, ...document } = object;
     const result = validatePolicyDocument(document);
     if (result.policy) {
+      // Migration holds live in annotations (no generation bump): every update re-reads them.
+      const holds = parseMigrationHolds(object.metadata?.annotations);
+      for (const hold of holds) {
+        if (hold.error) logger.warn({ policy: name, plan: hold.plan, err: hold.error }, 'unreadable migration hold: every sandbox Pod of the policy is held');
+      }
+      const policy: Policy = holds.length > 0 ? { ...result.policy, holds } : result.policy;
       entries.set(name, {
-        serving: { policy: result.policy, generation },
+        serving: { policy, generation },
         state: { name, origin: 'cluster', generation, ready: true, servingGeneration: generation },
         createdAt,
       });
-      logger.info({ policy: name, generation }, 'policy loaded');
+      logger.info({ policy: name, generation, holds: holds.map((hold) => hold.plan) }, 'policy loaded');
     } else {
       const error = formatFieldErrors(result.errors);
       entries.set(name, {

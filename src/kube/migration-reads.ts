@@ -2,6 +2,8 @@
 // identity's data while it is copied (sandbox Pods of the identity, Pods mounting a source claim).
 import * as k8s from '@kubernetes/client-node';
 import type { ObservedClaim } from '../admission/plan-types.ts';
+import { hasStorageGate } from '../admission/scheduling-gate.ts';
+import { ownershipLabels } from '../labels.ts';
 import { observeClaim } from './claims.ts';
 
 export async function listClaims(config: k8s.KubeConfig, namespace: string): Promise<ObservedClaim[]> {
@@ -13,6 +15,10 @@ export interface ActivePod {
   name: string;
   labels: Record<string, string>;
   claims: string[];
+  /** The policy the mutating webhook admitted it under (its annotation), if any. */
+  policy?: string;
+  /** Still behind the storage scheduling gate: not started, so it has written nothing. */
+  gated: boolean;
 }
 
 /** Pods not yet ended (Pending, Running, Unknown, gated), with their labels and the claims they mount. */
@@ -25,5 +31,7 @@ export async function listActivePods(config: k8s.KubeConfig, namespace: string):
       name: pod.metadata?.name ?? '',
       labels: pod.metadata?.labels ?? {},
       claims: (pod.spec?.volumes ?? []).flatMap((volume) => (volume.persistentVolumeClaim ? [volume.persistentVolumeClaim.claimName] : [])),
+      ...(pod.metadata?.annotations?.[ownershipLabels.policy] !== undefined ? { policy: pod.metadata.annotations[ownershipLabels.policy] } : {}),
+      gated: hasStorageGate(pod),
     }));
 }

@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrationPlanLabel } from '../../src/labels.ts';
+import { migrationPlanLabel, storageSchedulingGate } from '../../src/labels.ts';
+import { migrationHoldKey } from '../../src/policy/migration-hold.ts';
+import { recordsConfigMapName } from '../../src/kube/migration-records.ts';
 import type { MigrationPlan } from '../../src/migrate/plan-file.ts';
 import { waitFor } from '../harness/wait.ts';
 import { adminGroups, cluster, core, createNamespace, createPolicy, deletePod, execOk, kubectl, runPod, sandboxPod, waitUntilPolicyApplies } from './setup/cluster-context.ts';
@@ -375,6 +377,70 @@ describe('migrate on the real node', () => {
     expect(await execOk(namespace, helper, manifest('/share/users/gina/threads/main/user-data', '! -path .'))).toBe(await execOk(namespace, check.metadata?.name ?? '', manifest('/ws/.sandbox-storage-home', '! -path .')));
     expect(await execOk(namespace, helper, 'cat /share/users/gina/threads/main/user-data/work/g.txt')).toBe('gina in her workspace\n');
     await deletePod(namespace, check.metadata?.name ?? '');
+  });
+
+  it('holds a new sandbox Pod of an identity being migrated behind the gate until that identity is done, then it runs on the migrated data', async () => {
+    for (const claim of ['held-user-ivy', 'held-user-jack']) cleanups.unshift(await createStaticClaim(namespace, claim));
+    const writer = await runPod(namespace, helperPod({ '/ivy': 'held-user-ivy', '/jack': 'held-user-jack' }));
+    await execOk(namespace, writer.metadata?.name ?? '', 'echo "ivy legacy" > /ivy/ivy.txt && echo "jack legacy" > /jack/jack.txt');
+    await deletePod(namespace, writer.metadata?.name ?? '');
+    const planFile = join(work, 'held.yaml');
+    const planned = await migrate(['plan', `--namespace=${namespace}`, `--to=${policyName}`, '--from-claim-pattern=held-user-{user}', '--thread=main', `--image=${cluster.images.busybox}`, `--output=${planFile}`]);
+    expect(planned.code, planned.stderr).toBe(0);
+    const plan = parseYaml(readFileSync(planFile, 'utf8')) as MigrationPlan;
+    const holdKey = migrationHoldKey(plan.metadata.id);
+    const holdOnPolicy = async () => {
+      const got = await kubectl(['get', 'sandboxstoragepolicy', policyName, '-o', 'json']);
+      return (JSON.parse(got.stdout) as k8s.KubernetesObject).metadata?.annotations?.[holdKey];
+    };
+
+    // Killed once its first copy Pod exists: the hold stays for both identities (that copy Pod runs on).
+    const copies = () => core.listNamespacedPod({ namespace, labelSelector: `${migrationPlanLabel}=${plan.metadata.id}` });
+    const killed = await migrate(['run', `--plan=${planFile}`, `--image=${cluster.images.busybox}`, '--parallel=1'], {
+      onSpawn: (kill) => void waitFor(async () => (await copies()).items.length > 0, { description: 'the first copy Pod', timeoutMs: 120_000, intervalMs: 50 }).then(kill),
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(JSON.parse((await holdOnPolicy()) ?? '{}')).toEqual({ namespace, identities: [['ivy', 'main'], ['jack', 'main']] });
+    const status = await migrate(['status', `--plan=${planFile}`]);
+    expect(status.stdout).toContain(`hold: 2 identities still held on policy ${policyName}`);
+    expect(status.stdout).toContain(`kubectl annotate sandboxstoragepolicy ${policyName} ${holdKey}-`);
+
+    // The identity whose copy has not started yet: its new sandbox Pod is admitted gated, with a warning, and waits.
+    const started = (await copies()).items[0]?.metadata?.name ?? '';
+    const waiting = plan.items.find((item) => !started.endsWith(item.key.slice(0, 10)));
+    expect(waiting?.user).toMatch(/^(ivy|jack)$/);
+    const user = waiting?.user ?? '';
+    const podName = `held-${user}`;
+    const body = sandboxPod({ user, thread: 'main' });
+    body.metadata = { ...body.metadata, name: podName };
+    delete body.metadata.generateName;
+    const created = await kubectl(['create', '-n', namespace, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', ...body }));
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toContain(`waits behind the scheduling gate until migration ${plan.metadata.id} into policy "${policyName}"`);
+    const readPod = () => core.readNamespacedPod({ namespace, name: podName });
+    await waitFor(async () => (await readPod()).status?.conditions?.find((condition) => condition.type === 'PodScheduled')?.reason === 'SchedulingGated', {
+      description: `${podName} SchedulingGated`,
+      timeoutMs: 60_000,
+    });
+
+    // The rerun does not count the gated Pod as in the way; the gate is lifted only after the identity is done.
+    const rerun = migrate(['run', `--plan=${planFile}`, `--image=${cluster.images.busybox}`, '--parallel=1']);
+    const recordWhenReleased = await waitFor(
+      async () => {
+        const pod = await readPod();
+        if ((pod.spec?.schedulingGates ?? []).some((gate) => gate.name === storageSchedulingGate)) return undefined;
+        const records = await core.readNamespacedConfigMap({ namespace, name: recordsConfigMapName(plan.metadata.id) });
+        return { record: JSON.parse(records.data?.[waiting?.key ?? ''] ?? '{}') as { state?: string } };
+      },
+      { description: `the gate of ${podName} to be lifted`, timeoutMs: 180_000, intervalMs: 50 },
+    );
+    expect(recordWhenReleased.record.state).toBe('done');
+    const finished = await rerun;
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(await holdOnPolicy()).toBeUndefined();
+    await waitFor(async () => (await readPod()).status?.phase === 'Running', { description: `${podName} Running`, timeoutMs: 120_000 });
+    expect(await execOk(namespace, podName, `cat /sandbox/${user}.txt`)).toBe(`${user} legacy\n`);
+    await deletePod(namespace, podName);
   });
 });
 

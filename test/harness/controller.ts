@@ -27,7 +27,7 @@ export interface TestController {
 
 export async function startTestController(
   kubeConfig: k8s.KubeConfig,
-  policies: readonly Policy[],
+  policies: readonly Policy[] | { current(): readonly Policy[]; onChange(listener: () => void): void },
   options: {
     claimClient?: ClaimClient;
     logger?: Logger;
@@ -49,7 +49,12 @@ export async function startTestController(
   const claims = watchClaims(kubeConfig, logger);
   const preparationPods = options.preparation ? watchPreparationPods(kubeConfig, options.preparation.namespace, logger) : undefined;
   const controller = createPvcController({
-    policies: () => policies,
+    ...(Array.isArray(policies)
+      ? { policies: () => policies as readonly Policy[] }
+      : {
+          policies: () => (policies as { current(): readonly Policy[] }).current(),
+          onPoliciesChange: (listener: () => void) => (policies as { onChange(listener: () => void): void }).onChange(listener),
+        }),
     pods,
     claims,
     logger,

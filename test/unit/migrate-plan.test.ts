@@ -11,6 +11,7 @@ import { applyTargetStates, itemKey, planId, planItems, sourceClaims, targetStat
 import { recheckPlan } from '../../src/migrate/recheck.ts';
 import { itemAction, summarize, transition } from '../../src/migrate/records.ts';
 import { podsInTheWay, type PodInUse } from '../../src/migrate/busy.ts';
+import { distinctIdentities, heldIdentities } from '../../src/migrate/hold.ts';
 import { parseCopyResult, parseInventory } from '../../src/migrate/scripts.ts';
 import { parseSource, resolveSource, sourcePathIds } from '../../src/migrate/source.ts';
 import type { ObservedClaim } from '../../src/admission/plan-types.ts';
@@ -295,6 +296,23 @@ describe('who is in the way of a run', () => {
     ];
     const blocking = podsInTheWay(items, pods, perUser);
     expect(Object.fromEntries([...blocking].map(([key, names]) => [items.find((item) => item.key === key)?.user, names]))).toEqual({ bob: ['bob-sandbox'], carol: ['old-platform-carol'] });
+  });
+
+  it('lets a gated sandbox Pod of the target policy be (the run holds it), not a gated Pod of another policy', () => {
+    const pods: PodInUse[] = [
+      { name: 'bob-waiting', labels: { 'sandbox-storage.io/user': 'bob' }, claims: [], policy: perUser.name, gated: true },
+      { name: 'bob-old-policy', labels: { 'sandbox-storage.io/user': 'bob' }, claims: [], policy: 'old', gated: true },
+      { name: 'carol-running', labels: { 'sandbox-storage.io/user': 'carol' }, claims: [], policy: perUser.name, gated: false },
+    ];
+    const blocking = podsInTheWay(items, pods, perUser);
+    expect(Object.fromEntries([...blocking].map(([key, names]) => [items.find((item) => item.key === key)?.user, names]))).toEqual({ bob: ['bob-old-policy'], carol: ['carol-running'] });
+  });
+
+  it('holds each item’s identity, with its thread only where the target keeps threads apart', () => {
+    expect([...heldIdentities(items, perUser).values()]).toEqual([{ user: 'bob' }, { user: 'carol' }]);
+    const threaded = items.map((item) => ({ ...item, thread: 'main' }));
+    expect([...heldIdentities(threaded, perUser).values()]).toEqual([{ user: 'bob' }, { user: 'carol' }]);
+    expect(distinctIdentities([{ user: 'b' }, { user: 'a', thread: 't' }, { user: 'b' }])).toEqual([{ user: 'a', thread: 't' }, { user: 'b' }]);
   });
 });
 
