@@ -121,6 +121,9 @@ export class SeedScriptKeeper {
   /** Undefined when the ConfigMap exists and is ours (created now if missing); otherwise why the Pods must wait. */
   private async ensure(namespace: string, name: string): Promise<string | undefined> {
     const reference = `${namespace}/${name}`;
+    // A delete of an unused version may be in flight: had it been seen as present, it would vanish after the gate
+    // was lifted (a Pod deleted and recreated at once), and the new Pod would wait for a mount until the resync.
+    await this.collecting;
     if (this.present.has(reference)) return undefined;
     const { configMaps, logger, metrics } = this.deps;
     let live = await configMaps.get(namespace, name);
