@@ -15,6 +15,7 @@ import { migrationPlanLabel, storageSchedulingGate } from '../../src/labels.ts';
 import { migrationHoldKey } from '../../src/policy/migration-hold.ts';
 import { recordsConfigMapName } from '../../src/kube/migration-records.ts';
 import type { MigrationPlan } from '../../src/migrate/plan-file.ts';
+import { release } from '../harness/helm.ts';
 import { waitFor } from '../harness/wait.ts';
 import { adminGroups, cluster, core, createNamespace, createPolicy, deletePod, execOk, kubectl, runPod, sandboxPod, waitUntilPolicyApplies } from './setup/cluster-context.ts';
 import { copyScript } from '../../src/migrate/scripts.ts';
@@ -365,7 +366,9 @@ describe('migrate on the real node', () => {
     expect(claimName).toMatch(/^ws-gina-/);
 
     const planFile = join(work, 'from-workspaces.yaml');
-    const planned = await migrate(['plan', `--namespace=${namespace}`, `--to=${policyName}`, `--from-policy=${wsPolicy}`, '--thread=main', `--image=${cluster.images.busybox}`, `--output=${planFile}`]);
+    // The chart names the key after its release; `sandbox-storage run` (local mode) keeps the default name.
+    const keySecret = cluster.mode === 'local-node' ? `${cluster.systemNamespace}/sandbox-storage-ownership-key` : `${release.namespace}/${release.name}-ownership-key`;
+    const planned = await migrate(['plan', `--namespace=${namespace}`, `--to=${policyName}`, `--from-policy=${wsPolicy}`, '--thread=main', `--image=${cluster.images.busybox}`, `--ownership-key-secret=${keySecret}`, `--output=${planFile}`]);
     expect(planned.code, planned.stderr).toBe(0);
     const plan = parseYaml(readFileSync(planFile, 'utf8')) as MigrationPlan;
     // What gina's Pods mount at /sandbox: the workspace's home directory (docs/seeding.md, "The home directory").

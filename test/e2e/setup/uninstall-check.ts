@@ -86,7 +86,8 @@ export async function writeUserData(node: RealNode, image: string, trustedGroups
           metadata: { name: 'reader' },
           spec: {
             restartPolicy: 'Never',
-            containers: [{ name: 'reader', image, command: ['cat', '/workspace/kept.txt'], volumeMounts: [{ name: 'workspace', mountPath: '/workspace', readOnly: true }] }],
+            // The workspace's home directory: what the sandbox saw as /sandbox.
+            containers: [{ name: 'reader', image, command: ['cat', '/workspace/.sandbox-storage-home/kept.txt'], volumeMounts: [{ name: 'workspace', mountPath: '/workspace', readOnly: true }] }],
             volumes: [{ name: 'workspace', persistentVolumeClaim: { claimName, readOnly: true } }],
           },
         },
