@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { describeRun, runSeedScript, seedShells, seedSummary, type SeedRunOptions, type SeedShell } from '../harness/seed-runner.ts';
+import { buildTree as build, readTree, type Tree } from '../harness/seed-trees.ts';
 
 const recordName = '.sandbox-storage-seeded';
 const isRoot = process.getuid?.() === 0;
@@ -34,44 +35,9 @@ afterEach(() => {
   }
 });
 
-interface Tree {
-  [path: string]: { file: string; mode?: number } | { dir: number } | { link: string };
-}
-
-function build(root: string, tree: Tree): void {
-  mkdirSync(root, { recursive: true });
-  for (const [path, entry] of Object.entries(tree)) {
-    const full = join(root, path);
-    if ('dir' in entry) mkdirSync(full, { recursive: true });
-    else if ('link' in entry) symlinkSync(entry.link, full);
-    else writeFileSync(full, entry.file);
-  }
-  // Modes last and deepest first, so that 0500 or 0700 directories do not stop the build.
-  for (const [path, entry] of Object.entries(tree).reverse()) {
-    if ('dir' in entry) chmodSync(join(root, path), entry.dir);
-    else if ('file' in entry) chmodSync(join(root, path), entry.mode ?? 0o644);
-  }
-}
-
-/** Every entry below root by relative path, never following symlinks: type, mode, content or link target. */
+/** Every entry below root, the seed record left out unless `exclude` says otherwise. */
 function read(root: string, exclude: (path: string) => boolean = (path) => path.startsWith(recordName)): Record<string, string> {
-  const result: Record<string, string> = {};
-  const visit = (directory: string, prefix: string): void => {
-    for (const name of readdirSync(directory).sort()) {
-      const relative = prefix ? `${prefix}/${name}` : name;
-      if (exclude(relative)) continue;
-      const full = join(directory, name);
-      const stats = lstatSync(full);
-      const mode = (stats.mode & 0o7777).toString(8).padStart(4, '0');
-      if (stats.isSymbolicLink()) result[relative] = `link -> ${readlinkSync(full)}`;
-      else if (stats.isDirectory()) {
-        result[relative] = `dir ${mode}`;
-        visit(full, relative);
-      } else result[relative] = `file ${mode} ${readFileSync(full, 'utf8')}`;
-    }
-  };
-  visit(root, '');
-  return result;
+  return readTree(root, exclude);
 }
 
 function owners(root: string): Record<string, string> {
