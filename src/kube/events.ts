@@ -50,8 +50,8 @@ export interface EventRecorder {
 }
 
 /** Event writes in flight at once, and how many may wait; beyond that new Events are dropped (and logged). */
-const maxInFlight = 2;
-const maxWaiting = 10_000;
+const maxInFlight = 4;
+const maxWaiting = 2_000;
 
 export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: string, repeatAfterMs = 10 * 60_000): EventRecorder {
   const core = config.makeApiClient(k8s.CoreV1Api);
