@@ -5,7 +5,7 @@ export interface ScenarioContext {
   smoke: boolean;
   /** Serving certificate shared by every HTTPS server of the run. */
   tls: ServingCertificate;
-  /** When set, `sandbox-storage serve` writes V8 CPU profiles here. */
+  /** When set, `sandbox-storage serve` and the bench's controller write V8 CPU profiles here. */
   cpuProfileDir?: string;
   /** Scratch directory of this run, removed at the end. */
   workDir: string;

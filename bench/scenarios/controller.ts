@@ -94,9 +94,11 @@ export interface ControllerLauncher {
 
 const shippedController: ControllerLauncher = { script: cliPath, args: controllerCommand, available: controllerAvailable, nodeArgs: shippedNodeOptions() };
 
-async function startController(controlPlane: ControlPlane, launcher: ControllerLauncher): Promise<{ controller: NodeProcess; coldStartMs: number }> {
+async function startController(controlPlane: ControlPlane, launcher: ControllerLauncher, cpuProfileDir?: string): Promise<{ controller: NodeProcess; coldStartMs: number }> {
   const started = performance.now();
-  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), nodeArgs: launcher.nodeArgs ?? [], readyMessage, timeoutMs: 60_000 });
+  // With --cpu-prof DIR the controller writes its profile there too (on exit), next to serve's.
+  const profiling = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, '--cpu-prof-name=controller.cpuprofile'] : [];
+  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), nodeArgs: [...(launcher.nodeArgs ?? []), ...profiling], readyMessage, timeoutMs: 60_000 });
   return { controller, coldStartMs: performance.now() - started };
 }
 
@@ -128,7 +130,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
       spawnSync(process.execPath, ['-e', '0']);
       return performance.now() - started;
     }));
-    const started = await startController(controlPlane, launcher);
+    const started = await startController(controlPlane, launcher, context.cpuProfileDir);
     controller = started.controller;
     const idleRss = processRssBytes(controller.pid);
 

@@ -2,7 +2,7 @@
 // (the controller and the webhooks, through a Secret nobody else reads) can compute. Labels say whose a PVC claims
 // to be; anyone who can create a PVC (or a Pod with an ephemeral volume) can write them. The proof cannot be forged.
 // Pure: the key is passed in.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { ClaimPlan } from './plan-types.ts';
 import { managedByValue, ownershipLabels, ownershipProofAnnotation } from '../labels.ts';
 
@@ -20,10 +20,24 @@ export interface OwnershipStatement {
   identityHash: string;
 }
 
+// createHmac with raw bytes builds a new KeyObject on every call, which was most of the cost of a proof (several
+// per reconcile and per admission); one KeyObject per key array, copied once, so a later change of the array cannot
+// leave a stale key.
+const keyObjects = new WeakMap<Uint8Array, { bytes: Buffer; keyObject: KeyObject }>();
+
+function keyObjectOf(key: Uint8Array): KeyObject {
+  const known = keyObjects.get(key);
+  if (known && known.bytes.equals(key)) return known.keyObject;
+  const bytes = Buffer.from(key);
+  const keyObject = createSecretKey(bytes);
+  keyObjects.set(key, { bytes, keyObject });
+  return keyObject;
+}
+
 function digest(key: Uint8Array, statement: OwnershipStatement): Buffer {
   // JSON keeps every field's boundaries exact: no two statements share a message.
   const message = JSON.stringify([proofVersion, statement.namespace, statement.name, statement.policy, statement.role, statement.identityHash]);
-  return createHmac('sha256', key).update(message).digest();
+  return createHmac('sha256', keyObjectOf(key)).update(message).digest();
 }
 
 /** The annotation value for `statement`: "v1:<base64url HMAC-SHA256>". */

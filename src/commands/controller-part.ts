@@ -3,7 +3,7 @@
 // term's watches (the PVC watch is the manager's, shared with the webhooks).
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { controllerPodView } from '../controller/pod-view.ts';
+import { sharingPodView } from '../controller/pod-view.ts';
 import { createPvcController, type PvcController } from '../controller/pvc-controller.ts';
 import { claimClient, claimEventMessages } from '../kube/claims.ts';
 import { eventRecorder } from '../kube/events.ts';
@@ -49,7 +49,7 @@ export function controllerPart(options: {
       await options.ready;
       // Leadership may have ended while waiting: then there is nothing to start.
       if (stopped) return;
-      const pods = watchPods(kubeConfig, config.podSelector, logger, controllerPodView);
+      const pods = watchPods(kubeConfig, config.podSelector, logger, sharingPodView());
       const preparationPods = watchPreparationPods(kubeConfig, config.preparationNamespace, logger);
       const controller = createPvcController({
         policies,

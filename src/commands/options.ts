@@ -84,7 +84,7 @@ export const options: readonly OptionSpec[] = [
   { name: 'cert-check-interval', type: 'string', value: 'DURATION', default: '1m', help: 'how often the Secret is read and renewal checked', section: 'certificates', commands: webhook },
 
   { name: 'pod-selector', type: 'string', value: 'SELECTOR', default: `${defaultLabels.inject}=true`, help: 'label selector of the Pods to watch', section: 'controller', commands: controller },
-  { name: 'workers', type: 'string', value: 'N', default: '8', help: 'PVC keys reconciled in parallel', section: 'controller', commands: controller },
+  { name: 'workers', type: 'string', value: 'N', default: '32', help: 'PVC keys reconciled in parallel', section: 'controller', commands: controller },
   { name: 'resync-period', type: 'string', value: 'DURATION', default: '5m', help: 're-check every known PVC this often', section: 'controller', commands: controller },
   { name: 'leader-elect', type: 'string', value: 'BOOL', default: 'true', help: 'elect one active controller among replicas with a Lease', section: 'controller', commands: controller },
   { name: 'lease-namespace', type: 'string', value: 'NS', default: podNamespace, help: 'namespace of the Lease (default: $POD_NAMESPACE, else sandbox-storage-system)', section: 'controller', commands: controller },

@@ -312,7 +312,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       for (const key of allKeys()) enqueue(key);
       // Every Pod is indexed: a ConfigMap no Pod references now is unused.
       void resyncSeedScripts();
-      workers = Array.from({ length: options.workers ?? 8 }, () => work());
+      workers = Array.from({ length: options.workers ?? 32 }, () => work());
       resyncTimer = setInterval(() => {
         for (const key of allKeys()) enqueue(key);
         void resyncSeedScripts();

@@ -1,6 +1,8 @@
 // core/v1 Events on Pods and PVCs, so `kubectl describe` shows what the controller did or why a Pod waits.
 // The same (object, reason, message) is recorded at most once per interval, so a retry loop does not flood etcd.
-import { randomBytes } from 'node:crypto';
+// Writes are sent a few at a time, behind the reconciles: under a burst (1,000 new Pods, two Events each) they used
+// to compete at full concurrency with the PVC creates and gate removals the Pods wait for.
+import { createHash, randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { controllerComponent } from '../labels.ts';
@@ -47,18 +49,50 @@ export interface EventRecorder {
   warning(target: EventTarget, reason: string, message: string): void;
 }
 
+/** Event writes in flight at once, and how many may wait; beyond that new Events are dropped (and logged). */
+const maxInFlight = 4;
+const maxWaiting = 2_000;
+
 export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: string, repeatAfterMs = 10 * 60_000): EventRecorder {
   const core = config.makeApiClient(k8s.CoreV1Api);
   const recent = new Map<string, number>();
+  // Unique names without a random draw per Event: a random prefix per recorder, then a counter.
+  const namePrefix = randomBytes(4).toString('hex');
+  let sequence = 0;
+  const waiting: Array<() => Promise<unknown>> = [];
+  let inFlight = 0;
+  let dropped = 0;
+  const pump = () => {
+    while (inFlight < maxInFlight && waiting.length > 0) {
+      const write = waiting.shift()!;
+      inFlight += 1;
+      void write().finally(() => {
+        inFlight -= 1;
+        pump();
+      });
+    }
+  };
+  const send = (write: () => Promise<unknown>) => {
+    if (waiting.length >= maxWaiting) {
+      dropped += 1;
+      // Once per thousand, so that a flood of Events does not become a flood of log lines.
+      if (dropped % 1000 === 1) logger.warn({ dropped, waiting: waiting.length }, 'too many events waiting; dropping new ones');
+      return false;
+    }
+    waiting.push(write);
+    pump();
+    return true;
+  };
   const record = (type: 'Normal' | 'Warning', target: EventTarget, reason: string, message: string) => {
-    const key = `${target.kind}/${target.namespace}/${target.name}/${target.uid ?? ''}/${reason}/${message}`;
+    // Kept for every Event of the last interval (two per new Pod): a digest, not the whole text with its message.
+    const key = createHash('sha256').update(`${target.kind}\0${target.namespace}\0${target.name}\0${target.uid ?? ''}\0${reason}\0${message}`).digest('base64url');
     const now = Date.now();
     if ((recent.get(key) ?? 0) > now - repeatAfterMs) return;
     recent.set(key, now);
     if (recent.size > 10_000) for (const [old, at] of recent) if (at <= now - repeatAfterMs) recent.delete(old);
     const time = new Date();
     const body: k8s.CoreV1Event = {
-      metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
+      metadata: { name: `${target.name}.${namePrefix}${(sequence += 1).toString(16)}`, namespace: target.namespace },
       involvedObject: {
         apiVersion: target.apiVersion ?? 'v1',
         kind: target.kind,
@@ -78,10 +112,13 @@ export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: 
       count: 1,
     };
     // Events are best effort: losing one must never fail or slow a reconcile.
-    core.createNamespacedEvent({ namespace: target.namespace, body }).catch((error: unknown) => {
-      recent.delete(key);
-      logger.warn({ err: error, reason, object: `${target.kind}/${target.namespace}/${target.name}` }, 'cannot record event');
-    });
+    const queued = send(() =>
+      core.createNamespacedEvent({ namespace: target.namespace, body }).catch((error: unknown) => {
+        recent.delete(key);
+        logger.warn({ err: error, reason, object: `${target.kind}/${target.namespace}/${target.name}` }, 'cannot record event');
+      }),
+    );
+    if (!queued) recent.delete(key);
   };
   return {
     normal: (target, reason, message) => record('Normal', target, reason, message),

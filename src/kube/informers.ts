@@ -3,6 +3,7 @@
 // arrived.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { SharedStrings } from './shared-strings.ts';
 
 export interface WatchedCache<T extends k8s.KubernetesObject> {
   cache: k8s.ObjectCache<T>;
@@ -153,9 +154,23 @@ export function watchPods(
   return watchedCache(viewingInformer(config, '/api/v1/pods', listPage, view, labelSelector), 'pods', logger);
 }
 
+/**
+ * A cached PVC: without managedFields, its recurring texts shared. Every other field is kept (adoption rewrites
+ * labels and annotations from this copy).
+ */
+export function claimCacheView(strings: SharedStrings): (claim: k8s.V1PersistentVolumeClaim) => k8s.V1PersistentVolumeClaim {
+  return (claim) => {
+    const { managedFields: _dropped, name, uid, resourceVersion, creationTimestamp, ...recurring } = claim.metadata ?? {};
+    // The PVC's own name, uid, version and time are not worth a lookup.
+    const own = Object.fromEntries(Object.entries({ name, uid, resourceVersion, creationTimestamp }).filter(([, value]) => value !== undefined));
+    return { ...strings.share({ ...claim, metadata: recurring }), metadata: { ...own, ...strings.share(recurring) } };
+  };
+}
+
 export function watchClaims(config: k8s.KubeConfig, logger: Logger): WatchedCache<k8s.V1PersistentVolumeClaim> {
   const core = config.makeApiClient(k8s.CoreV1Api);
   const listPage = (limit: number, next: string | undefined) =>
     core.listPersistentVolumeClaimForAllNamespaces({ limit, ...(next ? { _continue: next } : {}) });
-  return watchedCache(viewingInformer(config, '/api/v1/persistentvolumeclaims', listPage, withoutManagedFields), 'persistentvolumeclaims', logger);
+  const view = claimCacheView(new SharedStrings());
+  return watchedCache(viewingInformer(config, '/api/v1/persistentvolumeclaims', listPage, view), 'persistentvolumeclaims', logger);
 }

@@ -4,7 +4,7 @@ import type * as k8s from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { eventRecorder } from '../../src/kube/events.ts';
-import { controllerPodView } from '../../src/controller/pod-view.ts';
+import { sharingPodView } from '../../src/controller/pod-view.ts';
 import { createPvcController, type PvcController } from '../../src/controller/pvc-controller.ts';
 import { claimClient, claimEventMessages, type ClaimClient } from '../../src/kube/claims.ts';
 import { watchClaims, watchPods, type WatchedCache } from '../../src/kube/informers.ts';
@@ -45,7 +45,7 @@ export async function startTestController(
   const logger = options.logger ?? pino({ level: process.env.SANDBOX_STORAGE_TEST_LOG ?? 'silent' });
   const registry = createMetricsRegistry();
   // The same reduced Pod view as the shipped controller, so the tests decide from what it caches.
-  const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger, controllerPodView);
+  const pods = watchPods(kubeConfig, 'sandbox-storage.io/inject=true', logger, sharingPodView());
   const claims = watchClaims(kubeConfig, logger);
   const preparationPods = options.preparation ? watchPreparationPods(kubeConfig, options.preparation.namespace, logger) : undefined;
   const controller = createPvcController({

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { planPod } from '../../src/admission/plan-pod.ts';
 import { hasStorageGate } from '../../src/admission/scheduling-gate.ts';
 import { plannedClaims } from '../../src/controller/pod-claims.ts';
-import { controllerPodView } from '../../src/controller/pod-view.ts';
+import { controllerPodView, sharingPodView } from '../../src/controller/pod-view.ts';
+import { SharedStrings } from '../../src/kube/shared-strings.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { admissionPayloads } from '../../bench/lib/admission-payloads.ts';
@@ -79,6 +80,22 @@ describe('controller Pod view', () => {
       expect(view.status).toEqual({ phase: 'Pending' });
     });
   }
+
+  it('with shared strings, is the same view (one table for all Pods, bounded)', () => {
+    const strings = new SharedStrings(8);
+    const view = sharingPodView(strings);
+    for (const { pod } of cases) expect(view(structuredClone(pod))).toEqual(controllerPodView(structuredClone(pod)));
+    // Past its capacity the table starts over instead of growing; the views stay right.
+    for (let index = 0; index < 50; index += 1) expect(strings.intern(`thread-${index}`)).toBe(`thread-${index}`);
+    expect(view(structuredClone(cases[0]!.pod))).toEqual(controllerPodView(structuredClone(cases[0]!.pod)));
+  });
+
+  it('shares strings without changing values: undefined fields left out, dates and numbers kept', () => {
+    const strings = new SharedStrings();
+    const when = new Date('2026-01-01T00:00:00Z');
+    expect(strings.share({ a: 'x', b: undefined, c: [1, 'y', null], d: when, e: { f: true } })).toEqual({ a: 'x', c: [1, 'y', null], d: when, e: { f: true } });
+    expect(strings.share({ d: when }).d).toBe(when);
+  });
 
   it('keeps a deletion timestamp, and is several times smaller than an admitted Pod', () => {
     const pod = cases[0]!.pod;
