@@ -1,6 +1,8 @@
 // File trees for the seed tests: build one from a description, read one back (never following symlinks).
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 
 export interface Tree {
   [path: string]: { file: string; mode?: number } | { dir: number } | { link: string };
@@ -40,4 +42,16 @@ export function readTree(root: string, exclude: (path: string) => boolean = () =
   };
   visit(root, '');
   return result;
+}
+
+/** A list of directories removed after each test, made writable first (the trees hold 0500 and 0700 directories). */
+export function removedAfterEachTest(): string[] {
+  const directories: string[] = [];
+  afterEach(() => {
+    for (const directory of directories.splice(0)) {
+      spawnSync('chmod', ['-R', 'u+rwX', directory]);
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+  return directories;
 }

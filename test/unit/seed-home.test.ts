@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { describeRun, missingShellVariants, requireAllShellsVariable, runSeedScript, seedShells, type SeedRunOptions } from '../harness/seed-runner.ts';
-import { buildTree, readTree, type Tree } from '../harness/seed-trees.ts';
+import { buildTree, readTree, removedAfterEachTest, type Tree } from '../harness/seed-trees.ts';
 
 const recordName = '.sandbox-storage-seeded';
 const homeName = '.sandbox-storage-home';
@@ -17,13 +17,7 @@ const isRoot = process.getuid?.() === 0;
 const shells = seedShells();
 afterAll(() => shells.forEach((shell) => shell.dispose()));
 
-const temporaryDirectories: string[] = [];
-afterEach(() => {
-  for (const directory of temporaryDirectories.splice(0)) {
-    spawnSync('chmod', ['-R', 'u+rwX', directory]);
-    rmSync(directory, { recursive: true, force: true });
-  }
-});
+const temporaryDirectories = removedAfterEachTest();
 
 const imageV1: Tree = {
   'README.md': { file: 'v1\n' },

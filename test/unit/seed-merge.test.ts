@@ -18,22 +18,16 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { describeRun, runSeedScript, seedShells, seedSummary, type SeedRunOptions, type SeedShell } from '../harness/seed-runner.ts';
-import { buildTree as build, readTree, type Tree } from '../harness/seed-trees.ts';
+import { buildTree as build, readTree, removedAfterEachTest, type Tree } from '../harness/seed-trees.ts';
 
 const recordName = '.sandbox-storage-seeded';
 const isRoot = process.getuid?.() === 0;
 const shells = seedShells();
 afterAll(() => shells.forEach((shell) => shell.dispose()));
 
-const temporaryDirectories: string[] = [];
-afterEach(() => {
-  for (const directory of temporaryDirectories.splice(0)) {
-    spawnSync('chmod', ['-R', 'u+rwX', directory]);
-    rmSync(directory, { recursive: true, force: true });
-  }
-});
+const temporaryDirectories = removedAfterEachTest();
 
 /** Every entry below root, the seed record left out unless `exclude` says otherwise. */
 function read(root: string, exclude: (path: string) => boolean = (path) => path.startsWith(recordName)): Record<string, string> {
