@@ -72,10 +72,13 @@ remove_scratch() {
   find "$@" -type d -exec chmod u+rwx {} + 2>/dev/null || true
   rm -rf "$@"
 }
+# The first seed's background reader of the image only reports: the scratch space is the main run's to remove
+# (a reader left over from a killed run must not remove the space of the run that replaced it).
+in_reader=false
 fail() {
   printf 'sandbox-storage seed: error: %s\n' "$*" >&2
   if [ -n "$image_reader" ]; then kill "$image_reader" 2>/dev/null || true; fi
-  if [ -n "$work" ]; then remove_scratch "$work" || true; fi
+  if [ -n "$work" ] && [ "$in_reader" = false ]; then remove_scratch "$work" || true; fi
   exit 1
 }
 # Milliseconds from GNU date, else from the kernel's uptime (busybox date has no %N).
@@ -268,6 +271,9 @@ if [ -n "$owner" ]; then
   fi
 fi
 
+# GNU find lists type, mode and size itself (-printf), several times faster than stat in batches.
+find_printf=false
+if find / -maxdepth 0 -printf '' 2>/dev/null; then find_printf=true; fi
 hasher=''
 for candidate in sha256sum md5sum; do
   if command -v "$candidate" >/dev/null 2>&1; then hasher=$candidate; break; fi
@@ -307,25 +313,37 @@ if [ -L "$pending" ] || { [ -e "$pending" ] && [ ! -f "$pending" ]; }; then remo
 scan() {
   scan_root=$1
   scan_out=$2
+  # Names with a newline are left out (GNU find prints an "n" line for each: their count is logged).
   if [ "$#" -gt 2 ]; then
     (cd "$scan_root" && tr '\n' '\0' <"$3" | xargs -0 stat -c '%f %a %s %n' 2>/dev/null) >"$scan_out.stat" || true
+  elif [ "$find_printf" = true ]; then
+    (cd "$scan_root" && find . ! -name . \( -path "*$nl*" -prune -printf 'n\n' -o -printf '%y %m %s %p\n' \)) \
+      >"$scan_out.stat" || fail "cannot list $scan_root"
   else
     (cd "$scan_root" && find . ! -name . ! -path "*$nl*" -exec stat -c '%f %a %s %n' {} +) >"$scan_out.stat" \
       || fail "cannot list $scan_root"
   fi
-  awk -v dot=. '
-    function kind(hex) { hex = substr(hex, 1, length(hex) - 3); return hex == "8" ? "f" : hex == "4" ? "d" : hex == "a" ? "l" : "o" }
+  : >"$scan_out.files"
+  : >"$scan_out.links"
+  awk -v dot=. -v files="$scan_out.files" -v links="$scan_out.links" -v odd="$scan_out.odd" '
+    # The type from stat %f (the mode in hex) or from find %y (a letter).
+    function kind(t) {
+      if (t ~ /^[a-z]$/) return t == "f" || t == "d" || t == "l" ? t : "o"
+      t = substr(t, 1, length(t) - 3); return t == "8" ? "f" : t == "4" ? "d" : t == "a" ? "l" : "o"
+    }
+    $0 == "n" { n++; next }
     {
       split($0, f, " "); path = substr($0, length(f[1]) + length(f[2]) + length(f[3]) + 4)
       parent = path; sub(/\/[^\/]*$/, "", parent)
       if (parent != dot && !(parent in dirs)) next
       t = kind(f[1]); if (t == "d") dirs[path] = 1
+      if (t == "f") print path > files
+      if (t == "l") print path > links
       print t "\t" f[2] "\t" f[3] "\t" path
-    }' "$scan_out.stat" >"$scan_out.entries"
-  awk -F "$tab" '$1 == "f" { print substr($0, length($1 $2 $3) + 4) }' "$scan_out.entries" >"$scan_out.files"
+    }
+    END { print n + 0 > odd }' "$scan_out.stat" >"$scan_out.entries"
   (cd "$scan_root" && hash_files "$scan_out.files") >"$scan_out.hashes" 2>"$scan_out.errors" || true
   # Symlinks: each target is written to a numbered file (printf is a builtin), and all of them hashed in one batch.
-  awk -F "$tab" '$1 == "l" { print substr($0, length($1 $2 $3) + 4) }' "$scan_out.entries" >"$scan_out.links"
   : >"$scan_out.targets"
   if [ -s "$scan_out.links" ]; then
     mkdir "$scan_out.t"
@@ -370,16 +388,21 @@ read_image() {
   else
     : >"$image_out"
   fi
-  awk -F "$tab" -v s="$sentinel" '{
+  odd=0
+  if [ ! -d "$src" ]; then :
+  elif [ "$find_printf" = true ]; then read -r odd <"$image_out.odd"
+  else odd=$(cd "$src" && find . -path "*$nl*" -prune -print | wc -l)
+  fi
+  awk -F "$tab" -v s="$sentinel" -v odd="$odd" -v count="$image_out.count" '{
       path = substr($0, length($1 $2 $3 $4) + 5); top = path; sub(/\/.*/, "", top)
       if (top == s || index(top, s ".") == 1) print path > "/dev/stderr"; else print
-    }' "$image_out" >"$work/new.$$" 2>"$image_out.reserved"
+      if ($1 == "o") odd++
+    }
+    END { print odd + 0 > count }' "$image_out" >"$work/new.$$" 2>"$image_out.reserved"
   while IFS= read -r reserved; do
     case "$reserved" in */*) ;; *) log "not copying $src/$reserved: the name is reserved for the seed record" ;; esac
   done <"$image_out.reserved"
-  odd=0
-  if [ -d "$src" ]; then odd=$(cd "$src" && find . -path "*$nl*" -prune -print | wc -l); fi
-  odd=$(( odd + $(awk -F "$tab" '$1 == "o"' "$work/new.$$" | wc -l) ))
+  read -r odd <"$image_out.count"
   if [ "$odd" -gt 0 ]; then
     log "$odd special files (FIFOs, sockets, devices) or names with a newline: copied by the first seed only, never merged"
   fi
@@ -429,17 +452,11 @@ fi
 
 if [ -z "$version" ] && [ "$adopting" = false ]; then
   # First seed of an empty volume: one tar stream (keeps hard links, special files, modes, times) into scratch
-  # space on the volume, then each top-level entry renamed into place, complete and owned. A crash leaves no
+  # space on the volume, then the top-level entries renamed into place, complete and owned. A crash leaves no
   # record and only complete entries, which the next start adopts. The manifest is made from the image while
-  # tar copies it (hashing is most of its cost); opening every file first (no read) makes an unreadable image
-  # fail before anything is copied.
-  if [ -d "$src" ]; then
-    (cd "$src" && find . ! -name . ! -path "*$nl*" -type f -exec head -c 0 {} + >/dev/null) 2>"$work/unreadable" || true
-    if grep -q . "$work/unreadable"; then
-      fail "cannot read files of $src: $(head -n 3 "$work/unreadable" | tr '\n' ' ')"
-    fi
-  fi
-  read_image &
+  # tar copies it (hashing is most of its cost); nothing is moved into place before it is complete, so an
+  # unreadable image fails with nothing copied.
+  { in_reader=true; read_image; } &
   image_reader=$!
   set --
   if [ -d "$src" ]; then
@@ -452,6 +469,8 @@ if [ -z "$version" ] && [ "$adopting" = false ]; then
       esac
     done
   fi
+  create_rc=0
+  extract_rc=0
   if [ "$#" -gt 0 ]; then
     mkdir "$work/first" || fail "cannot create $work/first"
     statuses=$(
@@ -475,35 +494,49 @@ if [ -z "$version" ] && [ "$adopting" = false ]; then
         extract=*) extract_rc="${status#extract=}" ;;
       esac
     done
-    if [ "$create_rc" != 0 ] || [ "$extract_rc" != 0 ]; then
-      fail "copying $src into $target failed (tar create exit ${create_rc:-unknown}, tar extract exit ${extract_rc:-unknown}); the volume is not marked as seeded, the next start copies again"
-    fi
+  fi
+  # The reader's own error (an unreadable file) says more than tar's exit status.
+  reader=$image_reader
+  image_reader=''
+  wait "$reader" || fail "reading $src for the seed record failed; the volume is not marked as seeded, the next start copies again"
+  if [ "$create_rc" != 0 ] || [ "$extract_rc" != 0 ]; then
+    fail "copying $src into $target failed (tar create exit ${create_rc:-unknown}, tar extract exit ${extract_rc:-unknown}); the volume is not marked as seeded, the next start copies again"
+  fi
+  if [ "$#" -gt 0 ]; then
     cd "$work/first" || fail "cannot enter $work/first"
     if [ "$chown_tree" = true ]; then
       chown -R -h "$owner" "$@" || fail "cannot chown the copied files to $owner"
     fi
-    for entry in "$@"; do
-      # The volume was empty when this run started; anything there now is not ours to replace.
+    # The volume was empty when this run started; anything there now is not ours to replace. Renaming a
+    # directory to another parent needs write permission on it: a read-only one (0555) gets it for its own move
+    # (unless root); all others go with one mv that never replaces anything.
+    for entry do
+      shift
       if [ -e "$target/$entry" ] || [ -L "$target/$entry" ]; then fail "$target/${entry#./} appeared during the seed"; fi
-      # Renaming a directory to another parent needs write permission on it: a read-only one (0555) gets it
-      # for the move, unless root.
-      entry_mode=''
       if [ -d "$entry" ] && [ ! -L "$entry" ] && [ ! -w "$entry" ]; then
         entry_mode=$(stat -c %a "$entry") || fail "cannot stat $entry"
         chmod u+w "$entry" || fail "cannot make $entry writable to move it"
+        mv -n "$entry" "$target/$entry" || fail "cannot move ${entry#./} into place"
+        [ ! -e "$entry" ] || fail "$target/${entry#./} appeared during the seed"
+        chmod "$entry_mode" "$target/$entry" || fail "cannot restore the mode of ${entry#./}"
+      else
+        set -- "$@" "$entry"
       fi
-      mv -f "$entry" "$target/$entry" || fail "cannot move ${entry#./} into place"
-      if [ -n "$entry_mode" ]; then chmod "$entry_mode" "$target/$entry" || fail "cannot restore the mode of ${entry#./}"; fi
     done
+    move_rc=0
+    if [ "$#" -gt 0 ]; then mv -n -- "$@" "$target/" || move_rc=$?; fi
+    # mv -n leaves what it would have replaced where it was.
+    for entry do
+      if [ -e "$entry" ] || [ -L "$entry" ]; then fail "$target/${entry#./} appeared during the seed"; fi
+    done
+    [ "$move_rc" = 0 ] || fail "cannot move the copied entries into place (mv exit $move_rc)"
     cd / || fail "cannot leave $work/first"
   fi
-  reader=$image_reader
-  image_reader=''
-  wait "$reader" || fail "reading $src for the seed record failed; the volume is not marked as seeded, the next start copies again"
   mv -f "$work/new.$$" "$work/new"
   own_target_root
-  added=$(wc -l <"$work/new" | tr -d ' ')
-  bytes=$(awk -F "$tab" '$1 == "f" { n += $3 } END { print n + 0 }' "$work/new")
+  counts=$(awk -F "$tab" '$1 == "f" { n += $3 } END { print NR, n + 0 }' "$work/new")
+  added=${counts% *}
+  bytes=${counts#* }
   write_record
   if [ ! -d "$src" ]; then log "$src does not exist in image $image (or is not a directory): nothing to seed"; fi
   summary "first seed of volume at $target from image $image" "$added" 0 0 0 "$bytes"
