@@ -274,6 +274,7 @@ fi
 # GNU find lists type, mode and size itself (-printf), several times faster than stat in batches. GNU tar
 # streams in 64 KiB records (-b 128) instead of 10 KiB: a sixth less CPU for the same archive.
 find_printf=false
+scan_reserved=''
 if find / -maxdepth 0 -printf '' 2>/dev/null; then find_printf=true; fi
 gnu_tar=false
 case "$(tar --version 2>/dev/null)" in *'GNU tar'*) gnu_tar=true ;; esac
@@ -291,12 +292,12 @@ if [ "$hasher" = sha256sum ] && command -v openssl >/dev/null 2>&1; then
   esac
 fi
 
-# hash_files LIST: "hash  name" lines for the newline-separated names in LIST, relative to the current directory.
-# openssl does not escape names, so names with a backslash go to the hasher, which does.
+# hash_files LIST [TOOL]: "hash  name" lines for the newline-separated names in LIST, relative to the current
+# directory; openssl when the image has it, unless TOOL says otherwise. openssl does not escape names, so names with
+# a backslash must go to the hasher, which does.
 hash_files() {
-  if [ "$openssl_sha" = true ]; then
-    grep -v '[\]' "$1" | tr '\n' '\0' | xargs -0 -r openssl dgst -sha256 -r
-    grep '[\]' "$1" | tr '\n' '\0' | xargs -0 -r "$hasher"
+  if [ "$openssl_sha" = true ] && [ "${2-}" != "$hasher" ]; then
+    tr '\n' '\0' <"$1" | xargs -0 -r openssl dgst -sha256 -r
   else
     tr '\n' '\0' <"$1" | xargs -0 -r "$hasher"
   fi
@@ -328,8 +329,9 @@ scan() {
   fi
   : >"$scan_out.files"
   : >"$scan_out.files.2"
+  : >"$scan_out.files.escaped"
   : >"$scan_out.links"
-  awk -v dot=. -v files="$scan_out.files" -v links="$scan_out.links" -v odd="$scan_out.odd" '
+  awk -v dot=. -v files="$scan_out.files" -v links="$scan_out.links" -v odd="$scan_out.odd" -v openssl="$openssl_sha" '
     # The type from stat %f (the mode in hex) or from find %y (a letter).
     function kind(t) {
       if (t ~ /^[a-z]$/) return t == "f" || t == "d" || t == "l" ? t : "o"
@@ -341,7 +343,8 @@ scan() {
       parent = path; sub(/\/[^\/]*$/, "", parent)
       if (parent != dot && !(parent in dirs)) next
       t = kind(f[1]); if (t == "d") dirs[path] = 1
-      if (t == "f") print path > (nf++ % 2 ? files ".2" : files)
+      if (t == "f" && openssl == "true" && index(path, "\\")) print path > (files ".escaped")
+      else if (t == "f") print path > (nf++ % 2 ? files ".2" : files)
       if (t == "l") print path > links
       print t "\t" f[2] "\t" f[3] "\t" path
     }
@@ -349,10 +352,9 @@ scan() {
   # Hashing is most of the cost: two halves at once, so a second core (or the gaps of a tar stream) takes one.
   (cd "$scan_root" && hash_files "$scan_out.files.2") >"$scan_out.hashes.2" 2>"$scan_out.errors.2" &
   scan_hasher=$!
-  (cd "$scan_root" && hash_files "$scan_out.files") >"$scan_out.hashes" 2>"$scan_out.errors" || true
+  (cd "$scan_root" && hash_files "$scan_out.files" && { [ ! -s "$scan_out.files.escaped" ] || hash_files "$scan_out.files.escaped" "$hasher"; }) \
+    >"$scan_out.hashes" 2>"$scan_out.errors" || true
   wait "$scan_hasher" || true
-  cat "$scan_out.hashes.2" >>"$scan_out.hashes"
-  cat "$scan_out.errors.2" >>"$scan_out.errors"
   # Symlinks: each target is written to a numbered file (printf is a builtin), and all of them hashed in one batch.
   : >"$scan_out.targets"
   if [ -s "$scan_out.links" ]; then
@@ -365,59 +367,70 @@ scan() {
     done <"$scan_out.links"
     (cd "$scan_out.t" && find . -type f | hash_files /dev/stdin) >"$scan_out.targets" 2>/dev/null || true
   fi
-  awk -F "$tab" -v hashes="$scan_out.hashes" -v links="$scan_out.links" -v targets="$scan_out.targets" '
+  # With scan_reserved (the record's name) set, entries of that name are left out and listed in OUT.reserved.
+  # OUT.count: special files (and names with a newline) counted, entries, bytes of the files.
+  : >"$scan_out.reserved"
+  awk -F "$tab" -v hashes="$scan_out.hashes" -v links="$scan_out.links" -v targets="$scan_out.targets" \
+    -v odd="$scan_out.odd" -v reserved="$scan_reserved" -v out="$scan_out" '
     BEGIN {
-      while ((getline line < hashes) > 0) {
-        escaped = substr(line, 1, 1) == "\\"; if (escaped) line = substr(line, 2)
-        at = index(line, " "); h = substr(line, 1, at - 1); name = substr(line, at + 2)
-        if (escaped) { gsub(/\\\\/, "\\", name) }
-        hash[name] = h
+      if ((getline odds < odd) <= 0) odds = 0
+      for (half = 1; half <= 2; half++) {
+        file = half == 1 ? hashes : hashes ".2"
+        while ((getline line < file) > 0) {
+          escaped = substr(line, 1, 1) == "\\"; if (escaped) line = substr(line, 2)
+          at = index(line, " "); h = substr(line, 1, at - 1); name = substr(line, at + 2)
+          if (escaped) { gsub(/\\\\/, "\\", name) }
+          hash[name] = h
+        }
       }
       while ((getline line < targets) > 0) { at = index(line, " "); n = substr(line, at + 2); sub(/^\.\//, "", n); target[n] = substr(line, 1, at - 1) }
       n = 0
       while ((getline line < links) > 0) { n++; if (n in target) hash[line] = target[n] }
     }
     {
-      path = substr($0, length($1 $2 $3) + 4)
+      path = substr($0, length($1 $2 $3) + 4); p = substr(path, 3)
+      if (reserved != "") {
+        top = p; sub(/\/.*/, "", top)
+        if (top == reserved || index(top, reserved ".") == 1) { print p > (out ".reserved"); next }
+      }
       h = (path in hash) ? hash[path] : "-"
       if ($1 == "f" && h == "-") h = "unreadable"
-      print $1 "\t" $2 "\t" $3 "\t" h "\t" substr(path, 3)
-    }' "$scan_out.entries" >"$scan_out"
+      if ($1 == "o") odds++
+      if ($1 == "f") bytes += $3
+      entries++
+      print $1 "\t" $2 "\t" $3 "\t" h "\t" p
+    }
+    END { print odds + 0, entries + 0, bytes + 0 > (out ".count") }' "$scan_out.entries" >"$scan_out"
 }
 
-# read_image: the image's tree (a missing directory seeds nothing) as $work/new.<pid>; entries named like the record
-# are never copied. The file names carry the shell's pid: a first seed reads the image while it copies, and the
+# read_image: the image's tree (a missing directory seeds nothing) as $work/new.<pid> (its counts in .count);
+# entries named like the record are never copied. The file names carry the shell's pid: a first seed reads the image while it copies, and the
 # reader of a killed run must not write into the files of the run that replaces it.
 read_image() {
-  image_out="$work/image.$$"
+  image_out="$work/new.$$"
+  echo '0 0 0' >"$image_out.count"
+  : >"$image_out.reserved"
   if [ -d "$src" ]; then
+    scan_reserved=$sentinel
     scan "$src" "$image_out"
-    if grep -q . "$image_out.errors"; then
-      fail "cannot read files of $src: $(head -n 3 "$image_out.errors" | tr '\n' ' ')"
+    scan_reserved=''
+    if [ -s "$image_out.errors" ] || [ -s "$image_out.errors.2" ]; then
+      fail "cannot read files of $src: $(cat "$image_out.errors" "$image_out.errors.2" | head -n 3 | tr '\n' ' ')"
     fi
   else
     : >"$image_out"
   fi
-  odd=0
-  if [ ! -d "$src" ]; then :
-  elif [ "$find_printf" = true ]; then read -r odd <"$image_out.odd"
-  else odd=$(cd "$src" && find . -path "*$nl*" -prune -print | wc -l)
-  fi
-  awk -F "$tab" -v s="$sentinel" -v odd="$odd" -v count="$image_out.count" '{
-      path = substr($0, length($1 $2 $3 $4) + 5); top = path; sub(/\/.*/, "", top)
-      if (top == s || index(top, s ".") == 1) print path > "/dev/stderr"; else print
-      if ($1 == "o") odd++
-    }
-    END { print odd + 0 > count }' "$image_out" >"$work/new.$$" 2>"$image_out.reserved"
   while IFS= read -r reserved; do
     case "$reserved" in */*) ;; *) log "not copying $src/$reserved: the name is reserved for the seed record" ;; esac
   done <"$image_out.reserved"
-  read -r odd <"$image_out.count"
+  read -r odd _ <"$image_out.count"
+  if [ "$find_printf" = false ] && [ -d "$src" ]; then odd=$((odd + $(cd "$src" && find . -path "*$nl*" -prune -print | wc -l))); fi
   if [ "$odd" -gt 0 ]; then
     log "$odd special files (FIFOs, sockets, devices) or names with a newline: copied by the first seed only, never merged"
   fi
 }
 
+# write_record [ENTRIES]: the record of $work/new (ENTRIES: its number of lines, when known).
 write_record() {
   tmp="$work/record"
   {
@@ -426,7 +439,7 @@ write_record() {
     printf 'source=%s\n' "$src"
     printf 'seeded-at=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
     printf 'hash=%s\n' "$hasher"
-    printf 'entries=%s\n' "$(wc -l <"$work/new" | tr -d ' ')"
+    printf 'entries=%s\n' "${1:-$(wc -l <"$work/new" | tr -d ' ')}"
     printf -- '---\n'
     cat "$work/new"
   } >"$tmp"
@@ -546,12 +559,10 @@ if [ -z "$version" ] && [ "$adopting" = false ]; then
     [ "$move_rc" = 0 ] || fail "cannot move the copied entries into place (mv exit $move_rc)"
     cd / || fail "cannot leave $work/first"
   fi
+  read -r _ added bytes <"$work/new.$$.count"
   mv -f "$work/new.$$" "$work/new"
   own_target_root
-  counts=$(awk -F "$tab" '$1 == "f" { n += $3 } END { print NR, n + 0 }' "$work/new")
-  added=${counts% *}
-  bytes=${counts#* }
-  write_record
+  write_record "$added"
   if [ ! -d "$src" ]; then log "$src does not exist in image $image (or is not a directory): nothing to seed"; fi
   summary "first seed of volume at $target from image $image" "$added" 0 0 0 "$bytes"
   report_end
