@@ -10,10 +10,10 @@
 #
 # What happens to each entry (docs/seeding.md has the table):
 # - No record, empty volume (lost+found aside): first seed with one tar stream (hard links, FIFOs, modes and times
-#   kept; symlinks copied as symlinks, never followed) into scratch space on the volume, then each top-level entry
-#   renamed into place, then the record. A crash leaves no record and only complete entries. The manifest is read
-#   from the image while tar copies it; every image file is opened first, so an unreadable image fails before
-#   anything is copied.
+#   kept; symlinks copied as symlinks, never followed) into scratch space on the volume, then the top-level entries
+#   renamed into place by one `mv -n` (never over anything), then the record. A crash leaves no record and only
+#   complete entries. The manifest is read from the image while tar copies it, and nothing is moved into place
+#   before both are done, so an unreadable image fails with nothing copied.
 # - No record, volume with files (a pre-existing PVC, a share used before, a deleted record, a killed first seed):
 #   adopted. Merged like an upgrade in which every image path is new: what the volume has is kept, what it lacks is
 #   added; the record then holds the image's version of every path, so later merges see the user's as changed.

@@ -493,7 +493,7 @@ for (const variant of variants) {
         const result = runSeed(variant, env, isRoot ? { as: nobody } : {});
 
         expect(result.status, describeRun(result)).not.toBe(0);
-        // Every image file is opened before the copy starts, so nothing is copied and no scratch space is left behind.
+        // The reader of the image fails the run before anything is moved into place, and the scratch space goes with it.
         expect(result.stderr).toContain(`sandbox-storage seed: error: cannot read files of ${source}:`);
         expect(result.stderr).toContain('unreadable');
         expect(existsSync(sentinel)).toBe(false);
