@@ -352,8 +352,10 @@ scan() {
   # Hashing is most of the cost: two halves at once, so a second core (or the gaps of a tar stream) takes one.
   (cd "$scan_root" && hash_files "$scan_out.files.2") >"$scan_out.hashes.2" 2>"$scan_out.errors.2" &
   scan_hasher=$!
-  (cd "$scan_root" && hash_files "$scan_out.files" && { [ ! -s "$scan_out.files.escaped" ] || hash_files "$scan_out.files.escaped" "$hasher"; }) \
-    >"$scan_out.hashes" 2>"$scan_out.errors" || true
+  (
+    cd "$scan_root" && hash_files "$scan_out.files" \
+      && { [ ! -s "$scan_out.files.escaped" ] || hash_files "$scan_out.files.escaped" "$hasher"; }
+  ) >"$scan_out.hashes" 2>"$scan_out.errors" || true
   wait "$scan_hasher" || true
   # Symlinks: each target is written to a numbered file (printf is a builtin), and all of them hashed in one batch.
   : >"$scan_out.targets"
@@ -404,8 +406,8 @@ scan() {
 }
 
 # read_image: the image's tree (a missing directory seeds nothing) as $work/new.<pid> (its counts in .count);
-# entries named like the record are never copied. The file names carry the shell's pid: a first seed reads the image while it copies, and the
-# reader of a killed run must not write into the files of the run that replaces it.
+# entries named like the record are never copied. The file names carry the shell's pid: a first seed reads the
+# image while it copies, and the reader of a killed run must not write into the files of the run that replaces it.
 read_image() {
   image_out="$work/new.$$"
   echo '0 0 0' >"$image_out.count"
