@@ -321,7 +321,9 @@ scan() {
   if [ "$#" -gt 2 ]; then
     (cd "$scan_root" && tr '\n' '\0' <"$3" | xargs -0 stat -c '%f %a %s %n' 2>/dev/null) >"$scan_out.stat" || true
   elif [ "$find_printf" = true ]; then
-    (cd "$scan_root" && find . ! -name . \( -path "*$nl*" -prune -printf 'n\n' -o -printf '%y %m %s %p\n' \)) \
+    # A symlink's target comes on the line after it ("L" lines), unless the target has a newline.
+    (cd "$scan_root" && find . ! -name . \( -path "*$nl*" -prune -printf 'n\n' \
+      -o -type l ! -lname "*$nl*" -printf 'L %m %s %p\n%l\n' -o -printf '%y %m %s %p\n' \)) \
       >"$scan_out.stat" || fail "cannot list $scan_root"
   else
     (cd "$scan_root" && find . ! -name . ! -path "*$nl*" -exec stat -c '%f %a %s %n' {} +) >"$scan_out.stat" \
@@ -331,6 +333,7 @@ scan() {
   : >"$scan_out.files.2"
   : >"$scan_out.files.escaped"
   : >"$scan_out.links"
+  # OUT.links: the symlinks' paths; OUT.links.targets: for each, "=TARGET" when the listing had it, else "?".
   awk -v dot=. -v files="$scan_out.files" -v links="$scan_out.links" -v odd="$scan_out.odd" -v openssl="$openssl_sha" '
     # The type from stat %f (the mode in hex) or from find %y (a letter).
     function kind(t) {
@@ -339,13 +342,15 @@ scan() {
     }
     $0 == "n" { n++; next }
     {
+      known = "?"
+      if (substr($0, 1, 2) == "L ") { getline line; known = "=" line; $0 = "l" substr($0, 2) }
       split($0, f, " "); path = substr($0, length(f[1]) + length(f[2]) + length(f[3]) + 4)
       parent = path; sub(/\/[^\/]*$/, "", parent)
       if (parent != dot && !(parent in dirs)) next
       t = kind(f[1]); if (t == "d") dirs[path] = 1
       if (t == "f" && openssl == "true" && index(path, "\\")) print path > (files ".escaped")
       else if (t == "f") print path > (nf++ % 2 ? files ".2" : files)
-      if (t == "l") print path > links
+      if (t == "l") { print path > links; print known > (links ".targets") }
       print t "\t" f[2] "\t" f[3] "\t" path
     }
     END { print n + 0 > odd }' "$scan_out.stat" >"$scan_out.entries"
@@ -357,16 +362,23 @@ scan() {
       && { [ ! -s "$scan_out.files.escaped" ] || hash_files "$scan_out.files.escaped" "$hasher"; }
   ) >"$scan_out.hashes" 2>"$scan_out.errors" || true
   wait "$scan_hasher" || true
-  # Symlinks: each target is written to a numbered file (printf is a builtin), and all of them hashed in one batch.
+  # Symlinks: each target is written to a numbered file (printf is a builtin), and all of them hashed in one batch;
+  # readlink runs only for the targets the listing did not have.
   : >"$scan_out.targets"
   if [ -s "$scan_out.links" ]; then
     mkdir "$scan_out.t"
     link_index=0
+    exec 4<"$scan_out.links.targets"
     while IFS= read -r link; do
       link_index=$((link_index + 1))
-      link_target=$(readlink "$scan_root/$link") || continue
+      IFS= read -r known <&4 || known='?'
+      case "$known" in
+        =*) link_target=${known#=} ;;
+        *) link_target=$(readlink "$scan_root/$link") || continue ;;
+      esac
       printf '%s' "$link_target" >"$scan_out.t/$link_index"
     done <"$scan_out.links"
+    exec 4<&-
     (cd "$scan_out.t" && find . -type f | hash_files /dev/stdin) >"$scan_out.targets" 2>/dev/null || true
   fi
   # With scan_reserved (the record's name) set, entries of that name are left out and listed in OUT.reserved.
