@@ -296,6 +296,34 @@ for (const shell of shells) {
       expect(recordManifest(s.target).some((line) => line.endsWith('\tadded.txt'))).toBe(true);
     });
 
+    it('kill -9 at random points of a first seed, then a rerun: the image\'s tree and the record of an uninterrupted run', () => {
+      const reference = setup();
+      build(reference.imageA, treeA);
+      const started = Date.now();
+      expect(runSeedScript(shell, reference.env('a')).status).toBe(0);
+      const duration = Math.max(Date.now() - started, 50);
+      const referenceManifest = recordManifest(reference.target);
+      const seed = Number(process.env.SEED_KILL_SEED ?? Date.now() % 100_000);
+      let state = seed;
+      const random = (): number => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      let interrupted = 0;
+      for (let attempt = 0; attempt < 8; attempt += 1) {
+        const s = setup();
+        build(s.imageA, treeA);
+        const delaySeconds = ((0.05 + random() * 1.1) * duration) / 1000;
+        // timeout kills the whole process group, the image reader and tar included, as a container's end does.
+        const killed = runSeedScript(shell, s.env('a'), { wrapper: ['timeout', '-s', 'KILL', delaySeconds.toFixed(3)] });
+        if (killed.status !== 0) interrupted += 1;
+        const rerun = runSeedScript(shell, s.env('a'));
+        const context = `kill seed ${seed} (rerun with SEED_KILL_SEED), attempt ${attempt}, after ${delaySeconds}s\n${describeRun(killed)}\n${describeRun(rerun)}`;
+        expect(rerun.status, context).toBe(0);
+        expect(read(s.target), context).toEqual(read(s.imageA));
+        expect(recordManifest(s.target), context).toEqual(referenceManifest);
+        expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`)), context).toEqual([]);
+      }
+      expect(interrupted, `seed ${seed}: at least one run must really have been killed`).toBeGreaterThan(0);
+    }, 300_000); // dozens of real script runs: a generous deadline for a loaded machine
+
     it('kill -9 at random points of an upgrade, then a rerun: the same tree and record as an uninterrupted run', () => {
       const reference = prepareUpgrade(shell);
       const started = Date.now();

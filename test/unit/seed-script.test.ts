@@ -1,6 +1,7 @@
 // The seed init container's script, executed for real in temporary directories: under /bin/sh (dash) with the
 // system's GNU tar, and under busybox sh with busybox's own tar, chown, mv, rm, date and id first in PATH.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -493,7 +494,7 @@ for (const variant of variants) {
         const result = runSeed(variant, env, isRoot ? { as: nobody } : {});
 
         expect(result.status, describeRun(result)).not.toBe(0);
-        // Every image file is opened before the copy starts, so nothing is copied and no scratch space is left behind.
+        // The reader of the image fails the run before anything is moved into place, and the scratch space goes with it.
         expect(result.stderr).toContain(`sandbox-storage seed: error: cannot read files of ${source}:`);
         expect(result.stderr).toContain('unreadable');
         expect(existsSync(sentinel)).toBe(false);
@@ -556,6 +557,39 @@ for (const variant of variants) {
       expect(readdirSync(join(root, 'image')).sort()).toEqual(['outside', 'sandbox']);
       expect(existsSync(sentinel)).toBe(true);
       expect(copiedEntryCount(result.stdout)).toBe(copied.size);
+    });
+
+    it('records each symlink by the SHA-256 of its target, whatever the target holds: a newline in it forges no manifest line', () => {
+      const { source, target, sentinel, env } = fixture();
+      writeFile(join(source, 'regular'), 'regular\n', 0o644);
+      const links: Record<string, string> = {
+        plain: 'regular',
+        spaced: '../a target with  spaces\tand a tab',
+        backslash: 'back\\slash',
+        // Targets that look like a manifest line and like a line of the listing the manifest is made from.
+        'forged-manifest': 'x\nf\t644\t1\tdeadbeef\tforged',
+        'forged-listing': 'y\nf 644 1 ./fake\nL 777 1 ./fake-link\nz',
+      };
+      for (const [path, linkTarget] of Object.entries(links)) symlinkSync(linkTarget, join(source, path));
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      const manifest = readFileSync(sentinel, 'utf8').split('\n---\n')[1]!.split('\n').filter(Boolean);
+      const entries = new Map(manifest.map((line) => {
+        const [type, , , hash, ...path] = line.split('\t');
+        return [path.join('\t'), { type, hash }];
+      }));
+      expect([...entries.keys()].sort()).toEqual(['regular', ...Object.keys(links)].sort());
+      for (const [path, linkTarget] of Object.entries(links)) {
+        expect(entries.get(path), path).toEqual({ type: 'l', hash: createHash('sha256').update(linkTarget).digest('hex') });
+        expect(readlinkSync(join(target, path)), path).toBe(linkTarget);
+      }
+
+      // The volume's links (read with readlink on a merge) hash like the image's: nothing counts as changed.
+      const merge = runSeed(variant, { ...env, SEED_IMAGE: `${image}-next` });
+      expect(merge.status, describeRun(merge)).toBe(0);
+      expect(merge.stdout).toMatch(/\(was [^;]+; 6 unchanged\): added 0, updated 0, kept 0, skipped 0,/);
     });
 
     it("an image with its own lost+found next to the file system's: merged into it, not a failure", () => {
