@@ -13,10 +13,6 @@ function pathSegment(key: string): string {
   return key.includes('/') || key.includes('~') ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key;
 }
 
-function keysOf(value: Container): string[] {
-  return Array.isArray(value) ? Array.from({ length: value.length }, (_, index) => String(index)) : Object.keys(value);
-}
-
 function isContainer(value: unknown): value is Container {
   return typeof value === 'object' && value !== null;
 }
@@ -26,40 +22,53 @@ function jsonValue(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
-function diffInto(before: Container, after: Container, path: string, operations: PatchOperation[]): void {
-  if (before === after) return; // shared with the input: unchanged by construction
-  const beforeIsArray = Array.isArray(before);
-  const afterIsArray = Array.isArray(after);
-  const beforeKeys = keysOf(before);
-  const afterKeys = keysOf(after);
-  const beforeRecord = before as Record<string, unknown>;
-  const afterRecord = after as Record<string, unknown>;
+/** `before[key]` against `after[key]`, both present: descend into containers of one kind, else replace if different. */
+function diffValue(oldValue: unknown, newValue: unknown, path: string, operations: PatchOperation[]): void {
+  if (isContainer(oldValue) && isContainer(newValue) && Array.isArray(oldValue) === Array.isArray(newValue)) {
+    diffInto(oldValue, newValue, path, operations);
+  } else if (oldValue !== newValue) {
+    operations.push({ op: 'replace', path, value: jsonValue(newValue) });
+  }
+}
+
+function diffArrays(before: unknown[], after: unknown[], path: string, operations: PatchOperation[]): void {
+  // From the last index down, so that removing elements never shifts the indices still to be visited.
+  for (let index = before.length - 1; index >= 0; index -= 1) {
+    if (index < after.length) diffValue(before[index], after[index], `${path}/${index}`, operations);
+    else operations.push({ op: 'remove', path: `${path}/${index}` });
+  }
+  for (let index = before.length; index < after.length; index += 1) {
+    if (after[index] !== undefined) operations.push({ op: 'add', path: `${path}/${index}`, value: after[index] });
+  }
+}
+
+function diffRecords(before: Record<string, unknown>, after: Record<string, unknown>, path: string, operations: PatchOperation[]): void {
+  const beforeKeys = Object.keys(before);
   let removed = false;
-  // From the last key down, so that removing array elements never shifts the indices still to be visited.
   for (let index = beforeKeys.length - 1; index >= 0; index -= 1) {
     const key = beforeKeys[index] as string;
-    const oldValue = beforeRecord[key];
-    const kept = Object.hasOwn(after, key) && !(afterRecord[key] === undefined && oldValue !== undefined && !afterIsArray);
-    if (kept) {
-      const newValue = afterRecord[key];
-      if (isContainer(oldValue) && isContainer(newValue) && Array.isArray(oldValue) === Array.isArray(newValue)) {
-        diffInto(oldValue, newValue, `${path}/${pathSegment(key)}`, operations);
-      } else if (oldValue !== newValue) {
-        operations.push({ op: 'replace', path: `${path}/${pathSegment(key)}`, value: jsonValue(newValue) });
-      }
-    } else if (beforeIsArray === afterIsArray) {
+    const oldValue = before[key];
+    const newValue = after[key];
+    // A key set to undefined is absent from JSON: removed, unless it was undefined already.
+    if (Object.hasOwn(after, key) && !(newValue === undefined && oldValue !== undefined)) {
+      diffValue(oldValue, newValue, `${path}/${pathSegment(key)}`, operations);
+    } else {
       operations.push({ op: 'remove', path: `${path}/${pathSegment(key)}` });
       removed = true;
-    } else {
-      operations.push({ op: 'replace', path, value: after });
     }
   }
+  const afterKeys = Object.keys(after);
   if (!removed && afterKeys.length === beforeKeys.length) return;
   for (const key of afterKeys) {
-    if (!Object.hasOwn(before, key) && afterRecord[key] !== undefined) {
-      operations.push({ op: 'add', path: `${path}/${pathSegment(key)}`, value: afterRecord[key] });
-    }
+    if (!Object.hasOwn(before, key) && after[key] !== undefined) operations.push({ op: 'add', path: `${path}/${pathSegment(key)}`, value: after[key] });
   }
+}
+
+function diffInto(before: Container, after: Container, path: string, operations: PatchOperation[]): void {
+  if (before === after) return; // shared with the input: unchanged by construction
+  if (Array.isArray(before) && Array.isArray(after)) diffArrays(before, after, path, operations);
+  else if (!Array.isArray(before) && !Array.isArray(after)) diffRecords(before, after, path, operations);
+  else operations.push({ op: 'replace', path, value: after });
 }
 
 /**
