@@ -25,7 +25,7 @@ function upsertByName<T extends { name: string }>(list: T[], item: T, insertAtSt
 /**
  * A copy of the pod in which exactly the objects and arrays planPod changes are new (pod, metadata, spec, its
  * volumes, initContainers and containers arrays, the sandbox container and its volumeMounts); everything else is
- * shared with the input. jsonPatch.compare skips identical references, so the diff walks only what may have
+ * shared with the input. The webhook's diff skips identical references, so it walks only what may have
  * changed, and nothing is deep-cloned on the hot path. Change nothing outside these copies: the input must stay
  * untouched (test/unit/plan-pod-copy.test.ts freezes it).
  */

@@ -52,20 +52,33 @@ export interface ScriptDelivery {
   configMapName?: string;
 }
 
+/** The wrapper of each script location as the kubelet must see it: the same text for every Pod, so made once. */
+const escapedWrappers = new Map<string, string>();
+function escapedWrapper(file: string): string {
+  let text = escapedWrappers.get(file);
+  if (text === undefined) {
+    text = escapeForKubelet(verifiedScriptWrapper(file, seedScriptSha256));
+    escapedWrappers.set(file, text);
+  }
+  return text;
+}
+
+let escapedInlineScript: string | undefined;
+
 export function scriptDelivery(policy: Policy): ScriptDelivery {
   const seed = policy.spec.seed;
-  if (seed.scriptDelivery === 'inline') return { command: ['/bin/sh', '-c', escapeForKubelet(seedScript)] };
+  if (seed.scriptDelivery === 'inline') return { command: ['/bin/sh', '-c', (escapedInlineScript ??= escapeForKubelet(seedScript))] };
   const mount: V1VolumeMount = { name: seedScriptVolumeName, mountPath: seedScriptMountPath, readOnly: true };
   if (seed.scriptDelivery === 'imageVolume') {
     return {
-      command: ['/bin/sh', '-c', escapeForKubelet(verifiedScriptWrapper(`${seedScriptMountPath}/${seedScriptImagePath}`, seedScriptSha256))],
+      command: ['/bin/sh', '-c', escapedWrapper(`${seedScriptMountPath}/${seedScriptImagePath}`)],
       volume: { name: seedScriptVolumeName, image: { reference: seed.scriptImage } },
       mount,
     };
   }
   const configMapName = seedScriptConfigMapName();
   return {
-    command: ['/bin/sh', '-c', escapeForKubelet(verifiedScriptWrapper(`${seedScriptMountPath}/${seedScriptKey}`, seedScriptSha256))],
+    command: ['/bin/sh', '-c', escapedWrapper(`${seedScriptMountPath}/${seedScriptKey}`)],
     // 0444: readable by whichever user the seeder runs as; nothing in the volume is executable or writable.
     volume: { name: seedScriptVolumeName, configMap: { name: configMapName, defaultMode: 0o444 } },
     mount,

@@ -1,6 +1,6 @@
 // The volume, mounts and PVC a policy gives one identity.
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { workspaceClaimName, workspaceIdentityHash } from '../naming/identity-names.ts';
+import { workspaceNames } from '../naming/identity-names.ts';
 import { parseSubPathTemplate, renderSubPath } from '../naming/subpath-template.ts';
 import type { Policy } from '../policy/types.ts';
 import type { ClaimPlan } from './plan-types.ts';
@@ -21,7 +21,7 @@ export function storageLayout(policy: Policy, identity: SandboxIdentity, namespa
   if (spec.mode === 'workspace') {
     const workspace = spec.workspace;
     const workspaceIdentity = { scope: workspace.scope, ...identity };
-    const claimName = workspaceClaimName(workspace.claimNamePrefix, workspaceIdentity);
+    const { claimName, identityHash } = workspaceNames(workspace.claimNamePrefix, workspaceIdentity);
     // Identity ids are valid label values: readIdentity refuses any other.
     const identityLabels: Record<string, string> = { [spec.identity.userLabel]: identity.user };
     if (workspace.scope === 'thread' && identity.thread !== undefined) identityLabels[spec.identity.threadLabel] = identity.thread;
@@ -29,7 +29,7 @@ export function storageLayout(policy: Policy, identity: SandboxIdentity, namespa
       [ownershipLabels.managedBy]: managedByValue,
       [ownershipLabels.policy]: policy.name,
       ...identityLabels,
-      [ownershipLabels.identityHash]: workspaceIdentityHash(workspaceIdentity),
+      [ownershipLabels.identityHash]: identityHash,
     };
     const claim: ClaimPlan = {
       name: claimName,

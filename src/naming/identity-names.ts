@@ -72,15 +72,20 @@ function canonicalIdentity(identity: WorkspaceIdentity): string {
   );
 }
 
+/** A workspace's PVC name and identity hash, from one SHA-256 of the exact identity (both run for every sandbox Pod). */
+export function workspaceNames(prefix: string, identity: WorkspaceIdentity): { claimName: string; identityHash: string } {
+  const identityHash = base32(sha256(canonicalIdentity(identity)));
+  const hints = [readableHint(identity.user)];
+  if (identity.scope === 'thread') hints.push(readableHint(identity.thread ?? ''));
+  return { claimName: `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${identityHash.slice(0, hashLength)}`, identityHash };
+}
+
 /**
  * Workspace PVC name: policy prefix, readable hint, and always a hash of the exact identity. Always hashing (not only
  * when the readable form differs from the id) is what makes it injective: no id can be chosen to mimic another's name.
  */
 export function workspaceClaimName(prefix: string, identity: WorkspaceIdentity): string {
-  const hints = [readableHint(identity.user)];
-  if (identity.scope === 'thread') hints.push(readableHint(identity.thread ?? ''));
-  const hash = base32(sha256(canonicalIdentity(identity))).slice(0, hashLength);
-  return `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${hash}`;
+  return workspaceNames(prefix, identity).claimName;
 }
 
 /** 20 base32 characters of the SHA-256 of `text`: a DNS-safe, fixed-length name fragment for exact content. */

@@ -1,7 +1,7 @@
 // The mutating webhook (POST /mutate): a sandbox Pod CREATE gets its storage (planPod), as a JSON patch against
 // the object exactly as received; anything else passes untouched (the fast path).
-import jsonPatch from 'fast-json-patch';
 import { isObject } from '../plain-json.ts';
+import { jsonPatchDiff } from './json-patch-diff.ts';
 import { planPod } from '../admission/plan-pod.ts';
 import { malformedPodStatus, podShapeErrorsIfSelectable } from '../admission/pod-shape.ts';
 import { needsNamespaceLabels } from '../policy/select-policy.ts';
@@ -69,7 +69,7 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
     };
   }
   // Diff against the object exactly as received, so fields this code does not know survive untouched.
-  const operations = plan.mutated ? jsonPatch.compare(request.object, plan.mutated) : [];
+  const operations = plan.mutated ? jsonPatchDiff(request.object, plan.mutated) : [];
   if (operations.length === 0) {
     return { request, plan, result: 'unchanged', review: answer(uid, { allowed: true, ...warnings, auditAnnotations }) };
   }

@@ -2,7 +2,7 @@
 // own identity, and the requester must be entitled to its owner under every policy that owns it. Who owns a
 // directory or a PVC is read off the storage (the shared templates, the workspace names, the proof), never off the
 // policy the Pod's labels happen to select, so that adding a label cannot pick a laxer policy.
-import { workspaceClaimName, workspaceIdentityHash } from '../../naming/identity-names.ts';
+import { workspaceNames } from '../../naming/identity-names.ts';
 import { matchSubPath, parseSubPathTemplate, renderSubPath } from '../../naming/subpath-template.ts';
 import { selectorMatches } from '../../policy/selector.ts';
 import type { Policy } from '../../policy/types.ts';
@@ -139,15 +139,15 @@ function workspaceProblem(volume: GovernedVolume, context: ScopeContext): string
   if (volume.kind === 'unproven') {
     return `${claim} exists in the workspace names of ${policies} but carries no valid ownership proof (not created by sandbox-storage): it is never mounted [rule UnprovenClaim]`;
   }
-  const nameFor = (policy: Policy, identity: SandboxIdentity) =>
-    policy.spec.mode === 'workspace' ? workspaceClaimName(policy.spec.workspace.claimNamePrefix, { scope: policy.spec.workspace.scope, ...identity }) : '';
-  const hashFor = (policy: Policy, identity: SandboxIdentity) =>
-    workspaceIdentityHash({ scope: policy.spec.mode === 'workspace' ? policy.spec.workspace.scope : 'user', ...identity });
+  const namesFor = (policy: Policy, identity: SandboxIdentity) =>
+    policy.spec.mode === 'workspace' ? workspaceNames(policy.spec.workspace.claimNamePrefix, { scope: policy.spec.workspace.scope, ...identity }) : undefined;
+  const nameFor = (policy: Policy, identity: SandboxIdentity) => namesFor(policy, identity)?.claimName;
   const proven = volume.proven;
   const own = volume.owners.some((policy) => {
     const identity = podIdentity(policy, context);
-    if (!identity || nameFor(policy, identity) !== volume.claimName) return false;
-    return !proven || (proven.policy === policy && proven.identityHash === hashFor(policy, identity));
+    const names = identity && namesFor(policy, identity);
+    if (!names || names.claimName !== volume.claimName) return false;
+    return !proven || (proven.policy === policy && proven.identityHash === names.identityHash);
   });
   if (!own) return `${claim} is not the workspace of ${podOwnerText(volume, context)} [rule ForeignWorkspaceClaim, ${policies}]`;
   // Every owner policy that gives this name to an identity the labels can name: each one's binding applies.
