@@ -33,10 +33,13 @@ const controllerCommand = (kubeconfigPath: string) => ['controller', '--kubeconf
 const creationRate = 100; // Pods (and baseline PVCs) per second
 const chartValues = new URL('../../deploy/helm/sandbox-storage-webhook/values.yaml', import.meta.url);
 
-/** The Node flags the chart gives the container (values.yaml `nodeOptions`): the controller runs as deployed. */
-export function shippedNodeOptions(): string[] {
+/**
+ * The chart's NODE_OPTIONS (values.yaml `nodeOptions`). Passed the same way, as the environment variable, because
+ * Node refuses many V8 flags there that it accepts on the command line: a flag the chart cannot ship fails here too.
+ */
+export function shippedNodeOptions(): string {
   const values = parseYaml(readFileSync(chartValues, 'utf8')) as { nodeOptions?: string } | null;
-  return (values?.nodeOptions ?? '').split(/\s+/).filter(Boolean);
+  return (values?.nodeOptions ?? '').trim();
 }
 
 /** True when `sandbox-storage controller --help` is a known command of the CLI at `cliPath`. */
@@ -87,17 +90,19 @@ export interface ControllerLauncher {
   script: string;
   args: (kubeconfigPath: string) => string[];
   available: () => boolean;
-  nodeArgs?: string[];
+  /** NODE_OPTIONS of the controller process. */
+  nodeOptions?: string;
 }
 
 /** The controller as deployed: the built CLI with the chart's Node flags. */
-const shippedController = (cliPath: string): ControllerLauncher => ({ script: cliPath, args: controllerCommand, available: () => controllerAvailable(cliPath), nodeArgs: shippedNodeOptions() });
+const shippedController = (cliPath: string): ControllerLauncher => ({ script: cliPath, args: controllerCommand, available: () => controllerAvailable(cliPath), nodeOptions: shippedNodeOptions() });
 
 async function startController(controlPlane: ControlPlane, launcher: ControllerLauncher, cpuProfileDir?: string): Promise<{ controller: NodeProcess; coldStartMs: number }> {
   const started = performance.now();
   // With --cpu-prof DIR the controller writes its profile there too (on exit), next to serve's.
   const profiling = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, '--cpu-prof-name=controller.cpuprofile'] : [];
-  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), nodeArgs: [...(launcher.nodeArgs ?? []), ...profiling], readyMessage, timeoutMs: 60_000 });
+  const env = { ...process.env, NODE_OPTIONS: launcher.nodeOptions ?? '' };
+  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), nodeArgs: profiling, env, readyMessage, timeoutMs: 60_000 });
   return { controller, coldStartMs: performance.now() - started };
 }
 
@@ -235,7 +240,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
       notes: [
         `Pods created at ${creationRate}/s through the API server with the webhook registered (the last create answered after ${(podsCreatedMs / 1000).toFixed(1)} s); PVC counts polled every 50 ms.`,
         `CPU seconds while the controller made the ${pvcPods} PVCs: ${describeCpu(controllerPhaseCpu)}; during the bare client's run: ${describeCpu(baselinePhaseCpu)}.`,
-        `The controller ran from the JavaScript built for this run (as the image runs it) with the Node flags the chart ships (values.yaml nodeOptions): ${(launcher.nodeArgs ?? []).join(' ') || 'none'}.`,
+        `The controller ran from the JavaScript built for this run (as the image runs it) with the chart's NODE_OPTIONS (values.yaml nodeOptions): ${launcher.nodeOptions || 'none'}.`,
       ],
       details: {
         pvcPods,
