@@ -53,3 +53,41 @@ describe('SharedStrings.share', () => {
     expect(shared.share({ mode: ['ReadWriteOnce'] }).mode).toEqual(['ReadWriteOnce']);
   });
 });
+
+describe('SharedStrings.share with hostile values', () => {
+  it('does not share or keep a large part: a tenant\'s 100 KB annotation costs no key in the table', () => {
+    const shared = new SharedStrings();
+    const big = 'x'.repeat(100_000);
+    const first = shared.share({ annotations: { note: big }, spec: { accessModes: ['ReadWriteOnce'] } });
+    const second = shared.share({ annotations: { note: big }, spec: { accessModes: ['ReadWriteOnce'] } });
+    expect(second.annotations).toEqual({ note: big });
+    expect(second.annotations).not.toBe(first.annotations);
+    expect(Object.isFrozen(second.annotations)).toBe(false);
+    // The small part next to it is still shared.
+    expect(second.spec).toBe(first.spec);
+    const keys = [...(shared as unknown as { parts: Map<string, object> }).parts.keys()];
+    expect(Math.max(...keys.map((key) => key.length))).toBeLessThan(4096);
+  });
+
+  it('shares only parts whose JSON is equal, for every kind of value', () => {
+    const shared = new SharedStrings();
+    const values: unknown[] = [{ a: '1' }, { a: 1 }, { a: [1] }, { a: ['1'] }, { a: null }, { a: false }, { a: 'false' }, { a: '"' }, { '"a': 1 }, { a: { b: 1 } }, [{ a: 1 }], ['a,b'], ['a', 'b']];
+    const copies = values.map((value) => shared.share(value));
+    const again = values.map((value) => shared.share(structuredClone(value)));
+    copies.forEach((copy, index) => {
+      expect(copy).toEqual(values[index]);
+      expect(again[index]).toBe(copy);
+      for (let other = 0; other < copies.length; other += 1) if (other !== index) expect(copies[other]).not.toBe(copy);
+    });
+  });
+
+  // Pods and PVCs are typed: the API server drops unknown fields, so nesting is bounded by their schema.
+  it('copies a nested value past the size limit, sharing only its small inner parts', () => {
+    const shared = new SharedStrings();
+    let deep: Record<string, unknown> = { leaf: 'x' };
+    for (let level = 0; level < 300; level += 1) deep = { level: deep };
+    const copy = shared.share(deep);
+    expect(JSON.stringify(copy)).toBe(JSON.stringify(deep));
+    expect(Object.isFrozen(copy)).toBe(false);
+  });
+});
