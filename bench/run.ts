@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeServingCertificate } from '../test/harness/tls.ts';
+import { buildCli } from './lib/built-cli.ts';
 import { describeMachine } from './lib/machine.ts';
 import { progress } from './lib/progress.ts';
 import { writeReports } from './report/write.ts';
@@ -67,7 +68,9 @@ async function main(): Promise<number> {
   };
   const workDir = mkdtempSync(join(tmpdir(), 'sandbox-storage-bench-'));
   const tls = await writeServingCertificate();
-  const context: ScenarioContext = { smoke: values.smoke, tls, workDir, ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}) };
+  progress('compiling the CLI as `npm run build` does (serve and the controller run the built JavaScript)');
+  const cliPath = buildCli(workDir);
+  const context: ScenarioContext = { smoke: values.smoke, tls, workDir, cliPath, ...(values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {}) };
   progress(`${results.mode} run of ${selected.map((scenario) => scenario.id).join(', ')} on ${results.machine.cpus} × ${results.machine.cpuModel}`);
   try {
     for (const scenario of selected) {

@@ -5,7 +5,6 @@ import type { ServingCertificate } from '../../test/harness/tls.ts';
 import { startNodeProcess, type NodeProcess } from './node-process.ts';
 
 export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
-const cliPath = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 export interface RunningServer {
   name: string;
@@ -27,8 +26,8 @@ export interface ServeOptions {
   logLevel?: string;
 }
 
-/** `sandbox-storage serve --port 0` with the embedded default policy, as `npx node src/cli.ts serve` runs it. */
-export async function startServe(tls: ServingCertificate, options: ServeOptions = {}): Promise<RunningServer> {
+/** `sandbox-storage serve --port 0` with the embedded default policy, from the built CLI `cliPath` (as the image runs it). */
+export async function startServe(cliPath: string, tls: ServingCertificate, options: ServeOptions = {}): Promise<RunningServer> {
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const child = await startNodeProcess({
     script: cliPath,

@@ -93,7 +93,7 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
   const payloads = admissionPayloads();
   const rounds = context.smoke ? 1 : 3;
   const ceiling = await startCeilingServer(context.tls);
-  const serve = await startServe(context.tls, context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {});
+  const serve = await startServe(context.cliPath, context.tls, context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {});
   const notes: string[] = [];
   try {
     const availableRoutes: Route[] = [];

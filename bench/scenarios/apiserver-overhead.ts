@@ -53,7 +53,7 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
     client = await podClient(controlPlane);
     const pods = client;
     const namespace = await createTestNamespace(controlPlane, 'bench');
-    const serve = await startServe(context.tls);
+    const serve = await startServe(context.cliPath, context.tls);
     servers.push(serve);
     const bare = await startBareWebhook(context.tls);
     servers.push(bare);

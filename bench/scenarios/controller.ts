@@ -11,7 +11,6 @@
 // planned, and logs a JSON line whose msg matches `readyMessage` once its caches are synced.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../../test/harness/controlplane.ts';
@@ -28,21 +27,23 @@ import { median, round, summarize } from '../lib/stats.ts';
 import { comparison, target, type ScenarioResult } from '../report/results.ts';
 import type { ScenarioContext } from './context.ts';
 
-const cliPath = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export const notAvailable = 'controller not available in this build';
 const readyMessage = /\b(ready|caches? synced|started)\b/i;
 const controllerCommand = (kubeconfigPath: string) => ['controller', '--kubeconfig', kubeconfigPath, '--metrics-host', '127.0.0.1', '--metrics-port', '0', '--leader-elect', 'false', '--ownership-key-namespace', 'default'];
 const creationRate = 100; // Pods (and baseline PVCs) per second
 const chartValues = new URL('../../deploy/helm/sandbox-storage-webhook/values.yaml', import.meta.url);
 
-/** The Node flags the chart gives the container (values.yaml `nodeOptions`): the controller runs as deployed. */
-export function shippedNodeOptions(): string[] {
+/**
+ * The chart's NODE_OPTIONS (values.yaml `nodeOptions`). Passed the same way, as the environment variable, because
+ * Node refuses many V8 flags there that it accepts on the command line: a flag the chart cannot ship fails here too.
+ */
+export function shippedNodeOptions(): string {
   const values = parseYaml(readFileSync(chartValues, 'utf8')) as { nodeOptions?: string } | null;
-  return (values?.nodeOptions ?? '').split(/\s+/).filter(Boolean);
+  return (values?.nodeOptions ?? '').trim();
 }
 
-/** True when `sandbox-storage controller --help` is a known command. */
-export function controllerAvailable(): boolean {
+/** True when `sandbox-storage controller --help` is a known command of the CLI at `cliPath`. */
+export function controllerAvailable(cliPath: string): boolean {
   const result = spawnSync(process.execPath, [cliPath, 'controller', '--help'], { cwd: repositoryRoot, encoding: 'utf8', timeout: 30_000 });
   return result.status === 0 && !/unknown command/i.test(`${result.stdout}${result.stderr}`);
 }
@@ -89,20 +90,23 @@ export interface ControllerLauncher {
   script: string;
   args: (kubeconfigPath: string) => string[];
   available: () => boolean;
-  nodeArgs?: string[];
+  /** NODE_OPTIONS of the controller process. */
+  nodeOptions?: string;
 }
 
-const shippedController: ControllerLauncher = { script: cliPath, args: controllerCommand, available: controllerAvailable, nodeArgs: shippedNodeOptions() };
+/** The controller as deployed: the built CLI with the chart's Node flags. */
+const shippedController = (cliPath: string): ControllerLauncher => ({ script: cliPath, args: controllerCommand, available: () => controllerAvailable(cliPath), nodeOptions: shippedNodeOptions() });
 
 async function startController(controlPlane: ControlPlane, launcher: ControllerLauncher, cpuProfileDir?: string): Promise<{ controller: NodeProcess; coldStartMs: number }> {
   const started = performance.now();
   // With --cpu-prof DIR the controller writes its profile there too (on exit), next to serve's.
   const profiling = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`, '--cpu-prof-name=controller.cpuprofile'] : [];
-  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), nodeArgs: [...(launcher.nodeArgs ?? []), ...profiling], readyMessage, timeoutMs: 60_000 });
+  const env = { ...process.env, NODE_OPTIONS: launcher.nodeOptions ?? '' };
+  const controller = await startNodeProcess({ script: launcher.script, cwd: repositoryRoot, args: launcher.args(controlPlane.kubeconfigPath), nodeArgs: profiling, env, readyMessage, timeoutMs: 60_000 });
   return { controller, coldStartMs: performance.now() - started };
 }
 
-export async function controllerScale(context: ScenarioContext, launcher: ControllerLauncher = shippedController): Promise<ScenarioResult> {
+export async function controllerScale(context: ScenarioContext, launcher: ControllerLauncher = shippedController(context.cliPath)): Promise<ScenarioResult> {
   if (!launcher.available()) {
     progress(`controller: ${notAvailable}, skipped`);
     return skipped(notAvailable);
@@ -118,7 +122,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
   try {
     client = await podClient(controlPlane);
     const pods = client;
-    serve = await startServe(context.tls);
+    serve = await startServe(context.cliPath, context.tls);
     const namespace = await createTestNamespace(controlPlane, 'bench-controller');
     const baselineNamespace = await createTestNamespace(controlPlane, 'bench-baseline');
     await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${serve.port}`, context.tls.caPem));
@@ -236,7 +240,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
       notes: [
         `Pods created at ${creationRate}/s through the API server with the webhook registered (the last create answered after ${(podsCreatedMs / 1000).toFixed(1)} s); PVC counts polled every 50 ms.`,
         `CPU seconds while the controller made the ${pvcPods} PVCs: ${describeCpu(controllerPhaseCpu)}; during the bare client's run: ${describeCpu(baselinePhaseCpu)}.`,
-        `The controller ran with the Node flags the chart ships (values.yaml nodeOptions): ${(launcher.nodeArgs ?? []).join(' ') || 'none'}.`,
+        `The controller ran from the JavaScript built for this run (as the image runs it) with the chart's NODE_OPTIONS (values.yaml nodeOptions): ${launcher.nodeOptions || 'none'}.`,
       ],
       details: {
         pvcPods,

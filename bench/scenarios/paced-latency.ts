@@ -47,7 +47,7 @@ export async function pacedLatency(context: ScenarioContext): Promise<ScenarioRe
   } finally {
     await ceiling.stop();
   }
-  const serve = await startServe(context.tls, context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {});
+  const serve = await startServe(context.cliPath, context.tls, context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {});
   let ours: PacedMeasurement;
   try {
     progress(`latency: sandbox-storage serve, ${ratePerSecond} req/s for ${seconds}s`);
