@@ -296,11 +296,14 @@ for (const shell of shells) {
       expect(recordManifest(s.target).some((line) => line.endsWith('\tadded.txt'))).toBe(true);
     });
 
-    it('kill -9 at random points of a first seed, then a rerun: the image\'s tree and the record of an uninterrupted run', () => {
-      const reference = setup();
-      build(reference.imageA, treeA);
+    /**
+     * Runs `version` over volumes from `prepare`, each killed with SIGKILL at a random point (8 attempts), then reruns
+     * it: every rerun must end with `expectedTree` and the record of an uninterrupted run, and no scratch names left.
+     */
+    function killAtRandomPointsThenRerun(prepare: () => Setup, version: 'a' | 'b', expectedTree: (s: Setup) => unknown): void {
+      const reference = prepare();
       const started = Date.now();
-      expect(runSeedScript(shell, reference.env('a')).status).toBe(0);
+      expect(runSeedScript(shell, reference.env(version)).status).toBe(0);
       const duration = Math.max(Date.now() - started, 50);
       const referenceManifest = recordManifest(reference.target);
       const seed = Number(process.env.SEED_KILL_SEED ?? Date.now() % 100_000);
@@ -308,46 +311,33 @@ for (const shell of shells) {
       const random = (): number => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
       let interrupted = 0;
       for (let attempt = 0; attempt < 8; attempt += 1) {
-        const s = setup();
-        build(s.imageA, treeA);
+        const s = prepare();
         const delaySeconds = ((0.05 + random() * 1.1) * duration) / 1000;
         // timeout kills the whole process group, the image reader and tar included, as a container's end does.
-        const killed = runSeedScript(shell, s.env('a'), { wrapper: ['timeout', '-s', 'KILL', delaySeconds.toFixed(3)] });
+        const killed = runSeedScript(shell, s.env(version), { wrapper: ['timeout', '-s', 'KILL', delaySeconds.toFixed(3)] });
         if (killed.status !== 0) interrupted += 1;
-        const rerun = runSeedScript(shell, s.env('a'));
+        const rerun = runSeedScript(shell, s.env(version));
         const context = `kill seed ${seed} (rerun with SEED_KILL_SEED), attempt ${attempt}, after ${delaySeconds}s\n${describeRun(killed)}\n${describeRun(rerun)}`;
         expect(rerun.status, context).toBe(0);
-        expect(read(s.target), context).toEqual(read(s.imageA));
+        expect(read(s.target), context).toEqual(expectedTree(s));
         expect(recordManifest(s.target), context).toEqual(referenceManifest);
         expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`)), context).toEqual([]);
       }
       expect(interrupted, `seed ${seed}: at least one run must really have been killed`).toBeGreaterThan(0);
+    }
+
+    it('kill -9 at random points of a first seed, then a rerun: the image\'s tree and the record of an uninterrupted run', () => {
+      const freshVolume = () => {
+        const s = setup();
+        build(s.imageA, treeA);
+        return s;
+      };
+      killAtRandomPointsThenRerun(freshVolume, 'a', (s) => read(s.imageA));
     }, 300_000); // dozens of real script runs: a generous deadline for a loaded machine
 
     it('kill -9 at random points of an upgrade, then a rerun: the same tree and record as an uninterrupted run', () => {
-      const reference = prepareUpgrade(shell);
-      const started = Date.now();
-      expect(runSeedScript(shell, reference.env('b')).status).toBe(0);
-      const duration = Math.max(Date.now() - started, 50);
-      const referenceManifest = recordManifest(reference.target);
-      const seed = Number(process.env.SEED_KILL_SEED ?? Date.now() % 100_000);
-      let state = seed;
-      const random = (): number => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-      let interrupted = 0;
-      for (let attempt = 0; attempt < 8; attempt += 1) {
-        const s = prepareUpgrade(shell);
-        const delaySeconds = ((0.05 + random() * 1.1) * duration) / 1000;
-        const killed = runSeedScript(shell, s.env('b'), { wrapper: ['timeout', '-s', 'KILL', delaySeconds.toFixed(3)] });
-        if (killed.status !== 0) interrupted += 1;
-        const rerun = runSeedScript(shell, s.env('b'));
-        const context = `kill seed ${seed} (rerun with SEED_KILL_SEED), attempt ${attempt}, after ${delaySeconds}s\n${describeRun(killed)}\n${describeRun(rerun)}`;
-        expect(rerun.status, context).toBe(0);
-        expect(read(s.target), context).toEqual(expected(s.root));
-        expect(recordManifest(s.target), context).toEqual(referenceManifest);
-        expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`)), context).toEqual([]);
-      }
-      expect(interrupted, `seed ${seed}: at least one run must really have been killed`).toBeGreaterThan(0);
-    }, 300_000); // dozens of real script runs: a generous deadline for a loaded machine
+      killAtRandomPointsThenRerun(() => prepareUpgrade(shell), 'b', (s) => expected(s.root));
+    }, 300_000);
 
     // PATH wrappers count the tool calls; a shell that runs its own applets first never calls them.
     it.skipIf(shell.prefersApplets)('kill -9 before every step of an upgrade (each tool call in turn), then a rerun: the same result', () => {
