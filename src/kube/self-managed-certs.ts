@@ -140,8 +140,12 @@ export function startCertificateRenewal(options: CertificateRenewalOptions): Cer
   const now = options.now ?? Date.now;
 
   const renew = async (stored: StoredSecret | undefined): Promise<{ stored: StoredSecret | undefined; written: boolean }> => {
-    const step = planRotation(await describe(stored, options), now(), options);
+    const facts = await describe(stored, options);
+    const step = planRotation(facts, now(), options);
     if (step.action === 'none') return { stored, written: false };
+    // A serving certificate of a new CA only once the configurations carry the bundle that trusts it: the patch in
+    // the round that staged the CA may have failed.
+    if (stored && step.action === 'reissue-leaf' && facts?.leafSignedByCurrentCa === false) await patchCaBundles(stored.caBundle);
     const next = await carryOut(step, stored, options, now());
     const body = encodeSecret(options, next);
     try {
