@@ -151,7 +151,8 @@ function simulate(settings: RotationSettings & { checkIntervalMs: number }, lagM
 }
 
 describe('planRotation over many rotations on a loaded machine', () => {
-  // The integration test's forced lifetimes: CA 30 s, serving certificate 12 s, propagation 3 s, rounds every 500 ms.
+  // Lifetimes an earlier integration test forced (CA 30 s, serving certificate 12 s, propagation 3 s, rounds every 500 ms):
+  // the planner alone keeps them safe, although the command line now wants more headroom.
   const short = { caValidityMs: 30 * second, leafValidityMs: 12 * second, caPropagationDelayMs: 3 * second, checkIntervalMs: 500 };
 
   // Lifetimes at the smallest the command line accepts for this delay and interval (a third covers the delay and
