@@ -193,8 +193,10 @@ export function startCertificateRenewal(options: CertificateRenewalOptions): Cer
 
   const rounds = repeatRounds(options, async () => {
     const { stored, written } = await renew(await readSecret(core, options));
-    if (stored) await patchCaBundles(stored.caBundle);
+    // The reload first: a renewed serving certificate is trusted by the bundle already in place (see renew; only a
+    // start-over has a gap, in either order), and on a loaded machine every call before it delays the switch.
     if (written) options.onWritten?.();
+    if (stored) await patchCaBundles(stored.caBundle);
     return stored !== undefined;
   });
   return { firstRound: rounds.firstSuccess, syncNow: rounds.syncNow, stop: rounds.stop };
