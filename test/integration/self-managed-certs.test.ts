@@ -23,11 +23,12 @@ const systemNamespace = release.namespace;
 const secretName = `${name}-tls`;
 
 // Forced short lifetimes, derived from the round interval and the propagation delay: the command line wants each
-// renewal window (the last third of a lifetime) to cover the delay plus eight intervals; twice that leaves a loaded
-// machine, whose rounds run seconds late, time to renew and reload before anything expires.
+// renewal window (the last third of a lifetime) to cover the delay plus eight intervals; three times that leaves a
+// loaded machine, whose rounds run seconds late (measured: up to 5 s from a write to the reload), time to renew
+// and reload before anything expires.
 const checkIntervalMs = 500;
 const propagationDelayMs = 3_000;
-const lifetimeMs = 3 * 2 * (propagationDelayMs + 8 * checkIntervalMs);
+const lifetimeMs = 3 * 3 * (propagationDelayMs + 8 * checkIntervalMs);
 
 let controlPlane: ControlPlane;
 let admin: { core: k8s.CoreV1Api; admission: k8s.AdmissionregistrationV1Api };
