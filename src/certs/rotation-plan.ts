@@ -52,6 +52,8 @@ export function planRotation(stored: StoredCertificates | undefined, now: number
     return { action: 'none', reason: 'waiting for the new CA to reach the API servers' };
   }
   if (stored.caNotAfter - now < renewalWindowMs(settings.caValidityMs)) {
+    // Nothing can renew the serving certificate during the wait (the Secret keeps only the new CA's key): one that
+    // would not outlast it with its own renewal window left is renewed now, or it is served to expiry and past.
     if (stored.leafNotAfter - now < renewalWindowMs(settings.leafValidityMs) + settings.caPropagationDelayMs) {
       return { action: 'reissue-leaf', reason: 'the serving certificate must outlast the wait for the new CA' };
     }
