@@ -33,6 +33,11 @@ export type RotationStep =
 /** Renew when less than this fraction of the configured lifetime is left (cert-manager renews at 2/3 too). */
 const renewWhenRemaining = 1 / 3;
 
+/** How long before expiry a certificate of this lifetime is renewed. */
+export function renewalWindowMs(validityMs: number): number {
+  return validityMs * renewWhenRemaining;
+}
+
 export function planRotation(stored: StoredCertificates | undefined, now: number, settings: RotationSettings): RotationStep {
   if (stored === undefined) return { action: 'create', reason: 'no usable certificates stored' };
   if (stored.caNotAfter <= now || stored.leafNotAfter <= now) {
@@ -46,10 +51,15 @@ export function planRotation(stored: StoredCertificates | undefined, now: number
     }
     return { action: 'none', reason: 'waiting for the new CA to reach the API servers' };
   }
-  if (stored.caNotAfter - now < settings.caValidityMs * renewWhenRemaining) {
+  if (stored.caNotAfter - now < renewalWindowMs(settings.caValidityMs)) {
+    // Nothing can renew the serving certificate during the wait (the Secret keeps only the new CA's key): one that
+    // would not outlast it with its own renewal window left is renewed now, or it is served to expiry and past.
+    if (stored.leafNotAfter - now < renewalWindowMs(settings.leafValidityMs) + settings.caPropagationDelayMs) {
+      return { action: 'reissue-leaf', reason: 'the serving certificate must outlast the wait for the new CA' };
+    }
     return { action: 'rotate-ca', reason: 'the CA is close to expiry' };
   }
-  if (stored.leafNotAfter - now < settings.leafValidityMs * renewWhenRemaining) {
+  if (stored.leafNotAfter - now < renewalWindowMs(settings.leafValidityMs)) {
     return { action: 'reissue-leaf', reason: 'the serving certificate is close to expiry' };
   }
   if (!stored.leafNamesMatch) return { action: 'reissue-leaf', reason: 'the serving certificate names changed' };

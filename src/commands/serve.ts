@@ -3,6 +3,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import pino from 'pino';
+import { renewalWindowMs } from '../certs/rotation-plan.ts';
 import { parseDuration } from './duration.ts';
 import { runManager } from './manager.ts';
 import { optionsUsage, parseOptions } from './options.ts';
@@ -195,6 +196,18 @@ async function parseSelfManagedCerts(
   // A replica with a stale read can put the previous bundle back for up to one round; the delay must outlast that.
   if (config.caPropagationDelayMs <= config.checkIntervalMs) {
     problems.push('--ca-propagation-delay must be longer than --cert-check-interval');
+  }
+  // Renewing the CA takes: a round to notice it is due, one to renew the serving certificate first, the propagation
+  // delay, a round to notice it passed, and one for every other replica to copy the result; each round allowed to run
+  // a whole interval late. Both renewal windows (a third of the lifetime) must cover that, or a replica can serve a
+  // certificate past its expiry.
+  const renewalNeedsMs = config.caPropagationDelayMs + 8 * config.checkIntervalMs;
+  for (const [flag, validityMs] of [['cert-validity', config.leafValidityMs], ['ca-validity', config.caValidityMs]] as const) {
+    if (validityMs > 0 && renewalWindowMs(validityMs) < renewalNeedsMs) {
+      problems.push(
+        `--${flag} must be at least ${(3 * renewalNeedsMs) / 1_000}s: renewal starts with a third left, which must cover --ca-propagation-delay plus eight --cert-check-interval, got ${values[flag]}`,
+      );
+    }
   }
   return config;
 }

@@ -8,7 +8,7 @@
 // Every write is optimistic (create answers 409 when another replica was first, update carries the resourceVersion
 // it read), so several replicas that all consider themselves leader still converge on one Secret.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -140,8 +140,12 @@ export function startCertificateRenewal(options: CertificateRenewalOptions): Cer
   const now = options.now ?? Date.now;
 
   const renew = async (stored: StoredSecret | undefined): Promise<{ stored: StoredSecret | undefined; written: boolean }> => {
-    const step = planRotation(await describe(stored, options), now(), options);
+    const facts = await describe(stored, options);
+    const step = planRotation(facts, now(), options);
     if (step.action === 'none') return { stored, written: false };
+    // A serving certificate of a new CA only once the configurations carry the bundle that trusts it: the patch in
+    // the round that staged the CA may have failed.
+    if (stored && step.action === 'reissue-leaf' && facts?.leafSignedByCurrentCa === false) await patchCaBundles(stored.caBundle);
     const next = await carryOut(step, stored, options, now());
     const body = encodeSecret(options, next);
     try {
@@ -189,8 +193,10 @@ export function startCertificateRenewal(options: CertificateRenewalOptions): Cer
 
   const rounds = repeatRounds(options, async () => {
     const { stored, written } = await renew(await readSecret(core, options));
-    if (stored) await patchCaBundles(stored.caBundle);
+    // The reload first: a renewed serving certificate is trusted by the bundle already in place (see renew; only a
+    // start-over has a gap, in either order), and on a loaded machine every call before it delays the switch.
     if (written) options.onWritten?.();
+    if (stored) await patchCaBundles(stored.caBundle);
     return stored !== undefined;
   });
   return { firstRound: rounds.firstSuccess, syncNow: rounds.syncNow, stop: rounds.stop };
@@ -206,9 +212,15 @@ export function startCertificateReload(options: CertificateReloadOptions): Certi
   const writeFiles = async (stored: StoredSecret) => {
     const fingerprint = stored.tlsCert + stored.tlsKey;
     if (fingerprint === lastWritten) return;
-    // Key first, each by rename: the server's reload debounces and validates the pair, so it never serves a mix.
-    await writeAtomically(options.keyFile, stored.tlsKey, 0o600);
-    await writeAtomically(options.certFile, stored.tlsCert, 0o644);
+    // Both written aside, then renamed back to back, key first: the server's reload debounces change events and
+    // refuses a mismatched pair, so a slow gap between the two would only delay it (and warn).
+    const key = await writeAside(options.keyFile, stored.tlsKey, 0o600);
+    const cert = await writeAside(options.certFile, stored.tlsCert, 0o644).catch(async (error: unknown) => {
+      await key.discard();
+      throw error;
+    });
+    await key.commit();
+    await cert.commit();
     lastWritten = fingerprint;
     logger.info({ certFile: options.certFile }, 'serving certificate written from Secret');
   };
@@ -353,11 +365,12 @@ function encodeSecret(options: CertificateRenewalOptions, stored: Omit<StoredSec
   };
 }
 
-async function writeAtomically(file: string, contents: string, mode: number): Promise<void> {
+/** Writes `contents` next to `file`, to be renamed into place by commit() (nothing to do if already there). */
+async function writeAside(file: string, contents: string, mode: number): Promise<{ commit(): Promise<void>; discard(): Promise<void> }> {
   await mkdir(dirname(file), { recursive: true });
   const current = await readFile(file, 'utf8').catch(() => undefined);
-  if (current === contents) return;
+  if (current === contents) return { commit: async () => {}, discard: async () => {} };
   const temporary = join(dirname(file), `.${randomUUID()}.tmp`);
   await writeFile(temporary, contents, { mode });
-  await rename(temporary, file);
+  return { commit: () => rename(temporary, file), discard: () => rm(temporary, { force: true }) };
 }

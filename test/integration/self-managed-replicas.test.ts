@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isSignedBy, joinPemBundle, splitPemBundle } from '../../src/certs/inspect.ts';
+import { createCertificateAuthority } from '../../src/certs/issue.ts';
+import { caRotatedAtAnnotation } from '../../src/labels.ts';
 import {
   startCertificateReload,
   startCertificateRenewal,
@@ -123,6 +126,34 @@ describe('self-managed certificates across replicas', () => {
     await Promise.all(replicas.map((replica) => replica.syncNow()));
     const after = await core.readNamespacedSecret({ name: 'webhook-tls', namespace });
     expect(after.metadata?.resourceVersion).toBe(secret.metadata?.resourceVersion);
+  });
+
+  it('issues a serving certificate of a new CA only once the webhook configuration carries its bundle', async () => {
+    const namespace = await createTestNamespace(controlPlane, 'staged');
+    await registerConfiguration(namespace);
+    // A CA staged long ago whose bundle never reached the configuration (its patch failed): the propagation delay
+    // is over, so the next round serves a certificate of the new CA.
+    const oldCa = await createCertificateAuthority('old', 365);
+    const newCa = await createCertificateAuthority('new', 365);
+    const oldLeaf = await oldCa.issue({ commonName: 'webhook', dnsNames: [`webhook.${namespace}.svc`], usage: 'server', validDays: 90 });
+    const bundle = joinPemBundle([newCa.certificatePem, oldCa.certificatePem]);
+    const base64 = (text: string) => Buffer.from(text).toString('base64');
+    await core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: 'webhook-tls', annotations: { [caRotatedAtAnnotation]: new Date(Date.now() - day).toISOString() } },
+        type: 'kubernetes.io/tls',
+        data: { 'tls.crt': base64(oldLeaf.certificatePem), 'tls.key': base64(oldLeaf.privateKeyPem), 'ca.crt': base64(bundle), 'ca.key': base64(newCa.privateKeyPem) },
+      },
+    });
+    running.push(await startReplica(replicaOptions(namespace, 'leader')));
+    const secret = await core.readNamespacedSecret({ name: 'webhook-tls', namespace });
+    const served = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
+    expect(await isSignedBy(served, newCa.certificatePem)).toBe(true);
+    const configuration = await admission.readMutatingWebhookConfiguration({ name: namespace });
+    expect(splitPemBundle(Buffer.from(configuration.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString('utf8'))).toEqual(splitPemBundle(bundle));
+    // One etcd numbers all writes in order: the bundle was patched before the new certificate was stored.
+    expect(BigInt(configuration.metadata?.resourceVersion ?? '0')).toBeLessThan(BigInt(secret.metadata?.resourceVersion ?? '0'));
   });
 
   it('a non-leader waits for the Secret and copies it, writing nothing', async () => {

@@ -100,6 +100,26 @@ describe('serve configuration with self-managed certificates', () => {
     ).rejects.toThrow('--cert-validity must not exceed --ca-validity');
   });
 
+  it('refuses lifetimes whose renewal window cannot cover the propagation delay and eight check intervals', async () => {
+    const base = ['--self-managed-certs', '--tls-cert-file', 'a', '--tls-key-file', 'b', '--cert-secret', 's', '--namespace', 'n'];
+    await expect(
+      parseServeConfig([...base, '--ca-validity', '25s', '--cert-validity', '20s', '--ca-propagation-delay', '3s', '--cert-check-interval', '500ms']),
+    ).rejects.toThrow(
+      [
+        '--cert-validity must be at least 21s: renewal starts with a third left, which must cover --ca-propagation-delay plus eight --cert-check-interval, got 20s',
+      ].join('\n'),
+    );
+    await expect(
+      parseServeConfig([...base, '--ca-validity', '1h', '--cert-validity', '20m', '--ca-propagation-delay', '2m', '--cert-check-interval', '1m']),
+    ).rejects.toThrow(/^--cert-validity must be at least 1800s: .*, got 20m$/);
+    await expect(
+      parseServeConfig([...base, '--ca-validity', '20m', '--cert-validity', '20m', '--ca-propagation-delay', '2m', '--cert-check-interval', '1m']),
+    ).rejects.toThrow(/^--cert-validity must be at least 1800s: .*, got 20m\n--ca-validity must be at least 1800s: .*, got 20m$/);
+    // At the bound it is accepted (the integration test's forced lifetimes are above it).
+    const accepted = await parseServeConfig([...base, '--ca-validity', '21s', '--cert-validity', '21s', '--ca-propagation-delay', '3s', '--cert-check-interval', '500ms']);
+    expect(accepted.selfManagedCerts).toMatchObject({ caValidityMs: 21_000, leafValidityMs: 21_000, caPropagationDelayMs: 3_000, checkIntervalMs: 500 });
+  });
+
   it('names the Service forms in the certificate, plus extra names and addresses', async () => {
     const config = await parseServeConfig([
       '--self-managed-certs',
