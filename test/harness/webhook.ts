@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { AdmissionOutcome, AdmissionSources } from '../../src/webhook/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import type { ClaimLookup } from '../../src/admission/plan-types.ts';
+import type { PolicySet } from '../../src/policy/sources/policy-set.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/webhook/webhook-server.ts';
 import { writeServingCertificate, type ServingCertificate } from './tls.ts';
@@ -60,6 +61,36 @@ export async function startTestWebhook(
       const { claims: _previous, ...rest } = sources;
       sources = claims ? { ...rest, claims } : rest;
     },
+    async stop() {
+      await server.stop();
+      await tls.remove();
+    },
+  };
+}
+
+/**
+ * The webhook server on a live policy set (as serve runs with --cluster-policies), ready when the set is, and
+ * registered with the shipped mutating configuration. `stop` stops the server and removes its certificate's directory.
+ */
+export async function startLivePolicyWebhook(
+  kubeConfig: k8s.KubeConfig,
+  policies: PolicySet,
+  logger: Logger,
+  observe?: (webhook: 'mutate' | 'validate', outcome: AdmissionOutcome, durationSeconds: number) => void,
+): Promise<{ tls: ServingCertificate; stop(): Promise<void> }> {
+  const tls = await writeServingCertificate();
+  const server = await startWebhookServer({
+    tls: { certFile: tls.certFile, keyFile: tls.keyFile },
+    host: '127.0.0.1',
+    port: 0,
+    sources: () => ({ policies: policies.current(), namespaceLabels: staticNamespaceLabels(undefined) }),
+    isReady: () => policies.ready(),
+    logger,
+    ...(observe ? { observe } : {}),
+  });
+  await registerMutatingWebhook(kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${server.address.port}`, tls.caPem));
+  return {
+    tls,
     async stop() {
       await server.stop();
       await tls.remove();

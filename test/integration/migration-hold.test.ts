@@ -4,29 +4,25 @@
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { crdPath } from '../../scripts/policy-artifacts.ts';
 import { watchClusterPolicies } from '../../src/kube/cluster-policy-source.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { formatMigrationHold, migrationHoldKey } from '../../src/policy/migration-hold.ts';
 import { policyGroup, policyNames, policyVersion } from '../../src/policy/schema.ts';
 import type { PolicySet } from '../../src/policy/sources/policy-set.ts';
-import { startWebhookServer, type WebhookServer } from '../../src/webhook/webhook-server.ts';
 import { storageSchedulingGate } from '../../src/labels.ts';
 import { schedulingGatesOf } from '../fixtures/pods.ts';
 import { startTestController, type TestController } from '../harness/controller.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
-import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
 import { waitFor } from '../harness/wait.ts';
-import { registerMutatingWebhook, shippedMutatingWebhook } from '../harness/webhook.ts';
+import { startLivePolicyWebhook } from '../harness/webhook.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
 const policyName = 'migrated';
 const plan = 'abcdefghijklmnopqrst';
 let controlPlane: ControlPlane;
-let tls: ServingCertificate;
-let server: WebhookServer;
+let webhook: Awaited<ReturnType<typeof startLivePolicyWebhook>>;
 let policies: PolicySet;
 let controller: TestController;
 let objects: k8s.CustomObjectsApi;
@@ -86,26 +82,13 @@ beforeAll(async () => {
   await waitFor(() => policies.current().length === 1, { description: 'the policy to load', timeoutMs: 30_000 });
   // The default resync (5 minutes) is far beyond every deadline here: a release must come from the hold's removal.
   controller = await startTestController(controlPlane.kubeConfig, policies, { logger });
-  tls = await writeServingCertificate();
-  server = await startWebhookServer({
-    tls: { certFile: tls.certFile, keyFile: tls.keyFile },
-    host: '127.0.0.1',
-    port: 0,
-    sources: () => ({ policies: policies.current(), namespaceLabels: staticNamespaceLabels(undefined) }),
-    isReady: () => policies.ready(),
-    logger,
-  });
-  await registerMutatingWebhook(
-    controlPlane.kubeConfig,
-    shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${server.address.port}`, tls.caPem),
-  );
+  webhook = await startLivePolicyWebhook(controlPlane.kubeConfig, policies, logger);
 });
 
 afterAll(async () => {
   await controller?.stop();
-  await server?.stop();
+  await webhook?.stop();
   await policies?.stop();
-  await tls?.remove();
   await controlPlane?.stop();
 });
 

@@ -6,7 +6,6 @@ import { writeFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { crdPath } from '../../scripts/policy-artifacts.ts';
 import { policyGroup, policyNames, policyVersion } from '../../src/policy/schema.ts';
 import { auditEventObserver } from '../../src/kube/audit-events.ts';
@@ -14,17 +13,14 @@ import { writePolicyStatus } from '../../src/kube/policy-status-writer.ts';
 import { watchClusterPolicies } from '../../src/kube/cluster-policy-source.ts';
 import type { PolicyStatus } from '../../src/policy/types.ts';
 import type { PolicySet } from '../../src/policy/sources/policy-set.ts';
-import { startWebhookServer, type WebhookServer } from '../../src/webhook/webhook-server.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
-import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
 import { waitFor } from '../harness/wait.ts';
-import { registerMutatingWebhook, shippedMutatingWebhook } from '../harness/webhook.ts';
+import { startLivePolicyWebhook } from '../harness/webhook.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
 let controlPlane: ControlPlane;
-let tls: ServingCertificate;
-let server: WebhookServer;
+let webhook: Awaited<ReturnType<typeof startLivePolicyWebhook>>;
 let policies: PolicySet;
 let objects: k8s.CustomObjectsApi;
 let core: k8s.CoreV1Api;
@@ -62,26 +58,12 @@ beforeAll(async () => {
   namespace = await createTestNamespace(controlPlane, 'policy-live');
   const logger = pino({ level: 'silent' });
   policies = await watchClusterPolicies(controlPlane.kubeConfig, logger);
-  tls = await writeServingCertificate();
-  server = await startWebhookServer({
-    tls: { certFile: tls.certFile, keyFile: tls.keyFile },
-    host: '127.0.0.1',
-    port: 0,
-    sources: () => ({ policies: policies.current(), namespaceLabels: staticNamespaceLabels(undefined) }),
-    isReady: () => policies.ready(),
-    logger,
-    observe: auditEventObserver(controlPlane.kubeConfig, logger, 'policy-live-test'),
-  });
-  await registerMutatingWebhook(
-    controlPlane.kubeConfig,
-    shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${server.address.port}`, tls.caPem),
-  );
+  webhook = await startLivePolicyWebhook(controlPlane.kubeConfig, policies, logger, auditEventObserver(controlPlane.kubeConfig, logger, 'policy-live-test'));
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await webhook?.stop();
   await policies?.stop();
-  await tls?.remove();
   await controlPlane?.stop();
 });
 
@@ -243,7 +225,7 @@ describe('looking at the cluster from the command line', () => {
       ]);
 
       const mlNamespace = await createTestNamespace(controlPlane, 'ml', { team: 'ml' });
-      const podFile = `${tls.directory}/pod.json`;
+      const podFile = `${webhook.tls.directory}/pod.json`;
       writeFileSync(podFile, JSON.stringify(pod()));
       const inMl = cli(['review', '--from-cluster', '--pod', podFile, '--namespace', mlNamespace, '--output', 'pod']);
       expect(inMl.status).toBe(0);
