@@ -74,7 +74,7 @@ function canonicalIdentity(identity: WorkspaceIdentity): string {
 
 /** A workspace's PVC name and identity hash, from one SHA-256 of the exact identity (both run for every sandbox Pod). */
 export function workspaceNames(prefix: string, identity: WorkspaceIdentity): { claimName: string; identityHash: string } {
-  const identityHash = base32(sha256(canonicalIdentity(identity)));
+  const identityHash = workspaceIdentityHash(identity);
   const hints = [readableHint(identity.user)];
   if (identity.scope === 'thread') hints.push(readableHint(identity.thread ?? ''));
   return { claimName: `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${identityHash.slice(0, hashLength)}`, identityHash };
