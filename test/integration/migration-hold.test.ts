@@ -4,7 +4,6 @@
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crdPath } from '../../scripts/policy-artifacts.ts';
 import { watchClusterPolicies } from '../../src/kube/cluster-policy-source.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { formatMigrationHold, migrationHoldKey } from '../../src/policy/migration-hold.ts';
@@ -15,9 +14,9 @@ import { schedulingGatesOf } from '../fixtures/pods.ts';
 import { startTestController, type TestController } from '../harness/controller.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { waitFor } from '../harness/wait.ts';
+import { installPolicyCrd } from '../harness/policy-crd.ts';
 import { startLivePolicyWebhook } from '../harness/webhook.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
 const policyName = 'migrated';
 const plan = 'abcdefghijklmnopqrst';
@@ -64,9 +63,7 @@ beforeAll(async () => {
   controlPlane = await startControlPlane();
   core = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
   objects = controlPlane.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-  const applied = await controlPlane.kubectl(['apply', '--server-side', '-f', `${root}${crdPath}`]);
-  expect(applied.code).toBe(0);
-  await controlPlane.kubectl(['wait', '--for=condition=Established', `crd/${policyNames.plural}.${policyGroup}`, '--timeout=60s']);
+  await installPolicyCrd(controlPlane);
   await objects.createClusterCustomObject({
     ...target,
     body: {

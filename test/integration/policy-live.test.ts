@@ -6,7 +6,6 @@ import { writeFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crdPath } from '../../scripts/policy-artifacts.ts';
 import { policyGroup, policyNames, policyVersion } from '../../src/policy/schema.ts';
 import { auditEventObserver } from '../../src/kube/audit-events.ts';
 import { writePolicyStatus } from '../../src/kube/policy-status-writer.ts';
@@ -15,6 +14,7 @@ import type { PolicyStatus } from '../../src/policy/types.ts';
 import type { PolicySet } from '../../src/policy/sources/policy-set.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { waitFor } from '../harness/wait.ts';
+import { installPolicyCrd } from '../harness/policy-crd.ts';
 import { startLivePolicyWebhook } from '../harness/webhook.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -52,9 +52,7 @@ beforeAll(async () => {
   controlPlane = await startControlPlane();
   core = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
   objects = controlPlane.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-  const applied = await controlPlane.kubectl(['apply', '--server-side', '-f', `${root}${crdPath}`]);
-  expect(applied.code).toBe(0);
-  await controlPlane.kubectl(['wait', '--for=condition=Established', `crd/${policyNames.plural}.${policyGroup}`, '--timeout=60s']);
+  await installPolicyCrd(controlPlane);
   namespace = await createTestNamespace(controlPlane, 'policy-live');
   const logger = pino({ level: 'silent' });
   policies = await watchClusterPolicies(controlPlane.kubeConfig, logger);
