@@ -63,3 +63,9 @@ export async function startListenerServer(router: 'express' | 'plain', tls: Serv
   const child = await startNodeProcess({ script, args: [router, tls.certFile, tls.keyFile], cwd: repositoryRoot, readyMessage: 'webhook server listening' });
   return running(`${router} router`, child);
 }
+
+/** A webhook answering every review with the response in `responseFile` (see bench/servers/replay-webhook-server.ts). */
+export async function startReplayWebhook(tls: ServingCertificate, responseFile: string, name = 'replay webhook'): Promise<RunningServer> {
+  const script = fileURLToPath(new URL('../servers/replay-webhook-server.ts', import.meta.url));
+  return running(name, await startNodeProcess({ script, args: [tls.certFile, tls.keyFile, responseFile], cwd: repositoryRoot, readyMessage: 'webhook server listening' }));
+}
