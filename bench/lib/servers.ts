@@ -24,6 +24,8 @@ export interface ServeOptions {
   /** Directory for a V8 CPU profile of the serve process (written when it stops). */
   cpuProfileDir?: string;
   logLevel?: string;
+  /** stdout to this file instead of a pipe to the benchmark (see StartOptions.logFile). */
+  logFile?: string;
 }
 
 /** `sandbox-storage serve --port 0` with the embedded default policy, from the built CLI `cliPath` (as the image runs it). */
@@ -43,6 +45,7 @@ export async function startServe(cliPath: string, tls: ServingCertificate, optio
       '--log-level', options.logLevel ?? 'info',
     ],
     readyMessage: 'webhook server listening',
+    ...(options.logFile ? { logFile: options.logFile } : {}),
   });
   return running('sandbox-storage serve', child);
 }
