@@ -12,6 +12,8 @@ export interface PodClient {
   post(path: string, body: unknown): Promise<{ status: number; elapsedMs: number }>;
   /** GETs a path and parses the JSON answer. */
   get(path: string): Promise<Record<string, unknown>>;
+  /** GETs a path and returns the answer as text (e.g. `/metrics`). */
+  getText(path: string): Promise<string>;
   close(): void;
 }
 
@@ -19,13 +21,13 @@ export async function podClient(controlPlane: ControlPlane): Promise<PodClient> 
   const options: { ca?: unknown; cert?: unknown; key?: unknown } = {};
   await controlPlane.kubeConfig.applyToHTTPSOptions(options as never);
   const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: options.ca as string, cert: options.cert as string, key: options.key as string });
-  const send = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+  const send = (method: 'GET' | 'POST', path: string, body?: unknown, accept = 'application/json') =>
     new Promise<{ status: number; text: string; elapsedMs: number }>((resolve, reject) => {
       const payload = body === undefined ? '' : JSON.stringify(body);
       const started = performance.now();
       const outgoing = request(
         new URL(path, controlPlane.serverUrl),
-        { method, agent, headers: { 'content-type': 'application/json', accept: 'application/json' } },
+        { method, agent, headers: { 'content-type': 'application/json', accept } },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -55,6 +57,11 @@ export async function podClient(controlPlane: ControlPlane): Promise<PodClient> 
       const answer = await send('GET', path);
       if (answer.status !== 200) throw new Error(`GET ${path} answered HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
       return JSON.parse(answer.text) as Record<string, unknown>;
+    },
+    async getText(path) {
+      const answer = await send('GET', path, undefined, 'text/plain');
+      if (answer.status !== 200) throw new Error(`GET ${path} answered HTTP ${answer.status}: ${answer.text.slice(0, 500)}`);
+      return answer.text;
     },
     close: () => agent.destroy(),
   };

@@ -24,6 +24,8 @@ export interface ServeOptions {
   /** Directory for a V8 CPU profile of the serve process (written when it stops). */
   cpuProfileDir?: string;
   logLevel?: string;
+  /** stdout to this file instead of a pipe to the benchmark (see StartOptions.logFile). */
+  logFile?: string;
 }
 
 /** `sandbox-storage serve --port 0` with the embedded default policy, from the built CLI `cliPath` (as the image runs it). */
@@ -43,6 +45,7 @@ export async function startServe(cliPath: string, tls: ServingCertificate, optio
       '--log-level', options.logLevel ?? 'info',
     ],
     readyMessage: 'webhook server listening',
+    ...(options.logFile ? { logFile: options.logFile } : {}),
   });
   return running('sandbox-storage serve', child);
 }
@@ -62,4 +65,10 @@ export async function startListenerServer(router: 'express' | 'plain', tls: Serv
   const script = fileURLToPath(new URL('../servers/listener-ab-server.ts', import.meta.url));
   const child = await startNodeProcess({ script, args: [router, tls.certFile, tls.keyFile], cwd: repositoryRoot, readyMessage: 'webhook server listening' });
   return running(`${router} router`, child);
+}
+
+/** A webhook answering every review with the response in `responseFile` (see bench/servers/replay-webhook-server.ts). */
+export async function startReplayWebhook(tls: ServingCertificate, responseFile: string, name = 'replay webhook'): Promise<RunningServer> {
+  const script = fileURLToPath(new URL('../servers/replay-webhook-server.ts', import.meta.url));
+  return running(name, await startNodeProcess({ script, args: [tls.certFile, tls.keyFile, responseFile], cwd: repositoryRoot, readyMessage: 'webhook server listening' }));
 }

@@ -99,7 +99,7 @@ describe('npm run bench -- --smoke', () => {
 
   it('apiserver: 30 Pods per series, and the webhook was called for every sandbox Pod', () => {
     const details = scenario('apiserver').details as { series: Record<string, { count: number; p50: number; p99: number }>; callsPerPod: number };
-    expect(Object.keys(details.series)).toEqual(['none', 'sandbox-storage', 'bare']);
+    expect(Object.keys(details.series)).toEqual(['none', 'sandbox-storage', 'bare', 'replay']);
     for (const series of Object.values(details.series)) {
       expect(series.count).toBe(30);
       expect(series.p50).toBeGreaterThan(0);
