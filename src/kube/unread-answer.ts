@@ -5,9 +5,12 @@ import * as k8s from '@kubernetes/client-node';
 
 const emptyObject = Buffer.from('{}');
 
-/** A body that drains the real one (so the stream is consumed and released) and reads as `{}`. */
+/**
+ * A body that drains the real one (so the stream is consumed and released) and reads as `{}`. Through text():
+ * client-node's binary() calls a method undici's Response does not have.
+ */
 function drained(body: k8s.ResponseBody): k8s.ResponseBody {
-  const consumed = body.binary().then(() => emptyObject);
+  const consumed = body.text().then(() => emptyObject);
   return {
     text: async () => (await consumed).toString(),
     binary: () => consumed,
