@@ -2,7 +2,6 @@
 // `sandbox-storage` command line: dispatches to the subcommands.
 import { UsageError } from './commands/usage-error.ts';
 import { PolicyLoadError } from './policy/load.ts';
-import { preferSmallHeap } from './commands/small-heap.ts';
 
 // Each command loads only its own modules: `review` starts without the server or the Kubernetes client.
 const loadServe = () => import('./commands/serve.ts');
@@ -41,7 +40,6 @@ async function main(argv: string[]): Promise<number> {
       return runServe(args);
     }
     case 'controller': {
-      preferSmallHeap();
       const { controllerUsage, runController } = await loadController();
       if (wantsHelp) return (out(controllerUsage), 0);
       return runController(args);
