@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { controllerComponent } from '../labels.ts';
+import { answerUnread } from './unread-answer.ts';
 
 export const eventReasons = {
   provisioned: 'WorkspaceProvisioned',
@@ -113,7 +114,7 @@ export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: 
     };
     // Events are best effort: losing one must never fail or slow a reconcile.
     const queued = send(() =>
-      core.createNamespacedEvent({ namespace: target.namespace, body }).catch((error: unknown) => {
+      core.createNamespacedEvent({ namespace: target.namespace, body }, answerUnread()).catch((error: unknown) => {
         recent.delete(key);
         logger.warn({ err: error, reason, object: `${target.kind}/${target.namespace}/${target.name}` }, 'cannot record event');
       }),

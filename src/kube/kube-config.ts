@@ -22,7 +22,10 @@ export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
 
 interface Closable {
   close(): Promise<void>;
+  destroy(reason: Error): Promise<void>;
 }
+
+const unusedDispatcher = new Error('replaced by the pooled dispatcher of the same TLS configuration');
 
 /**
  * client-node 2.x builds a new undici Agent, i.e. a new TLS connection, for every API request and never closes it:
@@ -48,7 +51,9 @@ export function reuseConnections(config: k8s.KubeConfig): k8s.KubeConfig {
     if (fresh === undefined || !sameOptions(await tlsOptions(config), before)) return;
     if (current !== undefined && sameOptions(current.options, before)) {
       context.setDispatcher(current.dispatcher as never);
-      void fresh.close().catch(() => undefined);
+      // Never used, so nothing to drain: destroy it with one shared reason. close() would have undici build a new
+      // error, with its stack trace, for every API request (≈ 3 % of the controller's CPU in the bench).
+      void fresh.destroy(unusedDispatcher).catch(() => undefined);
       return;
     }
     const previous = current?.dispatcher;

@@ -2,6 +2,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { apiStatusCode, isNotFound } from './api-errors.ts';
 import { storageSchedulingGate } from '../labels.ts';
+import { answerUnread } from './unread-answer.ts';
 
 export interface PodClient {
   /** Removes the storage gate; 'gone' when the Pod or the gate no longer exists. */
@@ -22,7 +23,8 @@ export function podClient(config: k8s.KubeConfig): PodClient {
       try {
         await core.patchNamespacedPod(
           { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', body: patch },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+          // The answer is the whole Pod (≈ 25 KB with the seed script); the watch brings it anyway.
+          answerUnread(k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)),
         );
         return 'removed';
       } catch (error) {
