@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedEnvironment, seedScript } from '../../src/admission/seed-script.ts';
+import { posixCksum } from '../harness/posix-cksum.ts';
 import { missingShellVariants, requireAllShellsVariable, seedShells } from '../harness/seed-runner.ts';
 
 const sentinelName = '.sandbox-storage-seeded';
@@ -292,12 +293,14 @@ describe('seed script source', () => {
     for (const name of Object.values(seedEnvironment)) expect(seedScript).toContain(name);
   });
 
-  it('is plain POSIX sh: no bashisms, no pipefail, no cp', () => {
+  it('is plain POSIX sh: no bashisms, no pipefail, cp only as GNU cp that never follows a symlink', () => {
     expect(seedScript.startsWith('set -eu\n')).toBe(true);
     for (const bashism of ['[[', 'pipefail', 'local ', '$(<', '<<<', '&>', '${!', 'source ', 'declare ']) {
       expect(seedScript, bashism).not.toContain(bashism);
     }
-    expect(seedScript).not.toMatch(/\bcp\b/);
+    // Other cps (busybox's) differ in what they keep: the first seed uses tar there.
+    expect(seedScript.match(/\bcp (?!--version|exit)[^\n]*/g)).toEqual([expect.stringMatching(/^cp -R -P --preserve=mode,ownership,timestamps,links -- /)]);
+    expect(seedScript).toMatch(/if \[ "\$#" -gt 0 \] && \[ "\$gnu_cp" = true \]; then/);
     expect(seedScript).toContain('chown -R -h');
     expect(seedScript).toContain('umask 0');
   });
@@ -462,8 +465,29 @@ for (const variant of variants) {
         expect(readFileSync(join(root, 'plain-file'), 'utf8')).toBe('not a directory\n');
       });
 
-      // The fake tar comes first in PATH; a shell that runs its own applets first never calls it.
-      it.skipIf(variant.prefersApplets)('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
+      // GNU cp copies in one process: a failure it reports keeps everything staged, as a failing tar does.
+      it.runIf(!variant.busybox)('when cp fails after copying: nothing is moved into place, no sentinel', () => {
+        const { source, target, sentinel, env } = fixture();
+        populateTree(source);
+        const fakeCpDirectory = makeTemporaryDirectory('seed-script-fake-cp-');
+        const realCp = spawnSync('/bin/sh', ['-c', 'command -v cp'], { encoding: 'utf8' }).stdout.trim();
+        writeFile(join(fakeCpDirectory, 'cp'), `#!/bin/sh\ncase "$1" in --version) exec ${realCp} "$@" ;; esac\n${realCp} "$@"; exit 4\n`, 0o755);
+
+        const result = runSeed(variant, env, { pathPrefix: [fakeCpDirectory] });
+
+        expect(result.status, describeRun(result)).not.toBe(0);
+        expect(result.stderr).toContain('(cp exit 4)');
+        expect(existsSync(sentinel)).toBe(false);
+        expect(readdirSync(target)).toEqual([]);
+
+        const retry = runSeed(variant, env);
+        expect(retry.status, describeRun(retry)).toBe(0);
+        expect(existsSync(sentinel)).toBe(true);
+      });
+
+      // The fake tar comes first in PATH; a shell that runs its own applets first never calls it. With GNU tools
+      // the first seed copies with cp (above).
+      it.runIf(variant.busybox && !variant.prefersApplets)('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
         const { source, target, sentinel, env } = fixture();
         populateTree(source);
         const fakeTarDirectory = failingCreateTar(realTar);
@@ -559,7 +583,7 @@ for (const variant of variants) {
       expect(copiedEntryCount(result.stdout)).toBe(copied.size);
     });
 
-    it('records each symlink by the SHA-256 of its target, whatever the target holds: a newline in it forges no manifest line', () => {
+    it('records each symlink by the digest of its target, whatever the target holds: a newline in it forges no manifest line', () => {
       const { source, target, sentinel, env } = fixture();
       writeFile(join(source, 'regular'), 'regular\n', 0o644);
       const links: Record<string, string> = {
@@ -575,14 +599,18 @@ for (const variant of variants) {
       const result = runSeed(variant, env);
 
       expect(result.status, describeRun(result)).toBe(0);
-      const manifest = readFileSync(sentinel, 'utf8').split('\n---\n')[1]!.split('\n').filter(Boolean);
+      const [header, body] = readFileSync(sentinel, 'utf8').split('\n---\n') as [string, string];
+      const manifest = body.split('\n').filter(Boolean);
+      // GNU tools: cksum's CRC; busybox (no cksum applet): SHA-256.
+      expect(header).toContain(variant.busybox ? '\nhash=sha256sum' : '\nhash=cksum');
+      const digest = (text: string) => (variant.busybox ? createHash('sha256').update(text).digest('hex') : posixCksum(text));
       const entries = new Map(manifest.map((line) => {
         const [type, , , hash, ...path] = line.split('\t');
         return [path.join('\t'), { type, hash }];
       }));
       expect([...entries.keys()].sort()).toEqual(['regular', ...Object.keys(links)].sort());
       for (const [path, linkTarget] of Object.entries(links)) {
-        expect(entries.get(path), path).toEqual({ type: 'l', hash: createHash('sha256').update(linkTarget).digest('hex') });
+        expect(entries.get(path), path).toEqual({ type: 'l', hash: digest(linkTarget) });
         expect(readlinkSync(join(target, path)), path).toBe(linkTarget);
       }
 
