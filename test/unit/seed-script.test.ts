@@ -583,6 +583,30 @@ for (const variant of variants) {
       expect(copiedEntryCount(result.stdout)).toBe(copied.size);
     });
 
+    it('keeps hard links between different top-level entries (GNU tools copy them in two halves)', () => {
+      const { source, target, env } = fixture();
+      for (const directory of ['a', 'b', 'c']) makeDirectory(join(source, directory), 0o755);
+      writeFile(join(source, 'a', 'shared'), 'one inode\n', 0o640);
+      linkSync(join(source, 'a', 'shared'), join(source, 'b', 'shared-too'));
+      linkSync(join(source, 'a', 'shared'), join(source, 'top-level'));
+      writeFile(join(source, 'c', 'alone'), 'one inode\n', 0o640);
+      // A link to a file under the record's name (never copied) links nothing.
+      writeFile(join(source, sentinelName), 'reserved\n', 0o644);
+      linkSync(join(source, sentinelName), join(source, 'c', 'reserved-link'));
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      const inode = (path: string) => lstatSync(join(target, path)).ino;
+      expect(inode('b/shared-too')).toBe(inode('a/shared'));
+      expect(inode('top-level')).toBe(inode('a/shared'));
+      expect(lstatSync(join(target, 'a', 'shared')).nlink).toBe(3);
+      expect(inode('c/alone')).not.toBe(inode('a/shared'));
+      expect(lstatSync(join(target, 'c', 'reserved-link')).nlink).toBe(1);
+      expect(readFileSync(join(target, 'c', 'reserved-link'), 'utf8')).toBe('reserved\n');
+      expect(readdirSync(target).sort()).toEqual([sentinelName, 'a', 'b', 'c', 'top-level'].sort());
+    });
+
     it('records each symlink by the digest of its target, whatever the target holds: a newline in it forges no manifest line', () => {
       const { source, target, sentinel, env } = fixture();
       writeFile(join(source, 'regular'), 'regular\n', 0o644);
