@@ -9,8 +9,8 @@
 # and path. Every start reads its header only; the same image is a no-op in milliseconds.
 #
 # What happens to each entry (docs/seeding.md has the table):
-# - No record, empty volume (lost+found aside): first seed with one copy, GNU cp or else a tar stream (hard links,
-#   FIFOs, modes and times kept; symlinks copied as symlinks, never followed) into scratch space on the volume, then the top-level entries
+# - No record, empty volume (lost+found aside): first seed with GNU cp (two at once) or else one tar stream (hard
+#   links, FIFOs, modes and times kept; symlinks copied as symlinks, never followed) into scratch space on the volume, then the top-level entries
 #   renamed into place by one `mv -n` (never over anything), then the record. A crash leaves no record and only
 #   complete entries. The manifest is read from the image while tar copies it, and nothing is moved into place
 #   before both are done, so an unreadable image fails with nothing copied.
