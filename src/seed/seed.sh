@@ -505,9 +505,12 @@ volume_is_empty() {
 }
 
 # copy_entries ENTRY...: GNU cp of the entries into $work/first, keeping what tar -p keeps: modes, times, hard links
-# among them, the owner where allowed (as root the image's, as tar does); symlinks and special files as they are.
+# among them, and as root the image's owners; symlinks and special files as they are. Not root, it does not try the
+# owners, as tar does not: a cp that fails to keep them drops setuid and setgid bits.
+copy_keep=mode,timestamps,links
+if [ "$euid" = 0 ]; then copy_keep=mode,ownership,timestamps,links; fi
 copy_entries() {
-  (umask 0 && exec cp -R -P --preserve=mode,ownership,timestamps,links -- "$@" "$work/first/")
+  (umask 0 && exec cp -R -P --preserve="$copy_keep" -- "$@" "$work/first/")
 }
 # copy_half 0|1 ENTRY...: copy_entries of the even (0) or odd (1) positions.
 copy_half() {

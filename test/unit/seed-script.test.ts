@@ -299,7 +299,7 @@ describe('seed script source', () => {
       expect(seedScript, bashism).not.toContain(bashism);
     }
     // Other cps (busybox's) differ in what they keep: the first seed uses tar there.
-    expect(seedScript.match(/\bcp (?!--version|exit)[^\n]*/g)).toEqual([expect.stringMatching(/^cp -R -P --preserve=mode,ownership,timestamps,links -- /)]);
+    expect(seedScript.match(/\bcp (?!--version|exit)[^\n]*/g)).toEqual([expect.stringMatching(/^cp -R -P --preserve="\$copy_keep" -- /)]);
     expect(seedScript).toMatch(/if \[ "\$#" -gt 0 \] && \[ "\$gnu_cp" = true \]; then/);
     expect(seedScript).toContain('chown -R -h');
     expect(seedScript).toContain('umask 0');
@@ -768,6 +768,25 @@ for (const variant of variants) {
         if (!variant.keepsDirectorySpecialBitsAsNonRoot && shared) shared.mode = '0775'; // busybox drops the setgid bit
         return expected;
       }
+
+      // Image files belong to root, the restricted seeder is the sandbox user: a copy that tried to keep the owners
+      // (GNU cp --preserve=ownership) would drop these bits.
+      it.runIf(isRoot)("keeps setuid, setgid and sticky bits of an image whose files are root's", () => {
+        const { source, target, env } = fixture();
+        makeDirectory(join(source, 'team'), 0o2775);
+        writeFile(join(source, 'team', 'tool'), '#!/bin/sh\n', 0o4755);
+        makeDirectory(join(source, 'drop'), 0o1777);
+        writeFile(join(source, 'other'), 'other\n', 0o644);
+        lchownSync(target, nobody, nobody);
+
+        const result = runSeed(variant, env, as);
+
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(modeOf(join(target, 'team'))).toBe(variant.keepsDirectorySpecialBitsAsNonRoot ? '2775' : '0775');
+        expect(modeOf(join(target, 'team', 'tool'))).toBe(variant.keepsDirectorySpecialBitsAsNonRoot ? '4755' : '0755'); // busybox tar drops it too
+        expect(modeOf(join(target, 'drop'))).toBe('1777');
+        expect(lstatSync(join(target, 'team', 'tool')).uid).toBe(runner);
+      });
 
       it('keeps modes exactly although the process umask would mask them, and does not try to chown', () => {
         const { source, target, sentinel, env } = fixture();
