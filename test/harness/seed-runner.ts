@@ -10,7 +10,7 @@ import { seedScript } from '../../src/admission/seed-script.ts';
 /** Every external tool the seed script calls. */
 export const seedTools = [
   'sh', 'tar', 'chown', 'date', 'mv', 'rm', 'id', 'cat', 'find', 'stat', 'xargs', 'awk', 'tr', 'cut', 'grep', 'head',
-  'wc', 'readlink', 'sha256sum', 'md5sum', 'mkdir', 'chmod',
+  'wc', 'readlink', 'sha256sum', 'md5sum', 'mkdir', 'chmod', 'cp', 'cksum', 'ln',
 ];
 
 export interface SeedShell {

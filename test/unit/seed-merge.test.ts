@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { posixCksum } from '../harness/posix-cksum.ts';
 import { describeRun, runSeedScript, seedShells, seedSummary, type SeedRunOptions, type SeedShell } from '../harness/seed-runner.ts';
 import { buildTree as build, readTree, removedAfterEachTest, type Tree } from '../harness/seed-trees.ts';
 
@@ -222,13 +223,13 @@ for (const shell of shells) {
       const size = Object.keys(treeA).length;
       expect(seedSummary(result.stdout)).toMatchObject({ added: size, updated: 0, kept: 0, skipped: 0 });
       expect(read(s.target)).toEqual(read(s.imageA));
-      expect(recordHeader(s.target)).toMatchObject({ image: 'registry.example/sandbox:1', source: s.imageA, hash: 'sha256sum', entries: String(size) });
+      expect(recordHeader(s.target)).toMatchObject({ image: 'registry.example/sandbox:1', source: s.imageA, hash: shell.busybox ? 'sha256sum' : 'cksum', entries: String(size) });
       const manifest = recordManifest(s.target);
       expect(manifest).toHaveLength(size);
-      // type, mode, size, sha256 of the content (of the link target for symlinks), path
-      expect(manifest).toContain(`f\t600\t7\t${sha256('PS1=v1\n')}\thome/.bashrc`);
+      // type, mode, size, digest of the content (of the link target for symlinks), path
+      expect(manifest).toContain(`f\t600\t7\t${digest(shell, 'PS1=v1\n')}\thome/.bashrc`);
       expect(manifest).toContain(`d\t700\t${lstatSync(join(s.imageA, 'home')).size}\t-\thome`);
-      expect(manifest).toContain(`l\t777\t4\t${sha256('/etc')}\tabs-link`);
+      expect(manifest).toContain(`l\t777\t4\t${digest(shell, '/etc')}\tabs-link`);
       expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`))).toEqual([]);
     });
 
@@ -269,6 +270,24 @@ for (const shell of shells) {
       const again = runSeedScript(shell, s.env('b'));
       expect(again.stdout).toContain('up to date');
       expect(existsSync(join(s.target, 'changed.txt'))).toBe(false);
+    });
+
+    // Records of SHA-256 (every record before cksum, and images without coreutils 9's cksum) merge with their own
+    // tool, also where cksum is there now: the volume's files compare with the record, nothing counts as the user's.
+    it.runIf(!shell.busybox)('an upgrade from a SHA-256 record merges by SHA-256 and keeps writing it', () => {
+      const noFastCksum = mkdtempSync(join(tmpdir(), 'seed-merge-no-cksum-'));
+      temporaryDirectories.push(noFastCksum);
+      writeFileSync(join(noFastCksum, 'cksum'), '#!/bin/sh\necho "cksum: unknown option" >&2\nexit 1\n', { mode: 0o755 });
+      const s = prepareUpgrade(shell, {}, { PATH: `${noFastCksum}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+      expect(recordHeader(s.target).hash).toBe('sha256sum');
+      expect(recordManifest(s.target)).toContain(`f\t600\t7\t${spawnSync('sha256sum', { input: 'PS1=v1\n', encoding: 'utf8' }).stdout.split(' ')[0]}\thome/.bashrc`);
+
+      const result = runSeedScript(shell, s.env('b'));
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(read(s.target)).toEqual(expected(s.root));
+      expect(seedSummary(result.stdout)).toMatchObject({ added: 5, updated: 8, kept: 6, skipped: 6 });
+      expect(recordHeader(s.target)).toMatchObject({ image: 'registry.example/sandbox:2', hash: 'sha256sum' });
+      expect(recordManifest(s.target)).toContain(`f\t644\t3\t${spawnSync('sha256sum', { input: 'v2\n', encoding: 'utf8' }).stdout.split(' ')[0]}\tchanged.txt`);
     });
 
     it('spec.seed.reseed never: an image change copies nothing', () => {
@@ -514,7 +533,7 @@ for (const shell of shells) {
       // kept: the three above, and x.txt and y.txt, which the image no longer has; skipped: file-became-dir/inside.txt
       expect(seedSummary(result.stdout)).toMatchObject({ updated: 2, kept: 5, skipped: 1 });
       // The record holds the image's new version of what was applied, and what the user kept keeps counting as theirs.
-      expect(recordManifest(s.target)).toContain(`f\t644\t11\t${sha256('now a file\n')}\tbecame-file`);
+      expect(recordManifest(s.target)).toContain(`f\t644\t11\t${digest(shell, 'now a file\n')}\tbecame-file`);
       expect(runSeedScript(shell, s.env('b')).stdout).toContain('up to date');
     });
 
@@ -562,7 +581,7 @@ for (const shell of shells) {
         expect(result.stdout).toMatch(/: adopted volume at .* \(it had files but no seed record\) for image registry\.example\/sandbox:1.*: added \d+, updated 0, kept 4, skipped 0, /);
         // The record holds the image's version of every path, the user's kept files included.
         expect(recordHeader(s.target).image).toBe('registry.example/sandbox:1');
-        expect(recordManifest(s.target)).toContain(`f\t644\t3\t${sha256('v1\n')}\tchanged.txt`);
+        expect(recordManifest(s.target)).toContain(`f\t644\t3\t${digest(shell, 'v1\n')}\tchanged.txt`);
         expect(recordManifest(s.target)).toHaveLength(Object.keys(treeA).length);
         expect(readdirSync(s.target).filter((name) => name.startsWith(`${recordName}.`))).toEqual([]);
 
@@ -681,6 +700,8 @@ for (const shell of shells) {
   });
 }
 
-function sha256(text: string): string {
+/** The record's digest of TEXT: cksum's CRC with GNU tools, SHA-256 under busybox (no cksum applet). */
+function digest(shell: SeedShell, text: string): string {
+  if (!shell.busybox) return posixCksum(text);
   return spawnSync('sha256sum', { input: text, encoding: 'utf8' }).stdout.split(' ')[0] ?? '';
 }

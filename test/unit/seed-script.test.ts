@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedEnvironment, seedScript } from '../../src/admission/seed-script.ts';
+import { posixCksum } from '../harness/posix-cksum.ts';
 import { missingShellVariants, requireAllShellsVariable, seedShells } from '../harness/seed-runner.ts';
 
 const sentinelName = '.sandbox-storage-seeded';
@@ -292,12 +293,14 @@ describe('seed script source', () => {
     for (const name of Object.values(seedEnvironment)) expect(seedScript).toContain(name);
   });
 
-  it('is plain POSIX sh: no bashisms, no pipefail, no cp', () => {
+  it('is plain POSIX sh: no bashisms, no pipefail, cp only as GNU cp that never follows a symlink', () => {
     expect(seedScript.startsWith('set -eu\n')).toBe(true);
     for (const bashism of ['[[', 'pipefail', 'local ', '$(<', '<<<', '&>', '${!', 'source ', 'declare ']) {
       expect(seedScript, bashism).not.toContain(bashism);
     }
-    expect(seedScript).not.toMatch(/\bcp\b/);
+    // Other cps (busybox's) differ in what they keep: the first seed uses tar there.
+    expect(seedScript.match(/\bcp (?!--version|exit)[^\n]*/g)).toEqual([expect.stringMatching(/^cp -R -P --preserve="\$copy_keep" -- /)]);
+    expect(seedScript).toMatch(/if \[ "\$#" -gt 0 \] && \[ "\$gnu_cp" = true \]; then/);
     expect(seedScript).toContain('chown -R -h');
     expect(seedScript).toContain('umask 0');
   });
@@ -462,8 +465,29 @@ for (const variant of variants) {
         expect(readFileSync(join(root, 'plain-file'), 'utf8')).toBe('not a directory\n');
       });
 
-      // The fake tar comes first in PATH; a shell that runs its own applets first never calls it.
-      it.skipIf(variant.prefersApplets)('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
+      // GNU cp copies in one process: a failure it reports keeps everything staged, as a failing tar does.
+      it.runIf(!variant.busybox)('when cp fails after copying: nothing is moved into place, no sentinel', () => {
+        const { source, target, sentinel, env } = fixture();
+        populateTree(source);
+        const fakeCpDirectory = makeTemporaryDirectory('seed-script-fake-cp-');
+        const realCp = spawnSync('/bin/sh', ['-c', 'command -v cp'], { encoding: 'utf8' }).stdout.trim();
+        writeFile(join(fakeCpDirectory, 'cp'), `#!/bin/sh\ncase "$1" in --version) exec ${realCp} "$@" ;; esac\n${realCp} "$@"; exit 4\n`, 0o755);
+
+        const result = runSeed(variant, env, { pathPrefix: [fakeCpDirectory] });
+
+        expect(result.status, describeRun(result)).not.toBe(0);
+        expect(result.stderr).toContain('(cp exit 4)');
+        expect(existsSync(sentinel)).toBe(false);
+        expect(readdirSync(target)).toEqual([]);
+
+        const retry = runSeed(variant, env);
+        expect(retry.status, describeRun(retry)).toBe(0);
+        expect(existsSync(sentinel)).toBe(true);
+      });
+
+      // The fake tar comes first in PATH; a shell that runs its own applets first never calls it. With GNU tools
+      // the first seed copies with cp (above).
+      it.runIf(variant.busybox && !variant.prefersApplets)('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
         const { source, target, sentinel, env } = fixture();
         populateTree(source);
         const fakeTarDirectory = failingCreateTar(realTar);
@@ -559,7 +583,31 @@ for (const variant of variants) {
       expect(copiedEntryCount(result.stdout)).toBe(copied.size);
     });
 
-    it('records each symlink by the SHA-256 of its target, whatever the target holds: a newline in it forges no manifest line', () => {
+    it('keeps hard links between different top-level entries (GNU tools copy them in two halves)', () => {
+      const { source, target, env } = fixture();
+      for (const directory of ['a', 'b', 'c']) makeDirectory(join(source, directory), 0o755);
+      writeFile(join(source, 'a', 'shared'), 'one inode\n', 0o640);
+      linkSync(join(source, 'a', 'shared'), join(source, 'b', 'shared-too'));
+      linkSync(join(source, 'a', 'shared'), join(source, 'top-level'));
+      writeFile(join(source, 'c', 'alone'), 'one inode\n', 0o640);
+      // A link to a file under the record's name (never copied) links nothing.
+      writeFile(join(source, sentinelName), 'reserved\n', 0o644);
+      linkSync(join(source, sentinelName), join(source, 'c', 'reserved-link'));
+
+      const result = runSeed(variant, env);
+
+      expect(result.status, describeRun(result)).toBe(0);
+      const inode = (path: string) => lstatSync(join(target, path)).ino;
+      expect(inode('b/shared-too')).toBe(inode('a/shared'));
+      expect(inode('top-level')).toBe(inode('a/shared'));
+      expect(lstatSync(join(target, 'a', 'shared')).nlink).toBe(3);
+      expect(inode('c/alone')).not.toBe(inode('a/shared'));
+      expect(lstatSync(join(target, 'c', 'reserved-link')).nlink).toBe(1);
+      expect(readFileSync(join(target, 'c', 'reserved-link'), 'utf8')).toBe('reserved\n');
+      expect(readdirSync(target).sort()).toEqual([sentinelName, 'a', 'b', 'c', 'top-level'].sort());
+    });
+
+    it('records each symlink by the digest of its target, whatever the target holds: a newline in it forges no manifest line', () => {
       const { source, target, sentinel, env } = fixture();
       writeFile(join(source, 'regular'), 'regular\n', 0o644);
       const links: Record<string, string> = {
@@ -575,14 +623,18 @@ for (const variant of variants) {
       const result = runSeed(variant, env);
 
       expect(result.status, describeRun(result)).toBe(0);
-      const manifest = readFileSync(sentinel, 'utf8').split('\n---\n')[1]!.split('\n').filter(Boolean);
+      const [header, body] = readFileSync(sentinel, 'utf8').split('\n---\n') as [string, string];
+      const manifest = body.split('\n').filter(Boolean);
+      // GNU tools: cksum's CRC; busybox (no cksum applet): SHA-256.
+      expect(header).toContain(variant.busybox ? '\nhash=sha256sum' : '\nhash=cksum');
+      const digest = (text: string) => (variant.busybox ? createHash('sha256').update(text).digest('hex') : posixCksum(text));
       const entries = new Map(manifest.map((line) => {
         const [type, , , hash, ...path] = line.split('\t');
         return [path.join('\t'), { type, hash }];
       }));
       expect([...entries.keys()].sort()).toEqual(['regular', ...Object.keys(links)].sort());
       for (const [path, linkTarget] of Object.entries(links)) {
-        expect(entries.get(path), path).toEqual({ type: 'l', hash: createHash('sha256').update(linkTarget).digest('hex') });
+        expect(entries.get(path), path).toEqual({ type: 'l', hash: digest(linkTarget) });
         expect(readlinkSync(join(target, path)), path).toBe(linkTarget);
       }
 
@@ -716,6 +768,25 @@ for (const variant of variants) {
         if (!variant.keepsDirectorySpecialBitsAsNonRoot && shared) shared.mode = '0775'; // busybox drops the setgid bit
         return expected;
       }
+
+      // Image files belong to root, the restricted seeder is the sandbox user: a copy that tried to keep the owners
+      // (GNU cp --preserve=ownership) would drop these bits.
+      it.runIf(isRoot)("keeps setuid, setgid and sticky bits of an image whose files are root's", () => {
+        const { source, target, env } = fixture();
+        makeDirectory(join(source, 'team'), 0o2775);
+        writeFile(join(source, 'team', 'tool'), '#!/bin/sh\n', 0o4755);
+        makeDirectory(join(source, 'drop'), 0o1777);
+        writeFile(join(source, 'other'), 'other\n', 0o644);
+        lchownSync(target, nobody, nobody);
+
+        const result = runSeed(variant, env, as);
+
+        expect(result.status, describeRun(result)).toBe(0);
+        expect(modeOf(join(target, 'team'))).toBe(variant.keepsDirectorySpecialBitsAsNonRoot ? '2775' : '0775');
+        expect(modeOf(join(target, 'team', 'tool'))).toBe(variant.keepsDirectorySpecialBitsAsNonRoot ? '4755' : '0755'); // busybox tar drops it too
+        expect(modeOf(join(target, 'drop'))).toBe('1777');
+        expect(lstatSync(join(target, 'team', 'tool')).uid).toBe(runner);
+      });
 
       it('keeps modes exactly although the process umask would mask them, and does not try to chown', () => {
         const { source, target, sentinel, env } = fixture();
