@@ -25,6 +25,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedEnvironment, seedScript } from '../../src/admission/seed-script.ts';
 import { posixCksum } from '../harness/posix-cksum.ts';
 import { missingShellVariants, requireAllShellsVariable, seedShells } from '../harness/seed-runner.ts';
+import { itWhere } from '../harness/test-where.ts';
 
 const sentinelName = '.sandbox-storage-seeded';
 const image = 'registry.example/agents/sandbox:1.2.3';
@@ -466,7 +467,7 @@ for (const variant of variants) {
       });
 
       // GNU cp copies in one process: a failure it reports keeps everything staged, as a failing tar does.
-      it.runIf(!variant.busybox)('when cp fails after copying: nothing is moved into place, no sentinel', () => {
+      itWhere(!variant.busybox)('when cp fails after copying: nothing is moved into place, no sentinel', () => {
         const { source, target, sentinel, env } = fixture();
         populateTree(source);
         const fakeCpDirectory = makeTemporaryDirectory('seed-script-fake-cp-');
@@ -487,7 +488,7 @@ for (const variant of variants) {
 
       // The fake tar comes first in PATH; a shell that runs its own applets first never calls it. With GNU tools
       // the first seed copies with cp (above).
-      it.runIf(variant.busybox && !variant.prefersApplets)('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
+      itWhere(variant.busybox && !variant.prefersApplets)('when only the creating tar fails: its status is checked although the pipeline as a whole succeeds', () => {
         const { source, target, sentinel, env } = fixture();
         populateTree(source);
         const fakeTarDirectory = failingCreateTar(realTar);
