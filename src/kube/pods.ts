@@ -23,7 +23,7 @@ export function podClient(config: k8s.KubeConfig): PodClient {
       try {
         await core.patchNamespacedPod(
           { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', body: patch },
-          // The answer is the whole Pod (≈ 25 KB with the seed script); the watch brings it anyway.
+          // The answer is the whole Pod; the watch brings it anyway.
           answerUnread(k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)),
         );
         return 'removed';
