@@ -121,6 +121,17 @@ interface Fixture {
   env: Record<string, string>;
 }
 
+/** A first seed that failed with `reason` left nothing in place and no sentinel; run again as it was, it seeds. */
+function expectStagedFailureThenSeed(variant: ShellVariant, result: SpawnSyncReturns<string>, reason: string, { target, sentinel, env }: Pick<Fixture, 'target' | 'sentinel' | 'env'>): void {
+  expect(result.status, describeRun(result)).not.toBe(0);
+  expect(result.stderr).toContain(reason);
+  expect(existsSync(sentinel)).toBe(false);
+  expect(readdirSync(target)).toEqual([]);
+  const retry = runSeed(variant, env);
+  expect(retry.status, describeRun(retry)).toBe(0);
+  expect(existsSync(sentinel)).toBe(true);
+}
+
 function fixture(): Fixture {
   const root = makeTemporaryDirectory('seed-script-');
   const source = join(root, 'image', 'sandbox');
@@ -474,16 +485,7 @@ for (const variant of variants) {
         const realCp = spawnSync('/bin/sh', ['-c', 'command -v cp'], { encoding: 'utf8' }).stdout.trim();
         writeFile(join(fakeCpDirectory, 'cp'), `#!/bin/sh\ncase "$1" in --version) exec ${realCp} "$@" ;; esac\n${realCp} "$@"; exit 4\n`, 0o755);
 
-        const result = runSeed(variant, env, { pathPrefix: [fakeCpDirectory] });
-
-        expect(result.status, describeRun(result)).not.toBe(0);
-        expect(result.stderr).toContain('(cp exit 4)');
-        expect(existsSync(sentinel)).toBe(false);
-        expect(readdirSync(target)).toEqual([]);
-
-        const retry = runSeed(variant, env);
-        expect(retry.status, describeRun(retry)).toBe(0);
-        expect(existsSync(sentinel)).toBe(true);
+        expectStagedFailureThenSeed(variant, runSeed(variant, env, { pathPrefix: [fakeCpDirectory] }), '(cp exit 4)', { target, sentinel, env });
       });
 
       // The fake tar comes first in PATH; a shell that runs its own applets first never calls it. With GNU tools
@@ -493,17 +495,9 @@ for (const variant of variants) {
         populateTree(source);
         const fakeTarDirectory = failingCreateTar(realTar);
 
+        // The extracting side did receive the complete archive, staged: nothing may have been moved into place.
         const result = runSeed(variant, env, { pathPrefix: [fakeTarDirectory] });
-
-        expect(result.status, describeRun(result)).not.toBe(0);
-        expect(result.stderr).toContain('(tar create exit 3, tar extract exit 0)');
-        expect(existsSync(sentinel)).toBe(false);
-        // The extracting side did receive the complete archive, staged: nothing was moved into place.
-        expect(readdirSync(target)).toEqual([]);
-
-        const retry = runSeed(variant, env);
-        expect(retry.status, describeRun(retry)).toBe(0);
-        expect(existsSync(sentinel)).toBe(true);
+        expectStagedFailureThenSeed(variant, result, '(tar create exit 3, tar extract exit 0)', { target, sentinel, env });
       });
 
       it('when a source file cannot be read by the (non-root) user running the script', () => {
