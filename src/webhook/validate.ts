@@ -129,6 +129,7 @@ function podRequestFacts(request: AdmissionRequest, context: AdmissionContext) {
     namespace: typeof request.namespace === 'string' ? request.namespace : '',
     claimMetadata: context.claimMetadata ?? {},
     ...(context.ownershipKey ? { ownershipKey: context.ownershipKey } : {}),
+    ...(context.controllerUsername !== undefined ? { controllerUsername: context.controllerUsername } : {}),
   };
 }
 
@@ -216,7 +217,14 @@ export async function validateRequest(request: AdmissionRequest, sources: Admiss
   const claimMetadata =
     sources.claimMetadata && namespace !== '' && claims.length > 0 ? await sources.claimMetadata(namespace, claims) : {};
   const ownershipKey = sources.ownershipKey;
-  const outcome = reviewPodValidation(request, { policies: sources.policies, namespaceLabels, claimMetadata, connectedPod, ...(ownershipKey ? { ownershipKey } : {}) });
+  const outcome = reviewPodValidation(request, {
+    policies: sources.policies,
+    namespaceLabels,
+    claimMetadata,
+    connectedPod,
+    ...(ownershipKey ? { ownershipKey } : {}),
+    ...(sources.controllerUsername !== undefined ? { controllerUsername: sources.controllerUsername } : {}),
+  });
   // Without the key every existing workspace PVC is unproven: a replica that has not read it yet tries again soon.
   if (!ownershipKey && outcome.validation?.denialReasons?.includes('UnprovenClaim')) sources.onUnproven?.();
   return outcome;

@@ -13,6 +13,7 @@ import { createTestNamespace, startControlPlane, type ControlPlane } from '../ha
 import { serviceAccountKubeconfig } from '../harness/service-account.ts';
 import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../harness/webhook.ts';
+import { registerValidatingWebhook, shippedValidatingWebhook, waitUntilValidatingWebhookActive } from '../harness/isolation.ts';
 import { waitFor } from '../harness/wait.ts';
 import { storageSchedulingGate } from '../../src/labels.ts';
 
@@ -29,7 +30,8 @@ const cleanups: Array<() => Promise<unknown>> = [];
 
 const gates = schedulingGatesOf;
 
-/** The default policy, and a more specific shared one that prepares directories (for Pods labelled prepared=yes). */
+/** The default policy, and a more specific shared one that prepares directories (for Pods labelled prepared=yes; the
+ * tests' admin provisions its share, as a platform's component would). */
 const policiesYaml = `apiVersion: sandbox-storage.io/v1alpha1
 kind: SandboxStoragePolicy
 metadata: {name: default}
@@ -44,6 +46,7 @@ spec:
   shared:
     claimName: team-share
     preparation: {enabled: true, claimName: admin-share}
+  isolation: {exemptions: {users: [admin]}}
 `;
 
 beforeAll(async () => {
@@ -80,7 +83,14 @@ beforeAll(async () => {
   cleanups.unshift(
     await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${port}`, tls.caPem)),
   );
+  // Both shipped webhooks: the controller's own writes (PVCs, the gate's removal) pass the validating one.
+  cleanups.unshift(
+    await registerValidatingWebhook(controlPlane.kubeConfig, shippedValidatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${port}`, tls.caPem)),
+  );
   await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, pod('probe'), (created) => (created.spec?.volumes ?? []).length > 0);
+  // A policy annotation on a Pod no policy selects: refused by the validating webhook alone.
+  const preset = { metadata: { generateName: 'probe-', annotations: { 'sandbox-storage.io/policy': 'default' } }, spec: pod('probe').spec! };
+  await waitUntilValidatingWebhookActive(controlPlane.kubeConfig, namespace, preset);
 });
 
 afterAll(async () => {

@@ -275,6 +275,31 @@ describe('identity labels are immutable', () => {
   });
 });
 
+describe('the storage gate is the controller\'s to lift', () => {
+  it("the owner removing the gate from their waiting sandbox is refused; the controller's removal passes", async () => {
+    const sandbox = await create(as.alice, podWith({ labels: sandboxLabels('alice') }));
+    const name = sandbox.metadata!.name!;
+    // The webhook here has no PVC cache, so every sandbox Pod waits behind the gate.
+    expect(sandbox.spec?.schedulingGates).toContainEqual({ name: 'sandbox-storage.io/storage' });
+    const ungated = structuredClone(sandbox);
+    ungated.spec!.schedulingGates = [];
+    const message = await expectDenied(
+      core(as.alice).replaceNamespacedPod({ name, namespace, body: ungated }),
+      /spec\.schedulingGates: the gate "sandbox-storage\.io\/storage" holds this sandbox Pod of policy "shared" .*only the sandbox-storage controller .*removes it \[rule StorageGateHeld\]/,
+    );
+    // `review` offline knows no controller username; the server names the one it has.
+    expect(message).toContain('only the sandbox-storage controller (admin) removes it');
+    expect((await core(as.alice).readNamespacedPod({ name, namespace })).spec?.schedulingGates).toContainEqual({ name: 'sandbox-storage.io/storage' });
+    // The tests' admin stands in for the controller (setOwnership above); it removes the gate as the controller does.
+    const admin = controlPlane.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const released = await admin.patchNamespacedPod(
+      { name, namespace, body: [{ op: 'test', path: '/spec/schedulingGates/0/name', value: 'sandbox-storage.io/storage' }, { op: 'remove', path: '/spec/schedulingGates/0' }] },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+    );
+    expect(released.spec?.schedulingGates ?? []).toEqual([]);
+  });
+});
+
 describe('workspace claims', () => {
   beforeAll(() => webhook.setPolicies([examplePolicy('workspace')]));
   afterAll(() => webhook.setPolicies([examplePolicy('shared')]));

@@ -218,6 +218,75 @@ describe('UPDATE: identity labels and ephemeral containers', () => {
   });
 });
 
+describe('UPDATE: the storage gate is the controller\'s to lift', () => {
+  const controller = { username: 'system:serviceaccount:sandbox-storage-system:sandbox-storage-controller', groups: ['system:serviceaccounts'] };
+  const gate = { name: 'sandbox-storage.io/storage' };
+  const gated = (labels: Record<string, string>, gates: unknown[] = [gate]) => {
+    const pod = podWith({ name: 'sandbox-1', labels }) as { spec: Record<string, unknown> };
+    pod.spec.schedulingGates = gates;
+    return pod;
+  };
+  const lifted = (pod: { spec: Record<string, unknown> }, keep: unknown[] = []) => {
+    const after = structuredClone(pod);
+    after.spec.schedulingGates = keep;
+    return after;
+  };
+  const update = (oldObject: unknown, object: unknown, userInfo: object, controllerUsername: string | null = controller.username) =>
+    reviewValidation(admissionReviewFor(object, { operation: 'UPDATE', oldObject, userInfo }), {
+      policies: [shared],
+      namespaceLabels: staticNamespaceLabels(undefined),
+      ...(controllerUsername !== null ? { controllerUsername } : {}),
+    });
+
+  it.each([
+    ['the owner', requesters.alice],
+    ['the trusted spawner', requesters.spawner],
+    ['the exempt gateway', requesters.gateway],
+  ])('%s removing it is denied, naming the field and the rule', async (_, requester) => {
+    const before = gated(sandboxLabels('alice'));
+    const outcome = await update(before, lifted(before), requester);
+    expect(outcome.review.response.allowed).toBe(false);
+    expect(outcome.review.response.status?.message).toMatch(
+      /spec\.schedulingGates: the gate "sandbox-storage\.io\/storage" holds this sandbox Pod of policy "shared" .*only the sandbox-storage controller \(system:serviceaccount:sandbox-storage-system:sandbox-storage-controller\) removes it \[rule StorageGateHeld\]/,
+    );
+  });
+
+  it('the controller removes it; other gates stay anyone\'s to remove', async () => {
+    const before = gated(sandboxLabels('alice'), [gate, { name: 'example.com/quota' }]);
+    expect((await update(before, lifted(before, [{ name: 'example.com/quota' }]), controller)).review.response.allowed).toBe(true);
+    expect((await update(before, lifted(before, [gate]), requesters.alice)).review.response.allowed).toBe(true);
+  });
+
+  it('while the controller username is unknown, nobody removes it', async () => {
+    const before = gated(sandboxLabels('alice'));
+    const outcome = await update(before, lifted(before), controller, null);
+    expect(outcome.review.response.status?.message).toMatch(/only the sandbox-storage controller removes it \[rule StorageGateHeld\]/);
+  });
+
+  it('dropping the opt-in label in the same update does not lift the hold', async () => {
+    const before = gated(sandboxLabels('alice'));
+    const after = lifted(before) as unknown as { metadata: { labels: Record<string, string> } };
+    delete after.metadata.labels['sandbox-storage.io/inject'];
+    const outcome = await update(before, after, requesters.alice);
+    expect(outcome.review.response.status?.message).toMatch(/rule StorageGateHeld/);
+  });
+
+  it('a Pod no policy selects, carrying a gate of that name, may drop it (nothing of ours would ever lift it)', async () => {
+    const before = gated({ app: 'plain' });
+    expect((await update(before, lifted(before), requesters.alice)).review.response.allowed).toBe(true);
+  });
+
+  it('malformed gates are no way around it and no crash', async () => {
+    const before = gated(sandboxLabels('alice'), [gate, 'junk', null, { name: 7 }]);
+    const outcome = await update(before, lifted(before, [{ name: 'sandbox-storage.io/storagex' }]), requesters.alice);
+    expect(outcome.review.response.status?.message).toMatch(/rule StorageGateHeld/);
+    const junk = await update(before, lifted(before, ['junk']), requesters.alice);
+    expect(junk.review.response.status?.message).toMatch(/spec\.schedulingGates\[0\]: must be an object/);
+    const notAList = await update(before, lifted(before, { name: 'sandbox-storage.io/storage' } as unknown as unknown[]), requesters.alice);
+    expect(notAList.review.response.allowed).toBe(false);
+  });
+});
+
 describe('subPath normalisation', () => {
   it.each([
     ['a/b', 'a/b'],

@@ -11,6 +11,7 @@ import { ephemeralClaimDenials } from './ephemeral-claims.ts';
 import { isObject, list, podLabels, podSpec } from '../../plain-json.ts';
 import { reachDenials, reachedByConnect, reachedByDebug } from './process-reach.ts';
 import { requesterBindingDenial } from './requester-binding.ts';
+import { storageGateRemovalDenials } from './storage-gate-hold.ts';
 
 export interface PodValidationInput {
   operation: string;
@@ -28,6 +29,8 @@ export interface PodValidationInput {
   ownershipKey?: Uint8Array;
   /** For CONNECT (exec, attach, portforward): the request's options (PodExecOptions...); `object` is then the Pod. */
   connectOptions?: unknown;
+  /** The controller's username, the one requester that lifts the storage gate; undefined when unknown (nobody). */
+  controllerUsername?: string;
 }
 
 /** Pod subresources a CONNECT request reaches a running sandbox through. */
@@ -144,6 +147,7 @@ function judge(input: PodValidationInput, governing: readonly Policy[]): PodVali
     const denials = [
       ...identityLabelChanges(podLabels(input.oldObject), podLabels(input.object), governing),
       ...policyAnnotationChange(input.oldObject, input.object),
+      ...storageGateRemovalDenials(input, governing),
     ];
     return { governed: true, denials };
   }
