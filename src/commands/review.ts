@@ -27,6 +27,8 @@ Options:
   --groups G1,G2             requesting user's groups
   --namespace NS             namespace of the request (default: the Pod's, else "default")
   --namespace-labels K=V,..  labels of that namespace, for policies with a namespaceSelector
+  --controller-username NAME the controller's username, as the server has it (default: none, so nobody is the
+                             controller: its PVC creates and gate removals are judged as anyone else's)
   --dry-run                  mark the request as a dry run
   --output review|pod        print the AdmissionReview (default) or the mutated Pod
   --from-cluster             use the SandboxStoragePolicies installed in the cluster, and its namespace labels
@@ -222,6 +224,7 @@ export async function runReview(args: string[], write: (text: string) => void, w
       groups: { type: 'string' },
       namespace: { type: 'string' },
       'namespace-labels': { type: 'string' },
+      'controller-username': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       output: { type: 'string', default: 'review' },
       'from-cluster': { type: 'boolean', default: false },
@@ -259,7 +262,8 @@ export async function runReview(args: string[], write: (text: string) => void, w
     body = overrideReview(await readInput(values.review as string), options, given);
   }
 
-  const { mutation: outcome, validation, decided } = await decideAdmission(body, { policies, namespaceLabels, ...lookups });
+  const controller = values['controller-username'] !== undefined ? { controllerUsername: values['controller-username'] } : {};
+  const { mutation: outcome, validation, decided } = await decideAdmission(body, { policies, namespaceLabels, ...lookups, ...controller });
   // The server would have read these from the cluster; any answer without them could be the wrong one.
   const needed = missing.describe(policies, body);
   if (needed !== undefined) throw new UsageError(needed);

@@ -84,6 +84,21 @@ describe('sandbox-storage review', () => {
     expect(json.response.allowed).toBe(true);
   });
 
+  it('judges a storage gate removal by the requester named with --controller-username, as the server does', () => {
+    const before = sandboxPod() as { spec: Record<string, unknown> };
+    before.spec.schedulingGates = [{ name: 'sandbox-storage.io/storage' }];
+    const after = structuredClone(before);
+    after.spec.schedulingGates = [];
+    const controller = 'system:serviceaccount:sandbox-storage-system:sandbox-storage-webhook';
+    const review = JSON.stringify(admissionReviewFor(after, { operation: 'UPDATE', oldObject: before, userInfo: { username: controller } }));
+    const unknown = cli(['review', '--review', '-'], review);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/only the sandbox-storage controller removes it \[rule StorageGateHeld\]/);
+    const named = cli(['review', '--review', '-', '--controller-username', controller], review);
+    expect(named.stderr).toBe('');
+    expect(named.code).toBe(0);
+  });
+
   it('honours --namespace-labels for policies with a namespaceSelector', () => {
     const policy = file('ns-policy.yaml', {
       apiVersion: 'sandbox-storage.io/v1alpha1',
