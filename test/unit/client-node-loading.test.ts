@@ -31,8 +31,10 @@ const heavy = (files: string[]) =>
   files.filter((file) => file === 'dist/index.js' || file === 'dist/gen/index.js' || file.startsWith('dist/gen/types/') || file.startsWith('dist/gen/models/') || (file.startsWith('dist/gen/apis/') && file !== 'dist/gen/apis/exception.js'));
 
 describe('client-node loading', () => {
-  it('loads the controller command without the generated API classes and models', () => {
-    const { loaded } = loadedBy(`await import(${JSON.stringify(source('commands/controller.ts'))});`);
+  it('loads the controller and the webhook side (run, serve) without the generated API classes and models', () => {
+    const { loaded } = loadedBy(
+      ['commands/controller.ts', 'commands/run.ts', 'commands/webhook-parts.ts'].map((path) => `await import(${JSON.stringify(source(path))});`).join('\n'),
+    );
     const files = clientNode(loaded);
     expect(heavy(files)).toEqual([]);
     // Every deep import of client-parts.ts resolved and loaded (a moved path fails the import above).
