@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // `sandbox-storage` command line: dispatches to the subcommands.
 import { UsageError } from './commands/usage-error.ts';
+import { loadOnlyUsedClientNode } from './kube/client-node-loading.ts';
 import { PolicyLoadError } from './policy/load.ts';
+
+// Before any command loads the Kubernetes client: its modules then load without the generated models they do not
+// use (the controller's memory, docs/performance.md).
+loadOnlyUsedClientNode();
 
 // Each command loads only its own modules: `review` starts without the server or the Kubernetes client.
 const loadServe = () => import('./commands/serve.ts');

@@ -2,7 +2,8 @@
 // holder has not renewed for leaseDuration (measured on OUR clock from when we last saw it change, so clock skew
 // between replicas does not matter), renew every retryPeriod, give up leading when no renewal succeeded within
 // renewDeadline (< leaseDuration, so we stop before anyone else may start), and release the lease on shutdown.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { V1MicroTime } from '../kube/client-parts.ts';
 import type { Logger } from 'pino';
 import { apiErrorMessage } from '../kube/api-errors.ts';
 import type { LeaseClient } from '../kube/leases.ts';
@@ -124,7 +125,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { leases, namespace, name, identity, leaseDurationMs, logger } = this.options;
-    const now = new k8s.V1MicroTime();
+    const now = new V1MicroTime();
     const leaseDurationSeconds = Math.ceil(leaseDurationMs / 1000);
     try {
       const current = await leases.get(namespace, name);
@@ -154,7 +155,7 @@ export class LeaderElector {
           leaseDurationSeconds,
           renewTime: now,
           // Re-wrapped so that it is written back with the microsecond format the API server expects.
-          acquireTime: holder === identity && spec.acquireTime ? new k8s.V1MicroTime(spec.acquireTime) : now,
+          acquireTime: holder === identity && spec.acquireTime ? new V1MicroTime(spec.acquireTime) : now,
           ...(holder === identity ? {} : { leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
         },
       };
@@ -175,10 +176,10 @@ export class LeaderElector {
         ...current,
         spec: {
           ...current.spec,
-          ...(current.spec?.acquireTime ? { acquireTime: new k8s.V1MicroTime(current.spec.acquireTime) } : {}),
+          ...(current.spec?.acquireTime ? { acquireTime: new V1MicroTime(current.spec.acquireTime) } : {}),
           holderIdentity: '',
           leaseDurationSeconds: 1,
-          renewTime: new k8s.V1MicroTime(),
+          renewTime: new V1MicroTime(),
         },
       });
       logger.info({ lease: `${namespace}/${name}`, released }, 'lease released');

@@ -1,9 +1,9 @@
 // HTTP status of a failed Kubernetes API call, for the few decisions that depend on it (404, 409).
-import * as k8s from '@kubernetes/client-node';
+import { ApiException } from './client-parts.ts';
 
 /** The status code, or undefined when the call never got an answer (connection refused, timeout, TLS). */
 export function apiStatusCode(error: unknown): number | undefined {
-  return error instanceof k8s.ApiException ? error.code : undefined;
+  return error instanceof ApiException ? error.code : undefined;
 }
 
 export function isNotFound(error: unknown): boolean {
@@ -16,7 +16,7 @@ export function isConflict(error: unknown): boolean {
 
 /** A short message for logs and Events: the API server's Status message when there is one. */
 export function apiErrorMessage(error: unknown): string {
-  if (error instanceof k8s.ApiException) {
+  if (error instanceof ApiException) {
     const body = typeof error.body === 'string' ? safeParse(error.body) : error.body;
     const message = (body as { message?: string } | undefined)?.message;
     return `HTTP ${error.code}${message ? `: ${message}` : ''}`;

@@ -1,8 +1,9 @@
 // Thin wrapper over the PersistentVolumeClaim calls the controller makes.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { ClaimPlan, ObservedClaim } from '../admission/plan-types.ts';
 import { quantityBytes } from '../naming/quantity.ts';
 import { isConflict, isNotFound } from './api-errors.ts';
+import { apiRequests, patchTypes, resourcePath } from './api-requests.ts';
 import { controllerComponent, managedByValue, ownershipLabels, ownershipProofAnnotation } from '../labels.ts';
 
 export interface ClaimClient {
@@ -50,12 +51,15 @@ export function observeClaim(claim: k8s.V1PersistentVolumeClaim): ObservedClaim 
   };
 }
 
+const claimPath = (namespace: string, name?: string) =>
+  resourcePath({ version: 'v1', resource: 'persistentvolumeclaims', namespace, ...(name === undefined ? {} : { name }) });
+
 export function claimClient(config: k8s.KubeConfig): ClaimClient {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   return {
     async get(namespace, name) {
       try {
-        return await core.readNamespacedPersistentVolumeClaim({ namespace, name });
+        return await api.json<k8s.V1PersistentVolumeClaim>('GET', claimPath(namespace, name));
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -63,7 +67,7 @@ export function claimClient(config: k8s.KubeConfig): ClaimClient {
     },
     async create(plan, proof) {
       try {
-        return await core.createNamespacedPersistentVolumeClaim({ namespace: plan.namespace, body: claimBody(plan, proof) });
+        return await api.json<k8s.V1PersistentVolumeClaim>('POST', claimPath(plan.namespace), { body: claimBody(plan, proof) });
       } catch (error) {
         if (isConflict(error)) return 'exists';
         throw error;
@@ -75,29 +79,22 @@ export function claimClient(config: k8s.KubeConfig): ClaimClient {
         { op: 'add', path: '/metadata/labels', value: { ...claim.metadata?.labels, ...labels } },
         { op: 'add', path: '/metadata/annotations', value: { ...claim.metadata?.annotations, ...annotations } },
       ];
-      await core.patchNamespacedPersistentVolumeClaim(
-        { namespace: claim.metadata?.namespace ?? '', name: claim.metadata?.name ?? '', body: patch },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
-      );
+      await api.send('PATCH', claimPath(claim.metadata?.namespace ?? '', claim.metadata?.name ?? ''), { body: patch, contentType: patchTypes.json });
     },
     async setAnnotation(claim, key, value) {
       // A merge patch carrying resourceVersion fails with 409 if the PVC changed since it was read.
       const patch = { metadata: { resourceVersion: claim.metadata?.resourceVersion, annotations: { [key]: value ?? null } } };
-      await core.patchNamespacedPersistentVolumeClaim(
-        { namespace: claim.metadata?.namespace ?? '', name: claim.metadata?.name ?? '', body: patch },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      );
+      await api.send('PATCH', claimPath(claim.metadata?.namespace ?? '', claim.metadata?.name ?? ''), { body: patch, contentType: patchTypes.merge });
     },
     async listOfUser(namespace, userLabel, user) {
-      const list = await core.listNamespacedPersistentVolumeClaim({
-        namespace,
-        labelSelector: `${ownershipLabels.managedBy}=${managedByValue},${userLabel}=${user},${ownershipLabels.identityHash}`,
+      const list = await api.json<k8s.V1PersistentVolumeClaimList>('GET', claimPath(namespace), {
+        query: { labelSelector: `${ownershipLabels.managedBy}=${managedByValue},${userLabel}=${user},${ownershipLabels.identityHash}` },
       });
       return list.items.map(observeClaim);
     },
     async delete(namespace, name, preconditions) {
       try {
-        await core.deleteNamespacedPersistentVolumeClaim({ namespace, name, body: { preconditions } });
+        await api.send('DELETE', claimPath(namespace, name), { body: { preconditions } });
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
@@ -112,12 +109,11 @@ export function claimClient(config: k8s.KubeConfig): ClaimClient {
  * scans were most of the API server's work.
  */
 export function claimEventMessages(config: k8s.KubeConfig, maxAgeMs = 5_000): (namespace: string, name: string) => Promise<string | undefined> {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   const byNamespace = new Map<string, { at: number; latest: Promise<Map<string, string>> }>();
   const load = async (namespace: string): Promise<Map<string, string>> => {
-    const events = await core.listNamespacedEvent({
-      namespace,
-      fieldSelector: `involvedObject.kind=PersistentVolumeClaim,source!=${controllerComponent}`,
+    const events = await api.json<k8s.CoreV1EventList>('GET', resourcePath({ version: 'v1', resource: 'events', namespace }), {
+      query: { fieldSelector: `involvedObject.kind=PersistentVolumeClaim,source!=${controllerComponent}` },
     });
     const latest = new Map<string, { time: number; message: string }>();
     for (const event of events.items) {

@@ -2,7 +2,7 @@
 // offline validation (the API server already applied the schema; this also catches objects stored by an older
 // schema); an invalid update keeps the last good version of that policy serving. Of two policies whose storage
 // collides (src/policy/policy-conflicts.ts), the older one serves and the newer one is refused.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { formatFieldErrors } from '../policy/field-errors.ts';
 import { resolveConflicts } from '../policy/policy-conflicts.ts';
@@ -10,6 +10,8 @@ import { policyGroup, policyNames, policyVersion } from '../policy/schema.ts';
 import { parseMigrationHolds } from '../policy/migration-hold.ts';
 import type { Policy } from '../policy/types.ts';
 import { validatePolicyDocument } from '../policy/validate.ts';
+import { apiRequests, resourcePath } from './api-requests.ts';
+import { makeInformer } from './client-parts.ts';
 import { watchedCache } from './informers.ts';
 import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from '../policy/sources/policy-set.ts';
 
@@ -31,11 +33,10 @@ export async function watchClusterPolicies(
   logger: Logger,
   options: { syncTimeoutMs?: number } = {},
 ): Promise<PolicySet> {
-  const objects = config.makeApiClient(k8s.CustomObjectsApi);
-  const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
-  const list = async () =>
-    (await objects.listClusterCustomObject(target)) as k8s.KubernetesListObject<PolicyObject>;
-  const informer = k8s.makeInformer<PolicyObject>(config, `/apis/${policyGroup}/${policyVersion}/${policyNames.plural}`, list);
+  const api = apiRequests(config);
+  const path = resourcePath({ group: policyGroup, version: policyVersion, resource: policyNames.plural });
+  const list = () => api.json<k8s.KubernetesListObject<PolicyObject>>('GET', path);
+  const informer = makeInformer<PolicyObject>(config, path, list);
   const holder = new PolicyHolder();
   const entries = new Map<string, Entry>();
 

@@ -3,10 +3,10 @@
 // Writes are sent a few at a time, behind the reconciles: under a burst (1,000 new Pods, two Events each) they used
 // to compete at full concurrency with the PVC creates and gate removals the Pods wait for.
 import { createHash, randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { controllerComponent } from '../labels.ts';
-import { answerUnread } from './unread-answer.ts';
+import { apiRequests, resourcePath } from './api-requests.ts';
 
 export const eventReasons = {
   provisioned: 'WorkspaceProvisioned',
@@ -55,7 +55,7 @@ const maxInFlight = 4;
 const maxWaiting = 2_000;
 
 export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: string, repeatAfterMs = 10 * 60_000): EventRecorder {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   const recent = new Map<string, number>();
   // Unique names without a random draw per Event: a random prefix per recorder, then a counter.
   const namePrefix = randomBytes(4).toString('hex');
@@ -114,7 +114,7 @@ export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: 
     };
     // Events are best effort: losing one must never fail or slow a reconcile.
     const queued = send(() =>
-      core.createNamespacedEvent({ namespace: target.namespace, body }, answerUnread()).catch((error: unknown) => {
+      api.send('POST', resourcePath({ version: 'v1', resource: 'events', namespace: target.namespace }), { body }).catch((error: unknown) => {
         recent.delete(key);
         logger.warn({ err: error, reason, object: `${target.kind}/${target.namespace}/${target.name}` }, 'cannot record event');
       }),

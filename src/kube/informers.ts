@@ -1,8 +1,10 @@
 // List+watch caches (Pods, PVCs, policies). client-node's informer stops on an error; watchedCache, the one
 // wrapper every watch here goes through, restarts it with capped backoff and tells when the first full list has
 // arrived.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { apiRequests, resourcePath } from './api-requests.ts';
+import { ERROR, ListWatch, Watch } from './client-parts.ts';
 import { SharedStrings } from './shared-strings.ts';
 
 export interface WatchedCache<T extends k8s.KubernetesObject> {
@@ -33,7 +35,7 @@ export function watchedCache<T extends k8s.KubernetesObject>(informer: k8s.Infor
     clearTimeout(restartTimer);
     restartTimer = setTimeout(() => void run(), delayMs);
   };
-  informer.on(k8s.ERROR, (error) => {
+  informer.on(ERROR, (error) => {
     lastError = error;
     restart();
   });
@@ -91,7 +93,7 @@ export function watchedCache<T extends k8s.KubernetesObject>(informer: k8s.Infor
 
 interface ListPage<T> {
   items: T[];
-  metadata?: { resourceVersion?: string; _continue?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
 }
 
 /**
@@ -115,11 +117,11 @@ function viewingInformer<T extends k8s.KubernetesObject>(
       // Every page of one list is the same snapshot: the first page's resourceVersion is where the watch starts.
       resourceVersion ??= page.metadata?.resourceVersion;
       for (const object of page.items) items.push(view(object));
-      next = page.metadata?._continue || undefined;
+      next = page.metadata?.continue || undefined;
     } while (next);
     return { metadata: { resourceVersion }, items } as k8s.KubernetesListObject<T>;
   };
-  const watch = new k8s.Watch(config);
+  const watch = new Watch(config);
   const viewingWatch = {
     watch: (
       watchPath: string,
@@ -127,8 +129,8 @@ function viewingInformer<T extends k8s.KubernetesObject>(
       callback: (phase: string, object: unknown, raw?: unknown) => void,
       done: (error: unknown) => void,
     ) => watch.watch(watchPath, params, (phase, object, raw) => callback(phase, viewedPhases.has(phase) ? view(object as T) : object, raw), done),
-  } as k8s.Watch;
-  return new k8s.ListWatch<T>(path, viewingWatch, list, false, labelSelector);
+  } as Watch;
+  return new ListWatch<T>(path, viewingWatch, list, false, labelSelector);
 }
 
 const listPageSize = 500;
@@ -148,9 +150,9 @@ export function watchPods(
   logger: Logger,
   view: (pod: k8s.V1Pod) => k8s.V1Pod = withoutManagedFields,
 ): WatchedCache<k8s.V1Pod> {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   const listPage = (limit: number, next: string | undefined) =>
-    core.listPodForAllNamespaces({ labelSelector, limit, ...(next ? { _continue: next } : {}) });
+    api.json<ListPage<k8s.V1Pod>>('GET', resourcePath({ version: 'v1', resource: 'pods' }), { query: { labelSelector, limit, continue: next } });
   return watchedCache(viewingInformer(config, '/api/v1/pods', listPage, view, labelSelector), 'pods', logger);
 }
 
@@ -168,9 +170,9 @@ export function claimCacheView(strings: SharedStrings): (claim: k8s.V1Persistent
 }
 
 export function watchClaims(config: k8s.KubeConfig, logger: Logger): WatchedCache<k8s.V1PersistentVolumeClaim> {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   const listPage = (limit: number, next: string | undefined) =>
-    core.listPersistentVolumeClaimForAllNamespaces({ limit, ...(next ? { _continue: next } : {}) });
+    api.json<ListPage<k8s.V1PersistentVolumeClaim>>('GET', resourcePath({ version: 'v1', resource: 'persistentvolumeclaims' }), { query: { limit, continue: next } });
   const view = claimCacheView(new SharedStrings());
   return watchedCache(viewingInformer(config, '/api/v1/persistentvolumeclaims', listPage, view), 'persistentvolumeclaims', logger);
 }

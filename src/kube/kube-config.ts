@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { KubeConfig } from './client-parts.ts';
 
 /** Where credentials would come from, or undefined when there are none (client-node would silently use localhost). */
 export function kubeConfigSource(kubeconfigPath?: string): string | undefined {
@@ -14,7 +15,7 @@ export function kubeConfigSource(kubeconfigPath?: string): string | undefined {
 }
 
 export function loadKubeConfig(kubeconfigPath?: string): k8s.KubeConfig {
-  const config = new k8s.KubeConfig();
+  const config = new KubeConfig();
   if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
   else config.loadFromDefault();
   return reuseConnections(config);

@@ -1,6 +1,10 @@
 // Thin wrapper over the coordination.k8s.io/v1 Lease calls of leader election.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './api-errors.ts';
+import { apiRequests, resourcePath } from './api-requests.ts';
+
+const leasePath = (namespace: string, name?: string) =>
+  resourcePath({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace, ...(name === undefined ? {} : { name }) });
 
 export interface LeaseClient {
   get(namespace: string, name: string): Promise<k8s.V1Lease | undefined>;
@@ -11,11 +15,11 @@ export interface LeaseClient {
 }
 
 export function leaseClient(config: k8s.KubeConfig): LeaseClient {
-  const coordination = config.makeApiClient(k8s.CoordinationV1Api);
+  const api = apiRequests(config);
   return {
     async get(namespace, name) {
       try {
-        return await coordination.readNamespacedLease({ namespace, name });
+        return await api.json<k8s.V1Lease>('GET', leasePath(namespace, name));
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -23,7 +27,7 @@ export function leaseClient(config: k8s.KubeConfig): LeaseClient {
     },
     async create(lease) {
       try {
-        await coordination.createNamespacedLease({ namespace: lease.metadata?.namespace ?? '', body: lease });
+        await api.send('POST', leasePath(lease.metadata?.namespace ?? ''), { body: lease });
         return true;
       } catch (error) {
         if (isConflict(error)) return false;
@@ -32,11 +36,7 @@ export function leaseClient(config: k8s.KubeConfig): LeaseClient {
     },
     async replace(lease) {
       try {
-        await coordination.replaceNamespacedLease({
-          namespace: lease.metadata?.namespace ?? '',
-          name: lease.metadata?.name ?? '',
-          body: lease,
-        });
+        await api.send('PUT', leasePath(lease.metadata?.namespace ?? '', lease.metadata?.name ?? ''), { body: lease });
         return true;
       } catch (error) {
         if (isConflict(error)) return false;

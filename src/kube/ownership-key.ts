@@ -6,10 +6,11 @@
 // make every PVC proven under the old one unproven. Each replica keeps the key in memory once read; until then it
 // reads again on an interval and, rate-limited, whenever a PVC could not be proven.
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ownershipKeyBytes } from '../admission/ownership-proof.ts';
 import { apiErrorMessage, isConflict, isNotFound } from './api-errors.ts';
+import { apiRequests, resourcePath, type ApiRequests } from './api-requests.ts';
 import { managedByValue, ownershipLabels } from '../labels.ts';
 
 export const defaultOwnershipKeySecret = 'sandbox-storage-ownership-key';
@@ -50,7 +51,7 @@ export function keyFromSecret(secret: k8s.V1Secret): { key?: Uint8Array; problem
 
 /** One read of the ownership key Secret, never creating it (the audit): the key, or why the Secret is unusable. */
 export async function readOwnershipKey(config: k8s.KubeConfig, ref: { namespace: string; name: string }): Promise<{ key?: Uint8Array; problem?: string }> {
-  return keyFromSecret(await config.makeApiClient(k8s.CoreV1Api).readNamespacedSecret(ref));
+  return keyFromSecret(await readSecret(apiRequests(config), ref.namespace, ref.name));
 }
 
 export function ownershipKeySecretBody(namespace: string, name: string, key: Uint8Array): k8s.V1Secret {
@@ -65,9 +66,12 @@ export function ownershipKeySecretBody(namespace: string, name: string, key: Uin
   };
 }
 
+const secretPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'secrets', namespace, ...(name === undefined ? {} : { name }) });
+const readSecret = (api: ApiRequests, namespace: string, name: string) => api.json<k8s.V1Secret>('GET', secretPath(namespace, name));
+
 /** Starts reading the key in the background; `ensure()` waits for it. */
 export function ownershipKeySource(options: OwnershipKeyOptions): OwnershipKeySource {
-  const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(options.kubeConfig);
   const { namespace, secretName: name, logger } = options;
   const create = options.create ?? true;
   const retryIntervalMs = options.retryIntervalMs ?? 10_000;
@@ -81,19 +85,19 @@ export function ownershipKeySource(options: OwnershipKeyOptions): OwnershipKeySo
     lastReadAt = Date.now();
     let secret: k8s.V1Secret | undefined;
     try {
-      secret = await core.readNamespacedSecret({ namespace, name });
+      secret = await readSecret(api, namespace, name);
     } catch (error) {
       if (!isNotFound(error)) throw new Error(`cannot read the ownership key Secret ${namespace}/${name}: ${apiErrorMessage(error)}`, { cause: error });
     }
     if (secret === undefined) {
       if (!create) throw new Error(`the ownership key Secret ${namespace}/${name} does not exist yet`);
       try {
-        secret = await core.createNamespacedSecret({ namespace, body: ownershipKeySecretBody(namespace, name, randomBytes(ownershipKeyBytes)) });
+        secret = await api.json<k8s.V1Secret>('POST', secretPath(namespace), { body: ownershipKeySecretBody(namespace, name, randomBytes(ownershipKeyBytes)) });
         logger.info({ secret: `${namespace}/${name}` }, 'ownership key Secret created');
       } catch (error) {
         if (!isConflict(error)) throw new Error(`cannot create the ownership key Secret ${namespace}/${name}: ${apiErrorMessage(error)}`, { cause: error });
         // Another replica created it first: its key is the key.
-        secret = await core.readNamespacedSecret({ namespace, name });
+        secret = await readSecret(api, namespace, name);
       }
     }
     const found = keyFromSecret(secret);

@@ -1,8 +1,8 @@
 // Thin wrapper over the Pod calls the controller makes: removing our scheduling gate.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { apiStatusCode, isNotFound } from './api-errors.ts';
+import { apiRequests, patchTypes, resourcePath } from './api-requests.ts';
 import { storageSchedulingGate } from '../labels.ts';
-import { answerUnread } from './unread-answer.ts';
 
 export interface PodClient {
   /** Removes the storage gate; 'gone' when the Pod or the gate no longer exists. */
@@ -10,7 +10,7 @@ export interface PodClient {
 }
 
 export function podClient(config: k8s.KubeConfig): PodClient {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   return {
     async removeStorageGate(pod) {
       const index = (pod.spec?.schedulingGates ?? []).findIndex((gate) => gate.name === storageSchedulingGate);
@@ -21,11 +21,11 @@ export function podClient(config: k8s.KubeConfig): PodClient {
         { op: 'remove', path: `/spec/schedulingGates/${index}` },
       ];
       try {
-        await core.patchNamespacedPod(
-          { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', body: patch },
-          // The answer is the whole Pod; the watch brings it anyway.
-          answerUnread(k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)),
-        );
+        // Not read: the answer is the whole Pod, and the watch brings it anyway.
+        await api.send('PATCH', resourcePath({ version: 'v1', resource: 'pods', namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '' }), {
+          body: patch,
+          contentType: patchTypes.json,
+        });
         return 'removed';
       } catch (error) {
         // 422: the test op failed, the gates changed since our cached copy (typically: already removed). The watch

@@ -1,6 +1,6 @@
 // Writes each cluster policy's status subresource from the webhook's own view of it. The manager runs it on the
 // leader only, so replicas do not fight over the same objects; writes only what changed.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { policyGroup, policyNames, policyVersion } from '../policy/schema.ts';
@@ -8,6 +8,7 @@ import type { PolicySet } from '../policy/sources/policy-set.ts';
 import { desiredPolicyStatus } from '../policy/status.ts';
 import type { PolicyStatus } from '../policy/types.ts';
 import { isNotFound } from './api-errors.ts';
+import { apiRequests, patchTypes, resourcePath } from './api-requests.ts';
 
 export interface PolicyStatusWriter {
   /** Writes now (also called on every policy change); resolves when done. */
@@ -21,8 +22,8 @@ export function writePolicyStatus(
   logger: Logger,
   resyncMs = 60_000,
 ): PolicyStatusWriter {
-  const objects = config.makeApiClient(k8s.CustomObjectsApi);
-  const target = { group: policyGroup, version: policyVersion, plural: policyNames.plural };
+  const api = apiRequests(config);
+  const statusPath = (name: string) => `${resourcePath({ group: policyGroup, version: policyVersion, resource: policyNames.plural, name })}/status`;
   let running: Promise<void> | undefined;
   let again = false;
   // The policy set keeps its listeners: a stopped writer (leadership lost) must ignore them.
@@ -34,13 +35,10 @@ export function writePolicyStatus(
     for (const state of policies.states()) {
       if (state.origin !== 'cluster') continue;
       try {
-        const object = (await objects.getClusterCustomObjectStatus({ ...target, name: state.name })) as { status?: PolicyStatus };
+        const object = await api.json<{ status?: PolicyStatus }>('GET', statusPath(state.name));
         const desired = desiredPolicyStatus(state, serving, object.status, new Date());
         if (isDeepStrictEqual(object.status, desired)) continue;
-        await objects.patchClusterCustomObjectStatus(
-          { ...target, name: state.name, body: { status: desired } },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-        );
+        await api.send('PATCH', statusPath(state.name), { body: { status: desired }, contentType: patchTypes.merge });
       } catch (error) {
         if (isNotFound(error)) continue; // deleted meanwhile
         logger.warn({ err: error, policy: state.name }, 'cannot write policy status; retrying on the next change or resync');

@@ -1,7 +1,9 @@
 // The Pod calls of directory preparation: read, create and delete preparation Pods by name in one namespace.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isConflict, isNotFound } from './api-errors.ts';
+import { apiRequests, resourcePath } from './api-requests.ts';
+import { makeInformer } from './client-parts.ts';
 import { watchedCache, type WatchedCache } from './informers.ts';
 import { preparationPurpose, preparationPurposeLabel } from '../labels.ts';
 
@@ -13,12 +15,14 @@ export interface PreparationPodClient {
   delete(pod: k8s.V1Pod): Promise<void>;
 }
 
+const podPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'pods', namespace, ...(name === undefined ? {} : { name }) });
+
 export function preparationPodClient(config: k8s.KubeConfig): PreparationPodClient {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   return {
     async get(namespace, name) {
       try {
-        return await core.readNamespacedPod({ namespace, name });
+        return await api.json<k8s.V1Pod>('GET', podPath(namespace, name));
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -26,7 +30,7 @@ export function preparationPodClient(config: k8s.KubeConfig): PreparationPodClie
     },
     async create(pod) {
       try {
-        await core.createNamespacedPod({ namespace: pod.metadata?.namespace ?? '', body: pod });
+        await api.send('POST', podPath(pod.metadata?.namespace ?? ''), { body: pod });
         return 'created';
       } catch (error) {
         if (isConflict(error)) return 'exists';
@@ -35,11 +39,7 @@ export function preparationPodClient(config: k8s.KubeConfig): PreparationPodClie
     },
     async delete(pod) {
       try {
-        await core.deleteNamespacedPod({
-          namespace: pod.metadata?.namespace ?? '',
-          name: pod.metadata?.name ?? '',
-          body: { preconditions: { uid: pod.metadata?.uid ?? '' } },
-        });
+        await api.send('DELETE', podPath(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), { body: { preconditions: { uid: pod.metadata?.uid ?? '' } } });
       } catch (error) {
         // 409: the precondition failed, the name now belongs to a newer Pod, which is not ours to delete here.
         if (isNotFound(error) || isConflict(error)) return;
@@ -51,12 +51,12 @@ export function preparationPodClient(config: k8s.KubeConfig): PreparationPodClie
 
 /** A watch of the preparation Pods in one namespace, so their phase changes wake the reconciler up. */
 export function watchPreparationPods(config: k8s.KubeConfig, namespace: string, logger: Logger): WatchedCache<k8s.V1Pod> {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   const labelSelector = `${preparationPurposeLabel}=${preparationPurpose}`;
-  const informer = k8s.makeInformer(
+  const informer = makeInformer(
     config,
-    `/api/v1/namespaces/${namespace}/pods`,
-    () => core.listNamespacedPod({ namespace, labelSelector }),
+    podPath(namespace),
+    () => api.json<k8s.V1PodList>('GET', podPath(namespace), { query: { labelSelector } }),
     labelSelector,
   );
   return watchedCache(informer, `preparation pods in ${namespace}`, logger);

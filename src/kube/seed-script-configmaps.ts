@@ -1,6 +1,7 @@
 // Thin wrapper over the ConfigMap calls the seed-script keeper makes.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { apiStatusCode, isConflict, isNotFound } from './api-errors.ts';
+import { apiRequests, resourcePath } from './api-requests.ts';
 import { seedScriptLabel } from '../labels.ts';
 
 export interface SeedScriptConfigMapClient {
@@ -13,12 +14,15 @@ export interface SeedScriptConfigMapClient {
   listLabelled(): Promise<k8s.V1ConfigMap[]>;
 }
 
+const configMapPath = (namespace?: string, name?: string) =>
+  resourcePath({ version: 'v1', resource: 'configmaps', ...(namespace === undefined ? {} : { namespace }), ...(name === undefined ? {} : { name }) });
+
 export function seedScriptConfigMapClient(config: k8s.KubeConfig): SeedScriptConfigMapClient {
-  const core = config.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(config);
   return {
     async get(namespace, name) {
       try {
-        return await core.readNamespacedConfigMap({ namespace, name });
+        return await api.json<k8s.V1ConfigMap>('GET', configMapPath(namespace, name));
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -26,7 +30,7 @@ export function seedScriptConfigMapClient(config: k8s.KubeConfig): SeedScriptCon
     },
     async create(body) {
       try {
-        return await core.createNamespacedConfigMap({ namespace: body.metadata?.namespace ?? '', body });
+        return await api.json<k8s.V1ConfigMap>('POST', configMapPath(body.metadata?.namespace ?? ''), { body });
       } catch (error) {
         if (isConflict(error)) return 'exists';
         throw error;
@@ -34,7 +38,7 @@ export function seedScriptConfigMapClient(config: k8s.KubeConfig): SeedScriptCon
     },
     async delete(namespace, name, preconditions) {
       try {
-        await core.deleteNamespacedConfigMap({ namespace, name, body: { preconditions } });
+        await api.send('DELETE', configMapPath(namespace, name), { body: { preconditions } });
         return 'deleted';
       } catch (error) {
         if (isNotFound(error)) return 'gone';
@@ -46,9 +50,10 @@ export function seedScriptConfigMapClient(config: k8s.KubeConfig): SeedScriptCon
       const items: k8s.V1ConfigMap[] = [];
       let next: string | undefined;
       do {
-        const page = await core.listConfigMapForAllNamespaces({ labelSelector: seedScriptLabel, limit: 500, ...(next ? { _continue: next } : {}) });
+        const page = await api.json<k8s.V1ConfigMapList>('GET', configMapPath(), { query: { labelSelector: seedScriptLabel, limit: 500, continue: next } });
         items.push(...page.items);
-        next = page.metadata?._continue || undefined;
+        // The API server's name: client-node's decoded lists call it _continue.
+        next = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
       } while (next);
       return items;
     },

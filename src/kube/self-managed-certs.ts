@@ -10,13 +10,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { alternativeNames, certificateFacts, isSignedBy, joinPemBundle, splitPemBundle } from '../certs/inspect.ts';
 import { createCertificateAuthority, loadCertificateAuthority, type CertificateAuthority } from '../certs/issue.ts';
 import { planRotation, type RotationSettings, type RotationStep, type StoredCertificates } from '../certs/rotation-plan.ts';
 import { caRotatedAtAnnotation, managedByValue, ownershipLabels } from '../labels.ts';
 import { isNotFound, isConflict } from './api-errors.ts';
+import { apiRequests, patchTypes, resourcePath, type ApiRequests } from './api-requests.ts';
 
 const day = 24 * 60 * 60 * 1000;
 
@@ -74,9 +75,11 @@ interface StoredSecret {
   caRotatedAt: number | undefined;
 }
 
-async function readSecret(core: k8s.CoreV1Api, options: CertificateSecretOptions): Promise<StoredSecret | undefined> {
+const secretPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'secrets', namespace, ...(name === undefined ? {} : { name }) });
+
+async function readSecret(api: ApiRequests, options: CertificateSecretOptions): Promise<StoredSecret | undefined> {
   try {
-    return decodeSecret(await core.readNamespacedSecret({ name: options.secretName, namespace: options.namespace }));
+    return decodeSecret(await api.json<k8s.V1Secret>('GET', secretPath(options.namespace, options.secretName)));
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -135,8 +138,7 @@ function repeatRounds(options: CertificateSecretOptions, round: () => Promise<bo
 /** Starts the leader's rounds: the Secret created or renewed when due, the CA bundle patched where it differs. */
 export function startCertificateRenewal(options: CertificateRenewalOptions): CertificateRenewal {
   const { logger } = options;
-  const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const admission = options.kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api);
+  const api = apiRequests(options.kubeConfig);
   const now = options.now ?? Date.now;
 
   const renew = async (stored: StoredSecret | undefined): Promise<{ stored: StoredSecret | undefined; written: boolean }> => {
@@ -150,28 +152,28 @@ export function startCertificateRenewal(options: CertificateRenewalOptions): Cer
     const body = encodeSecret(options, next);
     try {
       if (stored === undefined) {
-        await core.createNamespacedSecret({ namespace: options.namespace, body });
+        await api.send('POST', secretPath(options.namespace), { body });
       } else {
         body.metadata = { ...body.metadata, resourceVersion: stored.resourceVersion };
-        await core.replaceNamespacedSecret({ name: options.secretName, namespace: options.namespace, body });
+        await api.send('PUT', secretPath(options.namespace, options.secretName), { body });
       }
     } catch (error) {
       // Another replica wrote first: its version wins, and the next round starts from it.
       if (isConflict(error)) {
         logger.info({ secret: options.secretName, step: step.action }, 'certificate Secret changed concurrently: re-reading');
-        return { stored: await readSecret(core, options), written: true };
+        return { stored: await readSecret(api, options), written: true };
       }
       throw error;
     }
     logger.info({ secret: options.secretName, step: step.action, reason: step.reason }, 'webhook certificates updated');
-    return { stored: await readSecret(core, options), written: true };
+    return { stored: await readSecret(api, options), written: true };
   };
 
   const patchCaBundles = async (bundle: string) => {
     const encoded = Buffer.from(bundle).toString('base64');
     for (const name of options.webhookConfigurationNames) {
       for (const kind of ['mutating', 'validating'] as const) {
-        const configuration = await readConfiguration(admission, kind, name);
+        const configuration = await readConfiguration(api, kind, name);
         if (configuration === undefined) continue;
         const operations = (configuration.webhooks ?? []).flatMap((webhook, index) =>
           webhook.clientConfig.caBundle === encoded
@@ -183,16 +185,14 @@ export function startCertificateRenewal(options: CertificateRenewalOptions): Cer
               ],
         );
         if (operations.length === 0) continue;
-        const patchOptions = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
-        if (kind === 'mutating') await admission.patchMutatingWebhookConfiguration({ name, body: operations }, patchOptions);
-        else await admission.patchValidatingWebhookConfiguration({ name, body: operations }, patchOptions);
+        await api.send('PATCH', configurationPath(kind, name), { body: operations, contentType: patchTypes.json });
         logger.info({ kind: `${kind}webhookconfiguration`, name }, 'CA bundle patched into webhook configuration');
       }
     }
   };
 
   const rounds = repeatRounds(options, async () => {
-    const { stored, written } = await renew(await readSecret(core, options));
+    const { stored, written } = await renew(await readSecret(api, options));
     // The reload first: a renewed serving certificate is trusted by the bundle already in place (see renew; only a
     // start-over has a gap, in either order), and on a loaded machine every call before it delays the switch.
     if (written) options.onWritten?.();
@@ -205,7 +205,7 @@ export function startCertificateRenewal(options: CertificateRenewalOptions): Cer
 /** Starts copying the Secret into the serving files; `ready` resolves once they hold it. */
 export function startCertificateReload(options: CertificateReloadOptions): CertificateReload {
   const { logger } = options;
-  const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const api = apiRequests(options.kubeConfig);
   let lastWritten: string | undefined;
   let lastBundle: string | undefined;
 
@@ -226,7 +226,7 @@ export function startCertificateReload(options: CertificateReloadOptions): Certi
   };
 
   const rounds = repeatRounds(options, async () => {
-    const stored = await readSecret(core, options);
+    const stored = await readSecret(api, options);
     if (stored === undefined) {
       if (lastWritten === undefined) logger.info({ secret: options.secretName }, 'waiting for the leader to create the certificate Secret');
       return false;
@@ -238,15 +238,16 @@ export function startCertificateReload(options: CertificateReloadOptions): Certi
   return { ready: rounds.firstSuccess, caBundle: () => lastBundle, syncNow: rounds.syncNow, stop: rounds.stop };
 }
 
+const configurationPath = (kind: 'mutating' | 'validating', name: string) =>
+  resourcePath({ group: 'admissionregistration.k8s.io', version: 'v1', resource: `${kind}webhookconfigurations`, name });
+
 async function readConfiguration(
-  admission: k8s.AdmissionregistrationV1Api,
+  api: ApiRequests,
   kind: 'mutating' | 'validating',
   name: string,
 ): Promise<k8s.V1MutatingWebhookConfiguration | k8s.V1ValidatingWebhookConfiguration | undefined> {
   try {
-    return kind === 'mutating'
-      ? await admission.readMutatingWebhookConfiguration({ name })
-      : await admission.readValidatingWebhookConfiguration({ name });
+    return await api.json<k8s.V1MutatingWebhookConfiguration | k8s.V1ValidatingWebhookConfiguration>('GET', configurationPath(kind, name));
   } catch (error) {
     // The validating configuration is optional in the chart; a missing one has no bundle to carry.
     if (isNotFound(error)) return undefined;
