@@ -95,6 +95,12 @@ export class ClaimReconciler {
   private readonly deps: ReconcilerDependencies;
   /** Quota checks and creates of one user run one at a time, so that parallel workers cannot both fit the last slot. */
   private readonly userLocks = new Map<string, Promise<unknown>>();
+  /**
+   * Pods whose gate this controller removed (uid → the resourceVersion the patch was made from). Until the watch
+   * brings a newer version, the cache still shows the gate; a reconcile in that window (the PVC's own watch event
+   * arrives first) would patch again and be refused (422) by an API server that is already the bottleneck.
+   */
+  private readonly released = new Map<string, string>();
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
@@ -131,8 +137,9 @@ export class ClaimReconciler {
       if (outcome !== 'exists') {
         metrics.claimCreated(plan.role);
         log.info({ pods: pods.map((pod) => pod.metadata?.name) }, 'PVC created');
+        // One Event per waiting Pod, none on the PVC: `kubectl describe pod` is where a user asks why the Pod
+        // waited, and the PVC's own Events are its binder's. Each Event is an API write under a burst of Pods.
         const message = `created PVC ${plan.name} (${plan.size}, ${plan.accessModes.join(',')}, storage class ${plan.storageClassName ?? '(cluster default)'})`;
-        events.normal(claimTarget(live, plan), eventReasons.provisioned, message);
         for (const pod of pods) events.normal(podTarget(pod), eventReasons.provisioned, message);
       } else {
         log.info('PVC appeared before our create (409); checking its owner');
@@ -307,11 +314,26 @@ export class ClaimReconciler {
     });
   }
 
+  /**
+   * The watch brought a version of a Pod (or its deletion): a gate removed from an older version is no longer
+   * pending. Called for every Pod event, so that `released` holds only Pods whose new version is still in flight.
+   */
+  observePod(pod: k8s.V1Pod, deleted = false): void {
+    const uid = pod.metadata?.uid;
+    if (uid === undefined || !this.released.has(uid)) return;
+    if (deleted || this.released.get(uid) !== pod.metadata?.resourceVersion) this.released.delete(uid);
+  }
+
   /** Every planned PVC exists and is usable (and the directories are prepared): lift the scheduling gate. */
   private async releasePods(pods: k8s.V1Pod[], log: Logger): Promise<void> {
     for (const pod of pods) {
+      const uid = pod.metadata?.uid;
+      const version = pod.metadata?.resourceVersion;
+      // Removed already from this very version: the cached copy is only stale.
+      if (uid !== undefined && version !== undefined && this.released.get(uid) === version) continue;
       try {
         const result = await this.deps.pods.removeStorageGate(pod);
+        if (result === 'removed' && uid !== undefined && version !== undefined) this.released.set(uid, version);
         if (result === 'removed') {
           this.deps.metrics.gateRemoved();
           log.info({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` }, 'scheduling gate removed');

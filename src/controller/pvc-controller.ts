@@ -14,7 +14,7 @@ import { PreparationReconciler } from './preparation-reconciler.ts';
 import { parseSeedReport, seedReportEvent, seedTerminationMessage } from './seed-report.ts';
 import { SeedScriptKeeper } from './seed-script-keeper.ts';
 import type { SeedScriptConfigMapClient } from '../kube/seed-script-configmaps.ts';
-import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
+import { claimKey, plannedClaims, podChangeMatters, podKey, splitKey } from './pod-claims.ts';
 import { WorkQueue } from './work-queue.ts';
 import { managedByValue, ownershipLabels, preparationLabel, preparationWorkKeyAnnotation } from '../labels.ts';
 
@@ -107,6 +107,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
   const indexPod = (pod: k8s.V1Pod, deleted: boolean) => {
     seedScripts?.track(pod, deleted);
     const key = podKey(pod);
+    const known = claimsByPod.has(key);
     const previous = claimsByPod.get(key) ?? [];
     let next: string[] = [];
     if (!deleted) {
@@ -137,6 +138,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     }
     if (next.length > 0) claimsByPod.set(key, next);
     else claimsByPod.delete(key);
+    if (!podChangeMatters(pod, { known, deleted, previous, next })) return;
     for (const claim of new Set([...previous, ...next])) {
       if (podsByClaim.get(claim)?.size === 0) podsByClaim.delete(claim);
       if (running) enqueue(claim);
@@ -157,10 +159,12 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     else options.reconciler.events.normal(podTarget(pod), eventReasons.seedConflicts, event.message);
   };
   const onPod = (pod: k8s.V1Pod) => {
+    reconciler.observePod(pod);
     indexPod(pod, false);
     if (running) reportSeed(pod);
   };
   const onPodDeleted = (pod: k8s.V1Pod) => {
+    reconciler.observePod(pod, true);
     indexPod(pod, true);
     seedReported.delete(pod.metadata?.uid ?? podKey(pod));
   };
