@@ -101,6 +101,11 @@ export class ClaimReconciler {
    * arrives first) would patch again and be refused (422) by an API server that is already the bottleneck.
    */
   private readonly released = new Map<string, string>();
+  /**
+   * PVCs this controller created (namespace/name → the resourceVersion of the create's answer). Their ADDED event
+   * is the very object the reconcile that created them went on with: reconciling it again learns nothing.
+   */
+  private readonly created = new Map<string, string>();
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
@@ -135,6 +140,12 @@ export class ClaimReconciler {
       if (outcome === 'quota') return { result: 'requeue', requeueAfterMs: quotaRecheckMs };
       live = outcome === 'exists' ? await claims.get(plan.namespace, plan.name) : outcome;
       if (outcome !== 'exists') {
+        const version = outcome.metadata?.resourceVersion;
+        if (version !== undefined) {
+          // Bounded: an entry whose event came before the answer stays until the PVC's next event.
+          if (this.created.size >= 10_000) this.created.clear();
+          this.created.set(`${plan.namespace}/${plan.name}`, version);
+        }
         metrics.claimCreated(plan.role);
         log.info({ pods: pods.map((pod) => pod.metadata?.name) }, 'PVC created');
         // One Event per waiting Pod, none on the PVC: `kubectl describe pod` is where a user asks why the Pod
@@ -312,6 +323,18 @@ export class ClaimReconciler {
       if (hold) log.debug({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, plan: hold.plan }, 'pod held by a migration');
       return hold === undefined;
     });
+  }
+
+  /**
+   * Whether a watch event of a PVC is exactly the PVC as this controller's create answered it (then it needs no
+   * reconcile). Any event of the PVC ends the expectation, so only its first version is ever skipped.
+   */
+  isOwnCreation(claim: k8s.V1PersistentVolumeClaim): boolean {
+    const key = `${claim.metadata?.namespace}/${claim.metadata?.name}`;
+    const version = this.created.get(key);
+    if (version === undefined) return false;
+    this.created.delete(key);
+    return version === claim.metadata?.resourceVersion && !claim.metadata?.deletionTimestamp;
   }
 
   /**

@@ -373,7 +373,7 @@ describe('races', () => {
     }
   });
 
-  it('a stale cached Pod whose gate was just removed is not patched again; a newer version of it is', async () => {
+  it('its own writes seen late are not acted on again: the PVC it created, a stale cached Pod whose gate it removed', async () => {
     const ns = await createTestNamespace(controlPlane, 'stale-pod');
     // Not selected by the webhook or the file's controller (no inject label): only this reconciler acts on it.
     const body = pod('stale');
@@ -390,8 +390,17 @@ describe('races', () => {
       },
     };
     const logger = pino({ level: 'silent' });
+    const realClaims = claimClient(controlPlane.kubeConfig);
+    const answers: k8s.V1PersistentVolumeClaim[] = [];
     const reconciler = new ClaimReconciler({
-      claims: claimClient(controlPlane.kubeConfig),
+      claims: {
+        ...realClaims,
+        async create(claimPlan, proof) {
+          const answer = await realClaims.create(claimPlan, proof);
+          if (answer !== 'exists') answers.push(answer);
+          return answer;
+        },
+      },
       pods: counting,
       events: eventRecorder(controlPlane.kubeConfig, logger, 'stale-test'),
       metrics: controllerMetrics(createMetricsRegistry()),
@@ -403,6 +412,10 @@ describe('races', () => {
     await reconciler.reconcile(users);
     expect(patches).toBe(1);
     expect(gates(await readPod(stale))).toEqual([]);
+    // The PVC's first event is the create's own answer: nothing to reconcile, once. Any later event is news.
+    expect(answers).toHaveLength(1);
+    expect(reconciler.isOwnCreation(answers[0]!)).toBe(true);
+    expect(reconciler.isOwnCreation(answers[0]!)).toBe(false);
     // The watch has not brought the new version yet (the PVC's own event triggers this reconcile first).
     await reconciler.reconcile(users);
     expect(patches).toBe(1);
