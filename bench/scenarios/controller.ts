@@ -187,6 +187,9 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
     const roundTrip = summarize(sent.map((each) => each.answeredAt - each.sentAt));
     const toClaim = summarize(sent.map((each) => (provisioning.claimSeenAt(each.claim) as number) - each.sentAt));
     const toRelease = summarize(sent.map((each) => (provisioning.releasedAt(each.pod) as number) - each.sentAt));
+    // From the CREATE's answer on: the controller's share, apart from how long the loaded API server took to admit.
+    const answeredToClaim = summarize(sent.map((each) => (provisioning.claimSeenAt(each.claim) as number) - each.answeredAt));
+    const lastClaimAfterLastAnswerMs = controllerMs - podsCreatedMs;
 
     progress(`controller: baseline, a bare client creating the same ${pvcPods} PVCs at ${creationRate}/s`);
     const claims = ((await pods.get(pvcPath(namespace))).items as k8s.V1PersistentVolumeClaim[]).map((claim) => ({
@@ -242,6 +245,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
           ['cold start to ready', `${started.coldStartMs.toFixed(0)} ms`, `${nodeStartMs.toFixed(0)} ms (node -e 0)`],
           ['per Pod: CREATE → its PVC exists', `median ${toClaim.p50.toFixed(0)} ms, p99 ${toClaim.p99.toFixed(0)} ms`, `median ${roundTrip.p50.toFixed(0)} ms, p99 ${roundTrip.p99.toFixed(0)} ms (CREATE round trip)`],
           ['per Pod: CREATE → its gate removed', `median ${toRelease.p50.toFixed(0)} ms, p99 ${toRelease.p99.toFixed(0)} ms`, `median ${roundTrip.p50.toFixed(0)} ms, p99 ${roundTrip.p99.toFixed(0)} ms (CREATE round trip)`],
+          ['per Pod: CREATE answered → its PVC exists', `median ${answeredToClaim.p50.toFixed(0)} ms, p99 ${answeredToClaim.p99.toFixed(0)} ms`, `last PVC ${lastClaimAfterLastAnswerMs.toFixed(0)} ms after the last CREATE was answered`],
         ],
       },
       notes: [
@@ -263,7 +267,8 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
         rssBytes: rss,
         idleRssBytes: idleRss,
         coldStartMs: round(started.coldStartMs),
-        perPodMs: { createRoundTrip: roundTrip, toClaim, toRelease },
+        perPodMs: { createRoundTrip: roundTrip, toClaim, toRelease, answeredToClaim },
+        lastClaimAfterLastAnswerMs: round(lastClaimAfterLastAnswerMs),
         nodeStartMs: round(nodeStartMs),
       },
     };
