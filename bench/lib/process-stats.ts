@@ -21,3 +21,12 @@ export function processRssBytes(pid: number): number {
   if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(match[1]) * 1024;
 }
+
+/**
+ * Time the process's main thread (a Node process's event loop) has spent running and waiting on a run queue for a
+ * CPU, in microseconds, from /proc/PID/schedstat. Waiting is how much of its lateness a loaded machine caused.
+ */
+export function mainThreadSchedMicros(pid: number): { runMicros: number; waitMicros: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  return { runMicros: (run ?? 0) / 1e3, waitMicros: (wait ?? 0) / 1e3 };
+}

@@ -19,7 +19,7 @@ import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive
 import { admissionPayloads, podForCreate } from '../lib/admission-payloads.ts';
 import { startNodeProcess, type NodeProcess } from '../lib/node-process.ts';
 import { podClient, type PodClient } from '../lib/pod-client.ts';
-import { processCpuMicros, processRssBytes } from '../lib/process-stats.ts';
+import { mainThreadSchedMicros, processCpuMicros, processRssBytes } from '../lib/process-stats.ts';
 import { watchProvisioning } from '../lib/provisioning-watch.ts';
 import { progress } from '../lib/progress.ts';
 import { repositoryRoot, startServe, type RunningServer } from '../lib/servers.ts';
@@ -156,6 +156,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
     const provisioning = await watchProvisioning(controlPlane.kubeConfig, namespace);
     const sent: Array<{ sentAt: number; answeredAt: number; pod: string; claim: string }> = [];
     const controllerCpuBefore = cpuSample();
+    const schedBefore = mainThreadSchedMicros(controller.pid);
     const podsStarted = performance.now();
     await paced(pvcPods, creationRate, async (index) => {
       const sentAt = performance.now();
@@ -171,6 +172,12 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
     });
     const controllerMs = performance.now() - podsStarted;
     const controllerPhaseCpu = cpuSince(controllerCpuBefore);
+    const schedAfter = mainThreadSchedMicros(controller.pid);
+    // How long the controller's event loop was runnable but waited for a CPU: the machine's share of its lateness.
+    const controllerLoop = {
+      runSeconds: round((schedAfter.runMicros - schedBefore.runMicros) / 1e6, 2),
+      waitSeconds: round((schedAfter.waitMicros - schedBefore.waitMicros) / 1e6, 2),
+    };
     await waitFor(() => sent.every((each) => provisioning.claimSeenAt(each.claim) !== undefined && provisioning.releasedAt(each.pod) !== undefined), {
       description: 'every PVC seen and every Pod released by the watches',
       timeoutMs: 600_000,
@@ -180,6 +187,9 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
     const roundTrip = summarize(sent.map((each) => each.answeredAt - each.sentAt));
     const toClaim = summarize(sent.map((each) => (provisioning.claimSeenAt(each.claim) as number) - each.sentAt));
     const toRelease = summarize(sent.map((each) => (provisioning.releasedAt(each.pod) as number) - each.sentAt));
+    // From the CREATE's answer on: the controller's share, apart from how long the loaded API server took to admit.
+    const answeredToClaim = summarize(sent.map((each) => (provisioning.claimSeenAt(each.claim) as number) - each.answeredAt));
+    const lastClaimAfterLastAnswerMs = controllerMs - podsCreatedMs;
 
     progress(`controller: baseline, a bare client creating the same ${pvcPods} PVCs at ${creationRate}/s`);
     const claims = ((await pods.get(pvcPath(namespace))).items as k8s.V1PersistentVolumeClaim[]).map((claim) => ({
@@ -235,11 +245,13 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
           ['cold start to ready', `${started.coldStartMs.toFixed(0)} ms`, `${nodeStartMs.toFixed(0)} ms (node -e 0)`],
           ['per Pod: CREATE → its PVC exists', `median ${toClaim.p50.toFixed(0)} ms, p99 ${toClaim.p99.toFixed(0)} ms`, `median ${roundTrip.p50.toFixed(0)} ms, p99 ${roundTrip.p99.toFixed(0)} ms (CREATE round trip)`],
           ['per Pod: CREATE → its gate removed', `median ${toRelease.p50.toFixed(0)} ms, p99 ${toRelease.p99.toFixed(0)} ms`, `median ${roundTrip.p50.toFixed(0)} ms, p99 ${roundTrip.p99.toFixed(0)} ms (CREATE round trip)`],
+          ['per Pod: CREATE answered → its PVC exists', `median ${answeredToClaim.p50.toFixed(0)} ms, p99 ${answeredToClaim.p99.toFixed(0)} ms`, `last PVC ${lastClaimAfterLastAnswerMs.toFixed(0)} ms after the last CREATE was answered`],
         ],
       },
       notes: [
         `Pods created at ${creationRate}/s through the API server with the webhook registered (the last create answered after ${(podsCreatedMs / 1000).toFixed(1)} s); PVC counts polled every 50 ms.`,
         `CPU seconds while the controller made the ${pvcPods} PVCs: ${describeCpu(controllerPhaseCpu)}; during the bare client's run: ${describeCpu(baselinePhaseCpu)}.`,
+        `In that window the controller's event loop ran ${controllerLoop.runSeconds.toFixed(1)} s and waited ${controllerLoop.waitSeconds.toFixed(1)} s for a CPU while runnable (/proc/PID/schedstat of its main thread).`,
         `The controller ran from the JavaScript built for this run (as the image runs it) with the chart's NODE_OPTIONS (values.yaml nodeOptions): ${launcher.nodeOptions || 'none'}.`,
       ],
       details: {
@@ -250,11 +262,13 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
         podsCreatedMs: round(podsCreatedMs),
         baselineMs: round(baselineMs),
         controllerPhaseCpuSeconds: controllerPhaseCpu,
+        controllerLoopSeconds: controllerLoop,
         baselinePhaseCpuSeconds: baselinePhaseCpu,
         rssBytes: rss,
         idleRssBytes: idleRss,
         coldStartMs: round(started.coldStartMs),
-        perPodMs: { createRoundTrip: roundTrip, toClaim, toRelease },
+        perPodMs: { createRoundTrip: roundTrip, toClaim, toRelease, answeredToClaim },
+        lastClaimAfterLastAnswerMs: round(lastClaimAfterLastAnswerMs),
         nodeStartMs: round(nodeStartMs),
       },
     };

@@ -95,6 +95,17 @@ export class ClaimReconciler {
   private readonly deps: ReconcilerDependencies;
   /** Quota checks and creates of one user run one at a time, so that parallel workers cannot both fit the last slot. */
   private readonly userLocks = new Map<string, Promise<unknown>>();
+  /**
+   * Pods whose gate this controller removed (uid → the resourceVersion the patch was made from). Until the watch
+   * brings a newer version, the cache still shows the gate; a reconcile in that window (the PVC's own watch event
+   * arrives first) would patch again and be refused (422) by an API server that is already the bottleneck.
+   */
+  private readonly released = new Map<string, string>();
+  /**
+   * PVCs this controller created (namespace/name → the resourceVersion of the create's answer). Their ADDED event
+   * is the very object the reconcile that created them went on with: reconciling it again learns nothing.
+   */
+  private readonly created = new Map<string, string>();
 
   constructor(deps: ReconcilerDependencies) {
     this.deps = deps;
@@ -129,10 +140,17 @@ export class ClaimReconciler {
       if (outcome === 'quota') return { result: 'requeue', requeueAfterMs: quotaRecheckMs };
       live = outcome === 'exists' ? await claims.get(plan.namespace, plan.name) : outcome;
       if (outcome !== 'exists') {
+        const version = outcome.metadata?.resourceVersion;
+        if (version !== undefined) {
+          // Bounded: an entry whose event came before the answer stays until the PVC's next event.
+          if (this.created.size >= 10_000) this.created.clear();
+          this.created.set(`${plan.namespace}/${plan.name}`, version);
+        }
         metrics.claimCreated(plan.role);
         log.info({ pods: pods.map((pod) => pod.metadata?.name) }, 'PVC created');
+        // One Event per waiting Pod, none on the PVC: `kubectl describe pod` is where a user asks why the Pod
+        // waited, and the PVC's own Events are its binder's. Each Event is an API write under a burst of Pods.
         const message = `created PVC ${plan.name} (${plan.size}, ${plan.accessModes.join(',')}, storage class ${plan.storageClassName ?? '(cluster default)'})`;
-        events.normal(claimTarget(live, plan), eventReasons.provisioned, message);
         for (const pod of pods) events.normal(podTarget(pod), eventReasons.provisioned, message);
       } else {
         log.info('PVC appeared before our create (409); checking its owner');
@@ -307,11 +325,38 @@ export class ClaimReconciler {
     });
   }
 
+  /**
+   * Whether a watch event of a PVC is exactly the PVC as this controller's create answered it (then it needs no
+   * reconcile). Any event of the PVC ends the expectation, so only its first version is ever skipped.
+   */
+  isOwnCreation(claim: k8s.V1PersistentVolumeClaim): boolean {
+    const key = `${claim.metadata?.namespace}/${claim.metadata?.name}`;
+    const version = this.created.get(key);
+    if (version === undefined) return false;
+    this.created.delete(key);
+    return version === claim.metadata?.resourceVersion && !claim.metadata?.deletionTimestamp;
+  }
+
+  /**
+   * The watch brought a version of a Pod (or its deletion): a gate removed from an older version is no longer
+   * pending. Called for every Pod event, so that `released` holds only Pods whose new version is still in flight.
+   */
+  observePod(pod: k8s.V1Pod, deleted = false): void {
+    const uid = pod.metadata?.uid;
+    if (uid === undefined || !this.released.has(uid)) return;
+    if (deleted || this.released.get(uid) !== pod.metadata?.resourceVersion) this.released.delete(uid);
+  }
+
   /** Every planned PVC exists and is usable (and the directories are prepared): lift the scheduling gate. */
   private async releasePods(pods: k8s.V1Pod[], log: Logger): Promise<void> {
     for (const pod of pods) {
+      const uid = pod.metadata?.uid;
+      const version = pod.metadata?.resourceVersion;
+      // Removed already from this very version: the cached copy is only stale.
+      if (uid !== undefined && version !== undefined && this.released.get(uid) === version) continue;
       try {
         const result = await this.deps.pods.removeStorageGate(pod);
+        if (result === 'removed' && uid !== undefined && version !== undefined) this.released.set(uid, version);
         if (result === 'removed') {
           this.deps.metrics.gateRemoved();
           log.info({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` }, 'scheduling gate removed');

@@ -2,6 +2,7 @@
 // recorded on the Pod, so names and hints are never derived twice.
 import type { V1Pod } from '@kubernetes/client-node';
 import { planStorage } from '../admission/plan-storage.ts';
+import { hasStorageGate } from '../admission/scheduling-gate.ts';
 import type { ClaimPlan } from '../admission/plan-types.ts';
 import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
@@ -46,4 +47,19 @@ export function plannedClaims(pod: V1Pod, policies: readonly Policy[]): PodClaim
     return { policy, claims: [], problem: `the pod carries the annotation of policy "${policyName}" but does not mount ${unmounted.map((claim) => `PVC ${claim.name}`).join(', ')}` };
   }
   return { policy, claims: storage.claims };
+}
+
+/**
+ * Whether a watch event of a Pod is worth a reconcile of its PVC keys. A known Pod that waits for nothing, is not
+ * going away and still needs the same PVCs (typically the event of its own gate removal) changes nothing a
+ * reconcile would do; skipping it is one reconcile less per sandbox Pod. Anything else counts: a new Pod, a gated
+ * one, a deletion, changed claims (labels).
+ */
+export function podChangeMatters(
+  pod: V1Pod,
+  change: { known: boolean; deleted: boolean; previous: readonly string[]; next: readonly string[] },
+): boolean {
+  const { known, deleted, previous, next } = change;
+  if (deleted || !known || pod.metadata?.deletionTimestamp || hasStorageGate(pod)) return true;
+  return previous.length !== next.length || previous.some((key, index) => key !== next[index]);
 }

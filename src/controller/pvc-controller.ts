@@ -14,7 +14,8 @@ import { PreparationReconciler } from './preparation-reconciler.ts';
 import { parseSeedReport, seedReportEvent, seedTerminationMessage } from './seed-report.ts';
 import { SeedScriptKeeper } from './seed-script-keeper.ts';
 import type { SeedScriptConfigMapClient } from '../kube/seed-script-configmaps.ts';
-import { claimKey, plannedClaims, podKey, splitKey } from './pod-claims.ts';
+import { claimKey, podChangeMatters, podKey, splitKey } from './pod-claims.ts';
+import { PlanMemo } from './plan-memo.ts';
 import { WorkQueue } from './work-queue.ts';
 import { managedByValue, ownershipLabels, preparationLabel, preparationWorkKeyAnnotation } from '../labels.ts';
 
@@ -96,6 +97,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
   const podsByClaim = new Map<string, Set<string>>();
   const claimsByPod = new Map<string, string[]>();
   const reported = new Set<string>();
+  const plans = new PlanMemo();
   let running = false;
   let stopped = false;
 
@@ -107,10 +109,11 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
   const indexPod = (pod: k8s.V1Pod, deleted: boolean) => {
     seedScripts?.track(pod, deleted);
     const key = podKey(pod);
+    const known = claimsByPod.has(key);
     const previous = claimsByPod.get(key) ?? [];
     let next: string[] = [];
     if (!deleted) {
-      const planned = plannedClaims(pod, policies());
+      const planned = plans.plan(pod, policies());
       if (planned.problem && !reported.has(key)) {
         reported.add(key);
         logger.warn({ pod: key, problem: planned.problem }, 'cannot plan storage for pod');
@@ -126,6 +129,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       next = planned.claims.map((claim) => claimKey(claim.namespace, claim.name));
     } else {
       reported.delete(key);
+      plans.forget(pod);
     }
     for (const old of previous) {
       if (!next.includes(old)) podsByClaim.get(old)?.delete(key);
@@ -137,6 +141,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     }
     if (next.length > 0) claimsByPod.set(key, next);
     else claimsByPod.delete(key);
+    if (!podChangeMatters(pod, { known, deleted, previous, next })) return;
     for (const claim of new Set([...previous, ...next])) {
       if (podsByClaim.get(claim)?.size === 0) podsByClaim.delete(claim);
       if (running) enqueue(claim);
@@ -157,10 +162,12 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     else options.reconciler.events.normal(podTarget(pod), eventReasons.seedConflicts, event.message);
   };
   const onPod = (pod: k8s.V1Pod) => {
+    reconciler.observePod(pod);
     indexPod(pod, false);
     if (running) reportSeed(pod);
   };
   const onPodDeleted = (pod: k8s.V1Pod) => {
+    reconciler.observePod(pod, true);
     indexPod(pod, true);
     seedReported.delete(pod.metadata?.uid ?? podKey(pod));
   };
@@ -169,6 +176,13 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     claim.metadata?.labels?.[ownershipLabels.managedBy] === managedByValue &&
     claim.metadata?.labels?.[ownershipLabels.identityHash] !== undefined;
   const onClaim = (claim: k8s.V1PersistentVolumeClaim) => {
+    const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
+    // The ADDED event of a PVC we just created would be one more reconcile per new Pod, for nothing.
+    if (reconciler.isOwnCreation(claim)) return;
+    if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
+  };
+  const onClaimDeleted = (claim: k8s.V1PersistentVolumeClaim) => {
+    reconciler.isOwnCreation(claim);
     const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
     if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
   };
@@ -230,7 +244,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
     const livePods = livePodsOf(key);
     const { name } = splitKey(key);
     for (const pod of livePods) {
-      const planned = plannedClaims(pod, policies());
+      const planned = plans.plan(pod, policies());
       const plan = planned.claims.find((claim) => claim.name === name);
       if (plan && planned.policy) {
         const current = policies();
@@ -292,7 +306,7 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
       cache.informer[method]('update', onChange);
       cache.informer[method]('delete', onDelete);
     };
-  const subscriptions = [subscribe(pods, onPod, onPodDeleted), subscribe(claims, onClaim, onClaim)];
+  const subscriptions = [subscribe(pods, onPod, onPodDeleted), subscribe(claims, onClaim, onClaimDeleted)];
   if (preparationPods) subscriptions.push(subscribe(preparationPods, onPreparationPod, wakeWaitingKey));
 
   let workers: Promise<void>[] = [];

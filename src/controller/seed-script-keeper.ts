@@ -35,6 +35,11 @@ export class SeedScriptKeeper {
   /** ConfigMaps known to exist and to be ours: no API call per reconcile. Forgotten on delete and on every resync. */
   private readonly present = new Set<string>();
   private collecting: Promise<void> = Promise.resolve();
+  /**
+   * Checks in flight, by ConfigMap: the first Pods of a namespace arrive together, and each of the 32 workers
+   * would otherwise read the missing ConfigMap and try to create it (one create, 31 conflicts, 31 reads again).
+   */
+  private readonly checking = new Map<string, Promise<string | undefined>>();
 
   constructor(deps: SeedScriptKeeperDependencies) {
     this.deps = deps;
@@ -125,6 +130,19 @@ export class SeedScriptKeeper {
     // was lifted (a Pod deleted and recreated at once), and the new Pod would wait for a mount until the resync.
     await this.collecting;
     if (this.present.has(reference)) return undefined;
+    const inFlight = this.checking.get(reference);
+    if (inFlight) return inFlight;
+    const check = this.check(namespace, name);
+    this.checking.set(reference, check);
+    try {
+      return await check;
+    } finally {
+      this.checking.delete(reference);
+    }
+  }
+
+  private async check(namespace: string, name: string): Promise<string | undefined> {
+    const reference = `${namespace}/${name}`;
     const { configMaps, logger, metrics } = this.deps;
     let live = await configMaps.get(namespace, name);
     if (!live) {

@@ -2,7 +2,14 @@
 // HTTPS: PVCs created once per identity, scheduling gates lifted, ownership enforced, Events and metrics recorded.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimClient, type ClaimClient } from '../../src/kube/claims.ts';
+import pino from 'pino';
+import { planStorage } from '../../src/admission/plan-storage.ts';
+import { ClaimReconciler } from '../../src/controller/claim-reconciler.ts';
+import { claimClient, claimEventMessages, type ClaimClient } from '../../src/kube/claims.ts';
+import { eventRecorder } from '../../src/kube/events.ts';
+import { podClient, type PodClient } from '../../src/kube/pods.ts';
+import { controllerMetrics } from '../../src/metrics/controller-metrics.ts';
+import { createMetricsRegistry } from '../../src/metrics/registry.ts';
 import { claimLookupFromCache } from '../../src/kube/claim-lookup.ts';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
@@ -16,7 +23,7 @@ import {
   type RunningWebhook,
 } from '../harness/webhook.ts';
 import { waitFor } from '../harness/wait.ts';
-import { storageSchedulingGate } from '../../src/labels.ts';
+import { defaultLabels, storageSchedulingGate } from '../../src/labels.ts';
 
 const gate = storageSchedulingGate;
 const pod = sandboxPodFor;
@@ -141,8 +148,10 @@ describe('workspace mode', () => {
     // kube-controller-manager's pvc-protection is running against it.
     expect(claim?.metadata?.finalizers).toContain('kubernetes.io/pvc-protection');
 
-    await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspaceProvisioned');
-    await waitForEvent('PersistentVolumeClaim', claimName, 'WorkspaceProvisioned');
+    const provisioned = await waitForEvent('Pod', created.metadata?.name ?? '', 'WorkspaceProvisioned');
+    expect(provisioned.message).toContain(`created PVC ${claimName} (2Gi, ReadWriteOnce`);
+    // One Event per provisioning, on the Pod that waited; the PVC's Events are its binder's.
+    expect((await eventsFor('PersistentVolumeClaim', claimName)).filter((event) => event.reason === 'WorkspaceProvisioned')).toEqual([]);
 
     // Storage already there: the next pod of that identity is gated only for the seed-script ConfigMap (configMap
     // delivery always gates: only the controller makes it exist), which is there too, so the gate goes at once.
@@ -362,6 +371,58 @@ describe('races', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('its own writes seen late are not acted on again: the PVC it created, a stale cached Pod whose gate it removed', async () => {
+    const ns = await createTestNamespace(controlPlane, 'stale-pod');
+    // Not selected by the webhook or the file's controller (no inject label): only this reconciler acts on it.
+    const body = pod('stale');
+    delete body.metadata!.labels![defaultLabels.inject];
+    body.spec!.schedulingGates = [{ name: gate }];
+    const stale = await createPod(body, ns);
+    const plan = planStorage(stale, policies.default, ns).claims[0]!;
+    const real = podClient(controlPlane.kubeConfig);
+    let patches = 0;
+    const counting: PodClient = {
+      async removeStorageGate(target) {
+        patches += 1;
+        return real.removeStorageGate(target);
+      },
+    };
+    const logger = pino({ level: 'silent' });
+    const realClaims = claimClient(controlPlane.kubeConfig);
+    const answers: k8s.V1PersistentVolumeClaim[] = [];
+    const reconciler = new ClaimReconciler({
+      claims: {
+        ...realClaims,
+        async create(claimPlan, proof) {
+          const answer = await realClaims.create(claimPlan, proof);
+          if (answer !== 'exists') answers.push(answer);
+          return answer;
+        },
+      },
+      pods: counting,
+      events: eventRecorder(controlPlane.kubeConfig, logger, 'stale-test'),
+      metrics: controllerMetrics(createMetricsRegistry()),
+      logger,
+      claimEventMessage: claimEventMessages(controlPlane.kubeConfig),
+      ownershipKey: async () => testOwnershipKey,
+    });
+    const users = { pods: [stale], plan, policy: policies.default };
+    await reconciler.reconcile(users);
+    expect(patches).toBe(1);
+    expect(gates(await readPod(stale))).toEqual([]);
+    // The PVC's first event is the create's own answer: nothing to reconcile, once. Any later event is news.
+    expect(answers).toHaveLength(1);
+    expect(reconciler.isOwnCreation(answers[0]!)).toBe(true);
+    expect(reconciler.isOwnCreation(answers[0]!)).toBe(false);
+    // The watch has not brought the new version yet (the PVC's own event triggers this reconcile first).
+    await reconciler.reconcile(users);
+    expect(patches).toBe(1);
+    // Once a newer version is seen, nothing is remembered: a copy still showing the gate is patched (and found gone).
+    reconciler.observePod(await readPod(stale));
+    await reconciler.reconcile(users);
+    expect(patches).toBe(2);
   });
 
   it('two controllers without election on a burst: every PVC exists once, and all pods are released', async () => {

@@ -8,6 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedScriptConfigMapName, seedScriptVolumeName } from '../../src/admission/seed-script-delivery.ts';
 import { scriptSha256, seedScriptSource } from '../../src/admission/seed-script.ts';
 import { seedScriptConfigMapBody } from '../../src/admission/seed-script-configmap.ts';
+import pino from 'pino';
+import { SeedScriptKeeper } from '../../src/controller/seed-script-keeper.ts';
+import { eventRecorder } from '../../src/kube/events.ts';
+import { seedScriptConfigMapClient } from '../../src/kube/seed-script-configmaps.ts';
+import { controllerMetrics } from '../../src/metrics/controller-metrics.ts';
+import { createMetricsRegistry } from '../../src/metrics/registry.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { startTestController, type TestController } from '../harness/controller.ts';
@@ -30,6 +36,8 @@ const name = seedScriptConfigMapName();
 let controlPlane: ControlPlane;
 let webhook: RunningWebhook;
 let controller: TestController;
+/** Credentials of the controller's ServiceAccount (the shipped RBAC). */
+let controllerConfig: k8s.KubeConfig;
 let namespace: string;
 /** A namespace where someone planted a ConfigMap under the name before the webhooks were registered. */
 let planted: string;
@@ -104,7 +112,7 @@ beforeAll(async () => {
   });
 
   expect((await controlPlane.kubectl(['create', 'namespace', 'sandbox-storage-system'])).code).toBe(0);
-  const controllerConfig = new k8s.KubeConfig();
+  controllerConfig = new k8s.KubeConfig();
   controllerConfig.loadFromFile(await serviceAccountKubeconfig(controlPlane, 'sandbox-storage-system'));
   const policies = embeddedDefaultPolicies();
   webhook = await startIsolationWebhook(policies, controlPlane.kubeConfig);
@@ -175,6 +183,36 @@ describe('the controller keeps the seed-script ConfigMap', () => {
     const live = await admin().readNamespacedPod({ namespace: planted, name: pod.metadata?.name ?? '' });
     expect(schedulingGatesOf(live)).toEqual(['sandbox-storage.io/storage']);
     expect((await readConfigMap(planted))?.data).toEqual({ 'seed.sh': 'echo owned; cat /sandbox-storage/seed-target/*\n' });
+  });
+});
+
+describe('the seed-script keeper under a burst', () => {
+  it('the first Pods of a namespace, checked together, read the missing ConfigMap once and create it once', async () => {
+    const where = await createTestNamespace(controlPlane, 'seed-script-together');
+    const real = seedScriptConfigMapClient(controllerConfig);
+    const calls = { get: 0, create: 0 };
+    const logger = pino({ level: 'silent' });
+    const keeper = new SeedScriptKeeper({
+      configMaps: {
+        ...real,
+        get: async (namespace_, name_) => ((calls.get += 1), real.get(namespace_, name_)),
+        create: async (body) => ((calls.create += 1), real.create(body)),
+      },
+      events: eventRecorder(controllerConfig, logger, 'together'),
+      metrics: controllerMetrics(createMetricsRegistry()),
+      logger,
+    });
+    const pods = Array.from({ length: 8 }, (_, index): k8s.V1Pod => ({
+      metadata: { namespace: where, name: `sandbox-${index}`, uid: `uid-${index}` },
+      spec: { containers: [], volumes: [{ name: seedScriptVolumeName, configMap: { name } }] },
+    }));
+    const results = await Promise.all(pods.map((pod) => keeper.ready([pod])));
+    expect(results.map((result) => result.ready.length)).toEqual(pods.map(() => 1));
+    expect(calls).toEqual({ get: 1, create: 1 });
+    expect((await readConfigMap(where))?.data).toEqual({ 'seed.sh': seedScriptSource });
+    // Known now: no call at all for the next Pod.
+    await keeper.ready([pods[0]!]);
+    expect(calls).toEqual({ get: 1, create: 1 });
   });
 });
 

@@ -5,6 +5,8 @@ import { parseDuration } from '../../src/commands/duration.ts';
 import { pendingRecheckAfterMs } from '../../src/controller/claim-reconciler.ts';
 import { retentionDecision } from '../../src/controller/retention.ts';
 import { WorkQueue } from '../../src/controller/work-queue.ts';
+import { podChangeMatters } from '../../src/controller/pod-claims.ts';
+import { storageSchedulingGate } from '../../src/labels.ts';
 import { validatePolicyDocument } from '../../src/policy/validate.ts';
 
 const retention = (changes: object = {}) => ({ whenUnused: 'Retain' as const, gracePeriodSeconds: 60, idleTTLSeconds: 0, ...changes });
@@ -168,5 +170,23 @@ describe('policy fields of provisioning and retention', () => {
       'spec.retention.idleTTLSeconds',
       '<nil>',
     ]);
+  });
+});
+
+describe('which Pod events are worth a reconcile', () => {
+  const gated = { metadata: { name: 'p', namespace: 'ns' }, spec: { containers: [], schedulingGates: [{ name: storageSchedulingGate }] } };
+  const released = { metadata: { name: 'p', namespace: 'ns' }, spec: { containers: [] } };
+  const claims = ['ns/sandbox-a'];
+  const change = (changes: object = {}) => ({ known: true, deleted: false, previous: claims, next: claims, ...changes });
+
+  it('skips only a known, ungated, live Pod whose PVCs stay the same (its own gate removal)', () => {
+    expect(podChangeMatters(released, change())).toBe(false);
+    expect(podChangeMatters(released, change({ known: false }))).toBe(true);
+    expect(podChangeMatters(gated, change())).toBe(true);
+    expect(podChangeMatters(released, change({ deleted: true }))).toBe(true);
+    expect(podChangeMatters({ ...released, metadata: { ...released.metadata, deletionTimestamp: new Date() } }, change())).toBe(true);
+    // Relabelled to another identity: both the old and the new PVC keys need a look.
+    expect(podChangeMatters(released, change({ next: ['ns/sandbox-b'] }))).toBe(true);
+    expect(podChangeMatters(released, change({ next: [] }))).toBe(true);
   });
 });
