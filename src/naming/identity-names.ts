@@ -72,12 +72,37 @@ function canonicalIdentity(identity: WorkspaceIdentity): string {
   );
 }
 
+export interface WorkspaceNames {
+  readonly claimName: string;
+  readonly identityHash: string;
+}
+
+/**
+ * The names of the identities seen last, by prefix and exact identity: the validating webhook asks for the names of
+ * the Pod the mutating webhook has just planned, and a thread's Pods come back with its identity. Bounded (the
+ * least recently used is dropped), so that a flood of distinct ids costs no memory beyond it.
+ */
+const recentNames = new Map<string, WorkspaceNames>();
+const recentNamesLimit = 512;
+
 /** A workspace's PVC name and identity hash, from one SHA-256 of the exact identity (both run for every sandbox Pod). */
-export function workspaceNames(prefix: string, identity: WorkspaceIdentity): { claimName: string; identityHash: string } {
-  const identityHash = workspaceIdentityHash(identity);
+export function workspaceNames(prefix: string, identity: WorkspaceIdentity): WorkspaceNames {
+  const canonical = canonicalIdentity(identity);
+  // JSON strings delimit themselves: distinct (prefix, identity) pairs never share a key.
+  const key = JSON.stringify(prefix) + canonical;
+  const known = recentNames.get(key);
+  if (known !== undefined) {
+    recentNames.delete(key); // re-inserted last: Map order is the recency order
+    recentNames.set(key, known);
+    return known;
+  }
+  const identityHash = base32(sha256(canonical));
   const hints = [readableHint(identity.user)];
   if (identity.scope === 'thread') hints.push(readableHint(identity.thread ?? ''));
-  return { claimName: `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${identityHash.slice(0, hashLength)}`, identityHash };
+  const names = Object.freeze({ claimName: `${prefix}${hints.filter((hint) => hint.length > 0).join('-')}-${identityHash.slice(0, hashLength)}`, identityHash });
+  recentNames.set(key, names);
+  if (recentNames.size > recentNamesLimit) recentNames.delete(recentNames.keys().next().value as string);
+  return names;
 }
 
 /**

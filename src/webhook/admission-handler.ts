@@ -23,10 +23,11 @@ export type AdmissionReviewer = (body: unknown, sources: AdmissionSources) => Pr
  */
 export type AdmissionHandler = (body: unknown, send: (reviewText: string) => void) => Promise<void>;
 
-function logOutcome(logger: Logger, webhook: 'mutate' | 'validate', outcome: AdmissionOutcome, durationSeconds: number): void {
+/** `logger` is the endpoint's own child, which carries `webhook` serialised once, not once per line. */
+function logOutcome(logger: Logger, outcome: AdmissionOutcome, durationSeconds: number): void {
   const answer = outcome.review.response;
   const request = outcome.request;
-  // One flat object, one call: no child logger, no spread per line (this runs for every sandbox Pod).
+  // One flat object, one call, no spread per line (this runs for every sandbox Pod).
   const fields = {
     uid: answer.uid,
     operation: request?.operation,
@@ -35,7 +36,6 @@ function logOutcome(logger: Logger, webhook: 'mutate' | 'validate', outcome: Adm
     name: podName(outcome),
     user: request?.userInfo?.username,
     dryRun: request?.dryRun === true,
-    webhook,
     subResource: request?.subResource || undefined,
     policy: outcome.plan?.policyName ?? outcome.validation?.policyName,
     result: outcome.result,
@@ -58,12 +58,13 @@ export function admissionHandler(
   logger: Logger,
   observe: AdmissionObserver = () => undefined,
 ): AdmissionHandler {
+  const endpointLogger = logger.child({ webhook });
   return async (body, send) => {
     const started = process.hrtime.bigint();
     const outcome = await review(body, sources());
     const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     send(reviewJson(outcome.review));
     observe(webhook, outcome, durationSeconds);
-    if (outcome.result !== 'skipped') logOutcome(logger, webhook, outcome, durationSeconds); // the fast path stays quiet
+    if (outcome.result !== 'skipped') logOutcome(endpointLogger, outcome, durationSeconds); // the fast path stays quiet
   };
 }

@@ -55,6 +55,8 @@ function routePath(url: string | undefined): string {
 /** Why a Content-Type/Content-Encoding cannot be read as a JSON AdmissionReview, or undefined when it can. */
 function unreadableContent(request: IncomingMessage): string | undefined {
   const contentType = request.headers['content-type'] ?? '';
+  // What the API server sends: nothing to take apart.
+  if (contentType === 'application/json' && request.headers['content-encoding'] === undefined) return undefined;
   const [mediaType = '', ...parameters] = contentType.split(';');
   if (mediaType.trim().toLowerCase() !== 'application/json') {
     return `unsupported content type ${JSON.stringify(contentType)}: expected application/json`;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { directoryNameForId, idFromDirectoryName, workspaceClaimName } from '../../src/naming/identity-names.ts';
+import { directoryNameForId, idFromDirectoryName, workspaceClaimName, workspaceIdentityHash, workspaceNames } from '../../src/naming/identity-names.ts';
 import { dns1123SubdomainError, labelValueError } from '../../src/naming/kubernetes-names.ts';
 import { parseSubPathTemplate, renderSubPath } from '../../src/naming/subpath-template.ts';
 
@@ -97,6 +97,33 @@ describe('workspace PVC names', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('workspace names of recently seen identities', () => {
+  it('are the names a first computation gives, whatever was asked for in between, and keep prefixes apart', () => {
+    const identities = Array.from({ length: 1500 }, (_, index) => ({ scope: 'thread' as const, user: `user-${index % 37}`, thread: `t${index}` }));
+    const first = identities.map((identity) => workspaceNames('sandbox-', identity));
+    // Asked again after more distinct identities than the memory holds, then in reverse order while it is warm.
+    for (const [index, identity] of [...identities.entries(), ...[...identities.entries()].reverse()]) {
+      const names = workspaceNames('sandbox-', identity);
+      expect(names).toEqual(first[index]);
+      expect(names.identityHash).toBe(workspaceIdentityHash(identity));
+      expect(names.claimName).toBe(`sandbox-${identity.user}-${identity.thread}-${names.identityHash.slice(0, 20)}`);
+    }
+    // A prefix that ends the way another one's key would continue gets its own names.
+    const user = { scope: 'user' as const, user: 'alice' };
+    expect(workspaceNames('a-', user).claimName).toMatch(/^a-alice-/);
+    expect(workspaceNames('a-"', user).claimName).toMatch(/^a-"alice-/);
+    expect(workspaceNames('a-', user).claimName).toMatch(/^a-alice-/);
+  });
+
+  it('cannot be changed by a caller', () => {
+    const names = workspaceNames('sandbox-', { scope: 'user', user: 'mallory' });
+    expect(() => {
+      (names as { claimName: string }).claimName = 'sandbox-alice';
+    }).toThrow(TypeError);
+    expect(workspaceNames('sandbox-', { scope: 'user', user: 'mallory' }).claimName).toMatch(/^sandbox-mallory-/);
   });
 });
 

@@ -107,8 +107,10 @@ describe('webhook server over HTTPS', () => {
       name: 'sbx-7',
       user: 'system:serviceaccount:platform:spawner',
       operation: 'CREATE',
+      webhook: 'mutate',
       policy: 'default',
       result: 'mutated',
+      claims: [expect.stringMatching(/^sandbox-/)],
     });
   });
 
