@@ -7,7 +7,7 @@ import { selectPolicy } from '../../policy/select-policy.ts';
 import type { RequesterInfo } from '../plan-types.ts';
 import { hasStorageGate } from '../scheduling-gate.ts';
 import { controllerName, isController } from './governed-claims.ts';
-import { podLabels, podSpec } from '../../plain-json.ts';
+import { podLabels } from '../../plain-json.ts';
 import { storageSchedulingGate } from '../../labels.ts';
 
 export interface GateChange {
@@ -21,20 +21,11 @@ export interface GateChange {
 
 /** The denial when a Pod UPDATE by anyone but the controller removes the storage gate of a sandbox Pod. */
 export function storageGateRemovalDenials(change: GateChange, governing: readonly Policy[]): string[] {
-  if (!gated(change.oldObject) || gated(change.object)) return [];
+  if (!hasStorageGate(change.oldObject) || hasStorageGate(change.object)) return [];
   // Selected as it was: the same update dropping the opt-in label must not lift the hold.
   const { policy } = selectPolicy(governing, podLabels(change.oldObject), change.namespaceLabels);
   if (!policy || isController(change.userInfo, change.controllerUsername)) return [];
   return [
     `spec.schedulingGates: the gate ${JSON.stringify(storageSchedulingGate)} holds this sandbox Pod of policy ${JSON.stringify(policy.name)} until its storage is ready and no migration of its identity runs; only ${controllerName(change.controllerUsername)} removes it [rule StorageGateHeld]`,
   ];
-}
-
-function gated(pod: unknown): boolean {
-  const gates = podSpec(pod).schedulingGates;
-  return Array.isArray(gates) && hasStorageGate({ spec: { schedulingGates: gates.filter(isNamed) } });
-}
-
-function isNamed(gate: unknown): gate is { name: string } {
-  return typeof gate === 'object' && gate !== null && typeof (gate as { name?: unknown }).name === 'string';
 }
