@@ -175,16 +175,17 @@ export function createPvcController(options: PvcControllerOptions): PvcControlle
   const isManagedWorkspace = (claim: k8s.V1PersistentVolumeClaim) =>
     claim.metadata?.labels?.[ownershipLabels.managedBy] === managedByValue &&
     claim.metadata?.labels?.[ownershipLabels.identityHash] !== undefined;
-  const onClaim = (claim: k8s.V1PersistentVolumeClaim) => {
+  const enqueueClaim = (claim: k8s.V1PersistentVolumeClaim) => {
     const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
-    // The ADDED event of a PVC we just created would be one more reconcile per new Pod, for nothing.
-    if (reconciler.isOwnCreation(claim)) return;
     if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
   };
+  const onClaim = (claim: k8s.V1PersistentVolumeClaim) => {
+    // The ADDED event of a PVC we just created would be one more reconcile per new Pod, for nothing.
+    if (!reconciler.isOwnCreation(claim)) enqueueClaim(claim);
+  };
   const onClaimDeleted = (claim: k8s.V1PersistentVolumeClaim) => {
-    reconciler.isOwnCreation(claim);
-    const key = claimKey(claim.metadata?.namespace ?? '', claim.metadata?.name ?? '');
-    if (running && (podsByClaim.has(key) || isManagedWorkspace(claim))) enqueue(key);
+    reconciler.isOwnCreation(claim); // ends the expectation of a created PVC that is gone already
+    enqueueClaim(claim);
   };
   /** The cached Pods of a work key that are not being deleted. */
   const livePodsOf = (key: string): k8s.V1Pod[] => {
