@@ -52,7 +52,7 @@ export function observeClaim(claim: k8s.V1PersistentVolumeClaim): ObservedClaim 
 }
 
 const claimPath = (namespace: string, name?: string) =>
-  resourcePath({ version: 'v1', resource: 'persistentvolumeclaims', namespace, ...(name === undefined ? {} : { name }) });
+  resourcePath({ version: 'v1', resource: 'persistentvolumeclaims', namespace, name });
 
 export function claimClient(config: k8s.KubeConfig): ClaimClient {
   const api = apiRequests(config);

@@ -4,7 +4,7 @@ import { isConflict, isNotFound } from './api-errors.ts';
 import { apiRequests, resourcePath } from './api-requests.ts';
 
 const leasePath = (namespace: string, name?: string) =>
-  resourcePath({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace, ...(name === undefined ? {} : { name }) });
+  resourcePath({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace, name });
 
 export interface LeaseClient {
   get(namespace: string, name: string): Promise<k8s.V1Lease | undefined>;

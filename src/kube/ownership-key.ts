@@ -66,7 +66,7 @@ export function ownershipKeySecretBody(namespace: string, name: string, key: Uin
   };
 }
 
-const secretPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'secrets', namespace, ...(name === undefined ? {} : { name }) });
+const secretPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'secrets', namespace, name });
 const readSecret = (api: ApiRequests, namespace: string, name: string) => api.json<k8s.V1Secret>('GET', secretPath(namespace, name));
 
 /** Starts reading the key in the background; `ensure()` waits for it. */

@@ -15,7 +15,7 @@ export interface PreparationPodClient {
   delete(pod: k8s.V1Pod): Promise<void>;
 }
 
-const podPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'pods', namespace, ...(name === undefined ? {} : { name }) });
+const podPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'pods', namespace, name });
 
 export function preparationPodClient(config: k8s.KubeConfig): PreparationPodClient {
   const api = apiRequests(config);

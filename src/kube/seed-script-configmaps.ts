@@ -15,7 +15,7 @@ export interface SeedScriptConfigMapClient {
 }
 
 const configMapPath = (namespace?: string, name?: string) =>
-  resourcePath({ version: 'v1', resource: 'configmaps', ...(namespace === undefined ? {} : { namespace }), ...(name === undefined ? {} : { name }) });
+  resourcePath({ version: 'v1', resource: 'configmaps', namespace, name });
 
 export function seedScriptConfigMapClient(config: k8s.KubeConfig): SeedScriptConfigMapClient {
   const api = apiRequests(config);

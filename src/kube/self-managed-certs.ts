@@ -75,7 +75,7 @@ interface StoredSecret {
   caRotatedAt: number | undefined;
 }
 
-const secretPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'secrets', namespace, ...(name === undefined ? {} : { name }) });
+const secretPath = (namespace: string, name?: string) => resourcePath({ version: 'v1', resource: 'secrets', namespace, name });
 
 async function readSecret(api: ApiRequests, options: CertificateSecretOptions): Promise<StoredSecret | undefined> {
   try {
