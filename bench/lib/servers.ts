@@ -28,6 +28,9 @@ export interface ServeOptions {
   logFile?: string;
 }
 
+/** The controller serve is told of, as the chart's service account would be. */
+export const benchControllerUsername = 'system:serviceaccount:sandbox-storage-system:sandbox-storage-webhook';
+
 /** `sandbox-storage serve --port 0` with the embedded default policy, from the built CLI `cliPath` (as the image runs it). */
 export async function startServe(cliPath: string, tls: ServingCertificate, options: ServeOptions = {}): Promise<RunningServer> {
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
@@ -43,6 +46,8 @@ export async function startServe(cliPath: string, tls: ServingCertificate, optio
       '--port', '0',
       '--metrics-port', 'none',
       '--log-level', options.logLevel ?? 'info',
+      // Answers as the chart's default `run` answers: a controller exists (so no "nothing lifts the gate" warning).
+      '--controller-username', benchControllerUsername,
     ],
     readyMessage: 'webhook server listening',
     ...(options.logFile ? { logFile: options.logFile } : {}),

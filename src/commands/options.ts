@@ -69,7 +69,7 @@ export const options: readonly OptionSpec[] = [
   { name: 'ownership-key-namespace', type: 'string', value: 'NS', default: podNamespace, help: 'its namespace (default: $POD_NAMESPACE, else sandbox-storage-system)', section: 'ownership', commands: all },
   {
     name: 'controller-username', type: 'string', value: 'NAME', section: 'ownership', commands: webhook,
-    help: "the controller's username, the only requester that may create PVCs in the governed name space, write ownership labels or lift the storage gate (default: this process's own, system:serviceaccount:NS:SA in a cluster)",
+    help: "the controller's username, the only requester that may create PVCs in the governed name space, write ownership labels or lift the storage gate (default: this process's own, system:serviceaccount:NS:SA in a cluster); given to serve, it also says that a controller runs apart",
   },
 
   { name: 'self-managed-certs', type: 'boolean', default: false, help: 'enable; needs cluster credentials', section: 'certificates', commands: webhook },

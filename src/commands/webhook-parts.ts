@@ -178,7 +178,8 @@ export function webhookParts(config: ServeConfig, options: WebhookPartsOptions):
             ...(claims ? { claims } : {}),
             ...(key ? { ownershipKey: key } : {}),
             ...(controllerUsername !== undefined ? { controllerUsername } : {}),
-            ...(options.withController ? {} : { withoutController: true }),
+            // A controller username given to serve names a controller that runs apart (a split install).
+            ...(options.withController || config.controllerUsername !== undefined ? {} : { withoutController: true }),
             ...(ownershipKey ? { onUnproven: () => ownershipKey.unproven() } : {}),
           };
         },

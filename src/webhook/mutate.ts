@@ -39,7 +39,7 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
   const policy = context.policies.find((candidate) => candidate.name === plan.policyName);
   if (context.withoutController && plan.seedScriptConfigMap && plan.denials.length === 0) {
     plan.warnings.push(
-      `sandbox-storage: the seed script comes from ConfigMap ${plan.seedScriptConfigMap} (policy "${plan.policyName}", spec.seed.scriptDelivery: configMap), which only the controller creates, and this server runs without it (serve): unless a controller runs in the cluster (sandbox-storage run or controller), the Pod stays gated; set scriptDelivery to inline or imageVolume for webhook-only installs`,
+      `sandbox-storage: the seed script comes from ConfigMap ${plan.seedScriptConfigMap} (policy "${plan.policyName}", spec.seed.scriptDelivery: configMap), which only the controller creates, and this server runs without it (serve) and was told of none (--controller-username): unless a controller runs in the cluster, the Pod stays gated; set scriptDelivery to inline or imageVolume for webhook-only installs`,
     );
   }
 

@@ -235,7 +235,7 @@ describe('serve without a controller', () => {
   it('warns that nothing creates the ConfigMap and the Pod stays gated, naming the policy and what to set', () => {
     const { warnings } = review(embeddedDefaultPolicies(), true).review.response;
     expect(warnings).toEqual([
-      `sandbox-storage: the seed script comes from ConfigMap ${seedScriptConfigMapName()} (policy "default", spec.seed.scriptDelivery: configMap), which only the controller creates, and this server runs without it (serve): unless a controller runs in the cluster (sandbox-storage run or controller), the Pod stays gated; set scriptDelivery to inline or imageVolume for webhook-only installs`,
+      `sandbox-storage: the seed script comes from ConfigMap ${seedScriptConfigMapName()} (policy "default", spec.seed.scriptDelivery: configMap), which only the controller creates, and this server runs without it (serve) and was told of none (--controller-username): unless a controller runs in the cluster, the Pod stays gated; set scriptDelivery to inline or imageVolume for webhook-only installs`,
     ]);
   });
 

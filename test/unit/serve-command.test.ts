@@ -187,46 +187,17 @@ describe('sandbox-storage serve (process)', () => {
 
 
   it('logs JSON, becomes ready, serves metrics, and exits 0 on SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
-        '--host', '127.0.0.1', '--port', '0', '--metrics-host', '127.0.0.1', '--metrics-port', '0',
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const serve = await startServe(['--metrics-host', '127.0.0.1', '--metrics-port', '0']);
     try {
-      const lines: any[] = [];
-      let metricsPort = 0;
-      const port = await new Promise<number>((resolve, reject) => {
-        createInterface({ input: child.stdout! }).on('line', (line) => {
-          const entry = JSON.parse(line);
-          lines.push(entry);
-          if (entry.msg === 'metrics server listening') metricsPort = entry.port;
-          if (entry.msg === 'webhook server listening') resolve(entry.port);
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
-      });
-      const get = (path: string, body?: string) =>
-        new Promise<{ status: number; text: string }>((resolve, reject) => {
-          const call = request(
-            { host: '127.0.0.1', port, path, ca: tls.caPem, agent: false, method: body ? 'POST' : 'GET', headers: body ? { 'content-type': 'application/json' } : {} },
-            (response) => {
-              const chunks: Buffer[] = [];
-              response.on('data', (chunk: Buffer) => chunks.push(chunk));
-              response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
-            },
-          );
-          call.on('error', reject);
-          call.end(body);
-        });
-      expect((await get('/readyz')).status).toBe(200);
-      const mutated = await get('/mutate', JSON.stringify(admissionReviewFor(sandboxPod())));
-      expect(JSON.parse(mutated.text).response.patchType).toBe('JSONPatch');
-      const denied = await get('/mutate', JSON.stringify(admissionReviewFor(sandboxPod({ labels: { 'sandbox-storage.io/inject': 'true' } }))));
+      expect((await serve.call('/readyz')).status).toBe(200);
+      const mutated = JSON.parse((await serve.call('/mutate', JSON.stringify(admissionReviewFor(sandboxPod())))).text);
+      expect(mutated.response.patchType).toBe('JSONPatch');
+      // Alone, with ConfigMap delivery and no controller named: the Pod would stay gated, and the answer says so.
+      expect(mutated.response.warnings).toEqual([expect.stringContaining('the Pod stays gated')]);
+      const denied = await serve.call('/mutate', JSON.stringify(admissionReviewFor(sandboxPod({ labels: { 'sandbox-storage.io/inject': 'true' } }))));
       expect(JSON.parse(denied.text).response.allowed).toBe(false);
 
+      const metricsPort = serve.lines.find((entry) => entry.msg === 'metrics server listening')?.port ?? 0;
       expect(metricsPort).toBeGreaterThan(0);
       const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       expect(scrape.headers.get('content-type')).toContain('text/plain');
@@ -239,15 +210,68 @@ describe('sandbox-storage serve (process)', () => {
       expect(expiry * 1000).toBe(new Date(new X509Certificate(await readFile(tls.certFile)).validTo).getTime());
       expect(samples.has('process_cpu_seconds_total')).toBe(true);
 
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(lines.map((entry) => entry.msg)).toContain('policies loaded');
-      expect(lines.find((entry) => entry.msg === 'policies loaded')?.policies).toEqual(['default']);
+      expect(await serve.stop()).toBe(0);
+      expect(serve.lines.map((entry) => entry.msg)).toContain('policies loaded');
+      expect(serve.lines.find((entry) => entry.msg === 'policies loaded')?.policies).toEqual(['default']);
     } finally {
-      child.kill('SIGKILL');
+      serve.kill();
+    }
+  });
+
+  it('given the username of a controller that runs apart, answers without the no-controller warning', async () => {
+    const serve = await startServe(['--metrics-port', 'none', '--controller-username', 'system:serviceaccount:sandbox-storage-system:controller']);
+    try {
+      const mutated = JSON.parse((await serve.call('/mutate', JSON.stringify(admissionReviewFor(sandboxPod())))).text);
+      expect(mutated.response.patchType).toBe('JSONPatch');
+      expect(mutated.response.warnings).toBeUndefined();
+      expect(await serve.stop()).toBe(0);
+    } finally {
+      serve.kill();
     }
   });
 });
+
+/** `sandbox-storage serve` as a process on a free port, with its JSON log lines collected. */
+async function startServe(extraArgs: string[]) {
+  const child = spawn(
+    process.execPath,
+    [join(root, 'src/cli.ts'), 'serve', '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--host', '127.0.0.1', '--port', '0', ...extraArgs],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines: any[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line);
+      lines.push(entry);
+      if (entry.msg === 'webhook server listening') resolve(entry.port);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)));
+  });
+  const call = (path: string, body?: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const sent = request(
+        { host: '127.0.0.1', port, path, ca: tls.caPem, agent: false, method: body ? 'POST' : 'GET', headers: body ? { 'content-type': 'application/json' } : {} },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        },
+      );
+      sent.on('error', reject);
+      sent.end(body);
+    });
+  return {
+    lines,
+    call,
+    /** SIGTERM, then the exit code. */
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    kill: () => child.kill('SIGKILL'),
+  };
+}
 
 /** Prometheus text exposition → `name{labels}` → value; throws on a line that is not valid exposition. */
 function parseExposition(text: string): Map<string, number> {
