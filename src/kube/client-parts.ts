@@ -5,10 +5,7 @@
 // fails if one of these paths goes away or starts loading the models again. Types still come from the index
 // (`import type` costs nothing at run time).
 export { KubeConfig } from '@kubernetes/client-node/dist/config.js';
-export { Watch } from '@kubernetes/client-node/dist/watch.js';
 export { ListWatch } from '@kubernetes/client-node/dist/cache.js';
-export { ERROR, makeInformer } from '@kubernetes/client-node/dist/informer.js';
+export { ERROR } from '@kubernetes/client-node/dist/informer.js';
 export { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
-export { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
-export { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
 export { V1MicroTime } from '@kubernetes/client-node/dist/types.js';

@@ -11,8 +11,7 @@ import { parseMigrationHolds } from '../policy/migration-hold.ts';
 import type { Policy } from '../policy/types.ts';
 import { validatePolicyDocument } from '../policy/validate.ts';
 import { apiRequests, resourcePath } from './api-requests.ts';
-import { makeInformer } from './client-parts.ts';
-import { watchedCache } from './informers.ts';
+import { makeInformer, watchedCache } from './informers.ts';
 import { PolicyHolder, policySetOf, type PolicyLoadState, type PolicySet } from '../policy/sources/policy-set.ts';
 
 export interface PolicyObject extends k8s.KubernetesObject {

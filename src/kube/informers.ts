@@ -4,7 +4,8 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { apiRequests, resourcePath } from './api-requests.ts';
-import { ERROR, ListWatch, Watch } from './client-parts.ts';
+import { apiWatch, type ApiWatch } from './api-watch.ts';
+import { ERROR, ListWatch } from './client-parts.ts';
 import { SharedStrings } from './shared-strings.ts';
 
 export interface WatchedCache<T extends k8s.KubernetesObject> {
@@ -121,7 +122,7 @@ function viewingInformer<T extends k8s.KubernetesObject>(
     } while (next);
     return { metadata: { resourceVersion }, items } as k8s.KubernetesListObject<T>;
   };
-  const watch = new Watch(config);
+  const watch = apiWatch(config);
   const viewingWatch = {
     watch: (
       watchPath: string,
@@ -129,8 +130,23 @@ function viewingInformer<T extends k8s.KubernetesObject>(
       callback: (phase: string, object: unknown, raw?: unknown) => void,
       done: (error: unknown) => void,
     ) => watch.watch(watchPath, params, (phase, object, raw) => callback(phase, viewedPhases.has(phase) ? view(object as T) : object, raw), done),
-  } as Watch;
-  return new ListWatch<T>(path, viewingWatch, list, false, labelSelector);
+  } as ApiWatch;
+  return listWatch(path, viewingWatch, list, labelSelector);
+}
+
+/** client-node's makeInformer, watching through api-watch.ts instead of client-node's Watch. */
+export function makeInformer<T extends k8s.KubernetesObject>(
+  config: k8s.KubeConfig,
+  path: string,
+  list: () => Promise<k8s.KubernetesListObject<T>>,
+  labelSelector?: string,
+): k8s.Informer<T> & k8s.ObjectCache<T> {
+  return listWatch(path, apiWatch(config), list, labelSelector);
+}
+
+function listWatch<T extends k8s.KubernetesObject>(path: string, watch: ApiWatch, list: () => Promise<k8s.KubernetesListObject<T>>, labelSelector?: string): ListWatch<T> {
+  // ListWatch is typed for client-node's Watch; it calls only watch(), whose contract api-watch.ts keeps.
+  return new ListWatch<T>(path, watch as unknown as k8s.Watch, list, false, labelSelector);
 }
 
 const listPageSize = 500;

@@ -3,8 +3,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isConflict, isNotFound } from './api-errors.ts';
 import { apiRequests, resourcePath } from './api-requests.ts';
-import { makeInformer } from './client-parts.ts';
-import { watchedCache, type WatchedCache } from './informers.ts';
+import { makeInformer, watchedCache, type WatchedCache } from './informers.ts';
 import { preparationPurpose, preparationPurposeLabel } from '../labels.ts';
 
 export interface PreparationPodClient {
