@@ -83,6 +83,8 @@ export interface ControlPlane {
   clientKubeconfigs: Record<string, string>;
   kubeConfig: k8s.KubeConfig;
   serverUrl: string;
+  /** etcd's client URL (plain HTTP on 127.0.0.1), for tests that act on the storage itself, e.g. compact it. */
+  etcdUrl: string;
   /** PEM of the CA that signed the API server's serving certificate and the admin client certificate. */
   caCertificatePem: string;
   binDir: string;
@@ -276,6 +278,7 @@ async function startAttempt(binDir: string, options: ControlPlaneOptions): Promi
       clientKubeconfigs,
       kubeConfig,
       serverUrl,
+      etcdUrl,
       caCertificatePem: files.credentials.caCertificatePem,
       binDir,
       dir,
