@@ -104,7 +104,11 @@ function createTransport(config: k8s.KubeConfig, credentialsTtlMs: number): ApiT
     const previous = pool;
     const make = (watch: boolean) => {
       const agentOptions = { keepAlive: true, timeout: idleSocketMs, scheduling: 'lifo' as const, ...(watch ? { maxFreeSockets: 4 } : { maxSockets: requestSockets, maxFreeSockets: requestSockets }) };
-      return secure ? new https.Agent({ ...tls, ...agentOptions }) : new http.Agent(agentOptions);
+      const agent = secure ? new https.Agent({ ...tls, ...agentOptions }) : new http.Agent(agentOptions);
+      // The default name strings together the CA, certificate and key on every request; an agent here serves one
+      // TLS configuration, so the address tells its sockets apart.
+      agent.getName = (target) => `${target?.host ?? ''}:${target?.port ?? ''}`;
+      return agent;
     };
     pool = { tls, requests: make(false), watches: make(true) };
     if (previous !== undefined) {
