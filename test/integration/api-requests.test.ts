@@ -1,17 +1,26 @@
 // src/kube/api-requests.ts against the real API server: answers are the server's JSON as is (field names like
 // `continue`, times as strings), writes sent unread still happen and keep the pooled connection usable, and a
 // failed call throws the status and message api-errors.ts classifies (404, 409, 422), hostile names included.
+// Bearer tokens, inline or from a file, authenticate as client-node makes them; an unreachable server, a plain-HTTP
+// proxy's error page and a server that never answers a watch surface as errors.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiErrorMessage, apiStatusCode, isConflict, isNotFound } from '../../src/kube/api-errors.ts';
 import { apiRequests, patchTypes, resourcePath, type ApiRequests } from '../../src/kube/api-requests.ts';
+import { apiWatch } from '../../src/kube/api-watch.ts';
 import { loadKubeConfig } from '../../src/kube/kube-config.ts';
-import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
+import { createTestNamespace, freePorts, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
+import { waitFor } from '../harness/wait.ts';
 
 let controlPlane: ControlPlane;
 let api: ApiRequests;
 let core: k8s.CoreV1Api;
 let namespace: string;
+let scratch: string;
 
 beforeAll(async () => {
   controlPlane = await startControlPlane();
@@ -19,9 +28,11 @@ beforeAll(async () => {
   api = apiRequests(config);
   core = config.makeApiClient(k8s.CoreV1Api);
   namespace = await createTestNamespace(controlPlane, 'api-requests');
+  scratch = mkdtempSync(join(tmpdir(), 'api-requests-'));
 });
 
 afterAll(async () => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
   await controlPlane?.stop();
 });
 
@@ -92,5 +103,100 @@ describe('apiRequests', () => {
     const error = await failure(api.json('GET', '/no-such-endpoint'));
     expect(apiStatusCode(error)).toBe(404);
     expect(apiErrorMessage(error)).toMatch(/^HTTP 404/);
+  });
+});
+
+/** A kubeconfig for `server` with `user`, verifying the control plane's CA unless told to skip verification. */
+function kubeconfigFor(server: string, user: Record<string, unknown>, cluster: Record<string, unknown> = {}): k8s.KubeConfig {
+  const path = join(scratch, `kubeconfig-${Math.random().toString(16).slice(2)}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server, 'certificate-authority-data': Buffer.from(controlPlane.caCertificatePem).toString('base64'), ...cluster } }],
+      users: [{ name: 'u', user }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  );
+  return loadKubeConfig(path);
+}
+
+const whoami = async (requests: ApiRequests) =>
+  (await requests.json<k8s.V1SelfSubjectReview>('POST', resourcePath({ group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews' }), {
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+  })).status?.userInfo?.username;
+
+async function listening(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+describe('apiRequests authentication and failures', () => {
+  it('authenticates with a bearer token, inline and from a token file', async () => {
+    await api.send('POST', resourcePath({ version: 'v1', resource: 'serviceaccounts', namespace }), { body: { metadata: { name: 'reader' } } });
+    const issued = await api.json<{ status: { token: string } }>(
+      'POST',
+      resourcePath({ version: 'v1', resource: 'serviceaccounts', namespace, name: 'reader' }) + '/token',
+      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } } },
+    );
+    const expected = `system:serviceaccount:${namespace}:reader`;
+    expect(await whoami(apiRequests(kubeconfigFor(controlPlane.serverUrl, { token: issued.status.token })))).toBe(expected);
+    // The shape of in-cluster config: client-node's tokenFile auth provider reads the projected token file.
+    const tokenFile = join(scratch, 'token');
+    writeFileSync(tokenFile, issued.status.token);
+    const fromFile = apiRequests(kubeconfigFor(controlPlane.serverUrl, { 'auth-provider': { name: 'tokenFile', config: { tokenFile } } }));
+    expect(await whoami(fromFile)).toBe(expected);
+    const refused = await failure(apiRequests(kubeconfigFor(controlPlane.serverUrl, { token: 'not-a-token' })).json('GET', configMap()));
+    expect(apiStatusCode(refused)).toBe(401);
+  });
+
+  it('fails with the connection error when nothing listens at the server address', async () => {
+    const [port] = await freePorts(1);
+    const error = await failure(apiRequests(kubeconfigFor(`https://127.0.0.1:${port}`, { token: 't' })).json('GET', configMap()));
+    expect((error as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+  });
+
+  it('talks plain HTTP to a server the kubeconfig names so (with insecure-skip-tls-verify), and keeps a proxy error page as text', async () => {
+    const seen: Array<string | undefined> = [];
+    const { server, url } = await listening((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>bad gateway</body></html>');
+    });
+    try {
+      const plain = kubeconfigFor(url, { token: 'plain-token' }, { 'insecure-skip-tls-verify': true, 'certificate-authority-data': undefined });
+      const error = await failure(apiRequests(plain).json('GET', configMap()));
+      expect(apiStatusCode(error)).toBe(502);
+      expect((error as { body?: unknown }).body).toBe('<html><body>bad gateway</body></html>');
+      expect(seen).toEqual(['Bearer plain-token']);
+      // client-node refuses plain HTTP unless verification is skipped on purpose; so does this, with its words.
+      const refused = await failure(apiRequests(kubeconfigFor(url, { token: 't' }, { 'certificate-authority-data': undefined })).json('GET', configMap()));
+      expect(String(refused)).toMatch(/HTTP protocol is not allowed/);
+      expect(seen).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('ends a watch that receives nothing for its inactivity limit with a TimeoutError (ListWatch then watches again)', async () => {
+    const { server, url } = await listening((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.flushHeaders();
+    });
+    try {
+      const plain = kubeconfigFor(url, { token: 't' }, { 'insecure-skip-tls-verify': true, 'certificate-authority-data': undefined });
+      const done: unknown[] = [];
+      await apiWatch(plain, { inactivityTimeoutMs: 500 }).watch('/api/v1/pods', {}, () => undefined, (error) => done.push(error));
+      await waitFor(() => done.length > 0, { description: 'the watch to time out', timeoutMs: 30_000 });
+      expect(done).toHaveLength(1);
+      expect((done[0] as Error).name).toBe('TimeoutError');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
