@@ -103,7 +103,8 @@ function createTransport(config: k8s.KubeConfig, credentialsTtlMs: number): ApiT
     if (pool !== undefined && sameOptions(pool.tls, tls)) return pool;
     const previous = pool;
     const make = (watch: boolean) => {
-      const agentOptions = { keepAlive: true, timeout: idleSocketMs, scheduling: 'lifo' as const, ...(watch ? { maxFreeSockets: 4 } : { maxSockets: requestSockets, maxFreeSockets: requestSockets }) };
+      // TCP keep-alive probes after 30 s idle, as client-go and client-node (not Node's default of 1 s).
+      const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, timeout: idleSocketMs, scheduling: 'lifo' as const, ...(watch ? { maxFreeSockets: 4 } : { maxSockets: requestSockets, maxFreeSockets: requestSockets }) };
       const agent = secure ? new https.Agent({ ...tls, ...agentOptions }) : new http.Agent(agentOptions);
       // The default name strings together the CA, certificate and key on every request; an agent here serves one
       // TLS configuration, so the address tells its sockets apart.
