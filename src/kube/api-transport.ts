@@ -171,7 +171,7 @@ function createTransport(config: k8s.KubeConfig, credentialsTtlMs: number): ApiT
           outgoing.on('error', (error) => {
             // A kept-alive socket the server closed just as it was reused: nothing was answered, a read is safe to
             // send again (a write might have happened, so it is not).
-            if (retry && outgoing.reusedSocket && request.method === 'GET' && isConnectionReset(error)) resolve(attempt(false));
+            if (retry && response === undefined && outgoing.reusedSocket && request.method === 'GET' && isConnectionReset(error)) resolve(attempt(false));
             else reject(error);
           });
           outgoing.end(request.body);
