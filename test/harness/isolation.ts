@@ -65,6 +65,13 @@ class ImpersonatingKubeConfig extends k8s.KubeConfig {
     context.setHeaderParam('Impersonate-User', this.requester.username);
     if (this.requester.group !== undefined) context.setHeaderParam('Impersonate-Group', this.requester.group);
   }
+  // What src/kube's own transport (api-transport.ts) authenticates its requests and watches with.
+  override async applyToHTTPSOptions(options: Parameters<k8s.KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
+    await super.applyToHTTPSOptions(options);
+    const target = options as { headers?: Record<string, unknown> };
+    target.headers = { ...target.headers, 'Impersonate-User': this.requester.username };
+    if (this.requester.group !== undefined) target.headers['Impersonate-Group'] = this.requester.group;
+  }
 }
 
 export function impersonating(admin: k8s.KubeConfig, requester: Requester): k8s.KubeConfig {
