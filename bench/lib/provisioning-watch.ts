@@ -13,12 +13,14 @@ export interface ProvisioningWatch {
   releasedAt(pod: string): number | undefined;
   /** Why a watch stopped before `stop()`, if one did: its times are incomplete from then on. */
   failure(): Error | undefined;
+  /** How often the API server ended a watch that was then resumed. */
+  restarts(): number;
   stop(): Promise<void>;
 }
 
 interface WatchEvent {
   type?: string;
-  object?: { metadata?: { name?: string }; spec?: { schedulingGates?: Array<{ name?: string }> } };
+  object?: { metadata?: { name?: string; resourceVersion?: string }; spec?: { schedulingGates?: Array<{ name?: string }> } };
 }
 
 export async function watchProvisioning(controlPlane: ControlPlane, namespace: string): Promise<ProvisioningWatch> {
@@ -29,37 +31,53 @@ export async function watchProvisioning(controlPlane: ControlPlane, namespace: s
   const released = new Map<string, number>();
   let failed: Error | undefined;
   let stopping = false;
+  let restarts = 0;
   const requests: ClientRequest[] = [];
 
-  /** Resolves once the API server has answered the watch (it registers the watcher before it sends the headers). */
+  /**
+   * Resolves once the API server has answered the watch (it registers the watcher before it sends the headers).
+   * A watch the API server ends (it drops watchers that fall behind) is resumed from the last resourceVersion seen,
+   * as an informer would.
+   */
   const watch = (resource: string, onEvent: (event: WatchEvent, at: number) => void) =>
     new Promise<void>((resolve, reject) => {
+      let resourceVersion: string | undefined;
       const fail = (error: Error) => {
         if (!stopping) failed ??= error;
         reject(error);
       };
-      const outgoing = request(new URL(`/api/v1/namespaces/${namespace}/${resource}?watch=true`, controlPlane.serverUrl), { agent, headers: { accept: 'application/json' } }, (response) => {
-        if (response.statusCode !== 200) return fail(new Error(`watch of ${resource} answered HTTP ${response.statusCode}`));
-        resolve();
-        response.setEncoding('utf8'); // decodes characters split across chunks
-        let partial = '';
-        response.on('data', (text: string) => {
-          const at = performance.now();
-          const lines = (partial + text).split('\n');
-          partial = lines.pop() ?? '';
-          for (const line of lines) {
-            if (line === '') continue;
-            const event = JSON.parse(line) as WatchEvent;
-            if (event.type === 'ERROR') fail(new Error(`watch of ${resource} sent an error: ${line.slice(0, 300)}`));
-            else onEvent(event, at);
-          }
+      const open = () => {
+        const from = resourceVersion === undefined ? '' : `&resourceVersion=${resourceVersion}&allowWatchBookmarks=true`;
+        const url = new URL(`/api/v1/namespaces/${namespace}/${resource}?watch=true${from}`, controlPlane.serverUrl);
+        const outgoing = request(url, { agent, headers: { accept: 'application/json' } }, (response) => {
+          if (response.statusCode !== 200) return fail(new Error(`watch of ${resource} answered HTTP ${response.statusCode}`));
+          resolve();
+          response.setEncoding('utf8'); // decodes characters split across chunks
+          let partial = '';
+          response.on('data', (text: string) => {
+            const at = performance.now();
+            const lines = (partial + text).split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines) {
+              if (line === '') continue;
+              const event = JSON.parse(line) as WatchEvent;
+              if (event.type === 'ERROR') return fail(new Error(`watch of ${resource} sent an error: ${line.slice(0, 300)}`));
+              resourceVersion = event.object?.metadata?.resourceVersion ?? resourceVersion;
+              if (event.type !== 'BOOKMARK') onEvent(event, at);
+            }
+          });
+          response.on('end', () => {
+            if (stopping || failed) return;
+            restarts += 1;
+            open();
+          });
+          response.on('error', fail);
         });
-        response.on('end', () => fail(new Error(`watch of ${resource} ended`)));
-        response.on('error', fail);
-      });
-      outgoing.on('error', fail);
-      outgoing.end();
-      requests.push(outgoing);
+        outgoing.on('error', fail);
+        outgoing.end();
+        requests.push(outgoing);
+      };
+      open();
     });
 
   await Promise.all([
@@ -77,6 +95,7 @@ export async function watchProvisioning(controlPlane: ControlPlane, namespace: s
     claimSeenAt: (name) => claimSeen.get(name),
     releasedAt: (pod) => released.get(pod),
     failure: () => failed,
+    restarts: () => restarts,
     async stop() {
       stopping = true;
       for (const outgoing of requests) outgoing.destroy();

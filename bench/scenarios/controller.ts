@@ -120,7 +120,9 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
   let controller: NodeProcess | undefined;
   let client: PodClient | undefined;
   try {
-    client = await podClient(controlPlane);
+    // Enough connections that Pods (and the baseline's PVCs) go out at the rate even while creates take long: 4
+    // held the Pod creates back behind each other, so that the last one went out seconds late.
+    client = await podClient(controlPlane, { maxSockets: 64 });
     const pods = client;
     serve = await startServe(context.cliPath, context.tls);
     const namespace = await createTestNamespace(controlPlane, 'bench-controller');
@@ -260,7 +262,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
         ],
       },
       notes: [
-        `Pods created at ${creationRate}/s through the API server with the webhook registered (the last create answered after ${(podsCreatedMs / 1000).toFixed(1)} s); each PVC's time is when the bench's watch of the namespace saw it.`,
+        `Pods created at ${creationRate}/s through the API server with the webhook registered (the last create answered after ${(podsCreatedMs / 1000).toFixed(1)} s); each PVC's time is when the bench's watch of the namespace saw it (watches the API server ended and that were resumed: ${provisioning.restarts()}).`,
         `CPU seconds while the controller made the ${pvcPods} PVCs: ${describeCpu(controllerPhaseCpu)}, this bench process ${benchPhaseCpuSeconds.toFixed(1)}; during the bare client's run: ${describeCpu(baselinePhaseCpu)}, this bench process ${benchBaselineCpuSeconds.toFixed(1)}.`,
         `In that window the controller's event loop ran ${controllerLoop.runSeconds.toFixed(1)} s and waited ${controllerLoop.waitSeconds.toFixed(1)} s for a CPU while runnable (/proc/PID/schedstat of its main thread).`,
         `The controller ran from the JavaScript built for this run (as the image runs it) with the chart's NODE_OPTIONS (values.yaml nodeOptions): ${launcher.nodeOptions || 'none'}.`,
