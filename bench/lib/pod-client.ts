@@ -17,10 +17,11 @@ export interface PodClient {
   close(): void;
 }
 
-export async function podClient(controlPlane: ControlPlane): Promise<PodClient> {
+/** `maxSockets`: connections kept to the API server; an open-loop load needs enough to keep its rate while requests wait. */
+export async function podClient(controlPlane: ControlPlane, { maxSockets = 4 }: { maxSockets?: number } = {}): Promise<PodClient> {
   const options: { ca?: unknown; cert?: unknown; key?: unknown } = {};
   await controlPlane.kubeConfig.applyToHTTPSOptions(options as never);
-  const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: options.ca as string, cert: options.cert as string, key: options.key as string });
+  const agent = new Agent({ keepAlive: true, maxSockets, ca: options.ca as string, cert: options.cert as string, key: options.key as string });
   const send = (method: 'GET' | 'POST', path: string, body?: unknown, accept = 'application/json') =>
     new Promise<{ status: number; text: string; elapsedMs: number }>((resolve, reject) => {
       const payload = body === undefined ? '' : JSON.stringify(body);
