@@ -7,6 +7,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { controllerComponent } from '../labels.ts';
 import { apiRequests, resourcePath } from './api-requests.ts';
+import { recentEvents } from './recent-events.ts';
 
 export const eventReasons = {
   provisioned: 'WorkspaceProvisioned',
@@ -53,10 +54,12 @@ export interface EventRecorder {
 /** Event writes in flight at once, and how many may wait; beyond that new Events are dropped (and logged). */
 const maxInFlight = 4;
 const maxWaiting = 2_000;
+/** Events remembered for the repeat check (≈ 100 bytes each); beyond that the oldest may be written again early. */
+const rememberedEvents = 50_000;
 
 export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: string, repeatAfterMs = 10 * 60_000): EventRecorder {
   const api = apiRequests(config);
-  const recent = new Map<string, number>();
+  const recent = recentEvents(repeatAfterMs, rememberedEvents);
   // Unique names without a random draw per Event: a random prefix per recorder, then a counter.
   const namePrefix = randomBytes(4).toString('hex');
   let sequence = 0;
@@ -87,10 +90,7 @@ export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: 
   const record = (type: 'Normal' | 'Warning', target: EventTarget, reason: string, message: string) => {
     // Kept for every Event of the last interval (two per new Pod): a digest, not the whole text with its message.
     const key = createHash('sha256').update(`${target.kind}\0${target.namespace}\0${target.name}\0${target.uid ?? ''}\0${reason}\0${message}`).digest('base64url');
-    const now = Date.now();
-    if ((recent.get(key) ?? 0) > now - repeatAfterMs) return;
-    recent.set(key, now);
-    if (recent.size > 10_000) for (const [old, at] of recent) if (at <= now - repeatAfterMs) recent.delete(old);
+    if (!recent.claim(key, Date.now())) return;
     const time = new Date();
     const body: k8s.CoreV1Event = {
       metadata: { name: `${target.name}.${namePrefix}${(sequence += 1).toString(16)}`, namespace: target.namespace },
@@ -115,11 +115,11 @@ export function eventRecorder(config: k8s.KubeConfig, logger: Logger, instance: 
     // Events are best effort: losing one must never fail or slow a reconcile.
     const queued = send(() =>
       api.send('POST', resourcePath({ version: 'v1', resource: 'events', namespace: target.namespace }), { body }).catch((error: unknown) => {
-        recent.delete(key);
+        recent.forget(key);
         logger.warn({ err: error, reason, object: `${target.kind}/${target.namespace}/${target.name}` }, 'cannot record event');
       }),
     );
-    if (!queued) recent.delete(key);
+    if (!queued) recent.forget(key);
   };
   return {
     normal: (target, reason, message) => record('Normal', target, reason, message),
