@@ -14,6 +14,8 @@ import { admissionPayloads, podForCreate } from '../lib/admission-payloads.ts';
 import { accumulate, apiServerSnapshot, emptySnapshot, meanMs, type ApiServerSnapshot } from '../lib/apiserver-metrics.ts';
 import { postReview } from '../lib/probe.ts';
 import { podClient, type PodClient } from '../lib/pod-client.ts';
+import { runLoad } from '../load/load-client.ts';
+import type { ClosedLoopResult } from '../load/load-types.ts';
 import { progress } from '../lib/progress.ts';
 import { startBareWebhook, startReplayWebhook, startServe, type RunningServer } from '../lib/servers.ts';
 import { round, summarize, type LatencySummary } from '../lib/stats.ts';
@@ -30,6 +32,7 @@ const seriesNames: Record<SeriesId, string> = {
 };
 const bareAnnotation = 'bench.sandbox-storage.io/bare-webhook';
 const warmupCreatesPerBlock = 5;
+const connections = 8;
 
 const injectedBySandboxStorage = (pod: k8s.V1Pod) => (pod.spec?.volumes ?? []).some((volume) => volume.name.startsWith('sandbox-storage-'));
 const annotatedByBare = (pod: k8s.V1Pod) => pod.metadata?.annotations?.[bareAnnotation] === 'true';
@@ -76,6 +79,17 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
     writeFileSync(responseFile, JSON.stringify({ ...serveAnswer, uid: undefined }));
     const replay = await startReplayWebhook(context.tls, responseFile);
     servers.push(replay);
+    // A few hundred creates per series would compare processes still compiling their request path: first, every
+    // webhook server answers a closed-loop load of this review directly, so that all of them are measured warm.
+    for (const server of servers) {
+      progress(`apiserver: warming ${server.name} with direct reviews (not measured)`);
+      const timing = context.smoke ? { warmupMs: 0, durationMs: 300 } : { warmupMs: 0, durationMs: 2_000 };
+      const target = { host: '127.0.0.1', port: server.port, path: '/mutate', caPem: context.tls.caPem };
+      const uid = (JSON.parse(payload.body) as { request: { uid: string } }).request.uid;
+      const { result } = await runLoad<ClosedLoopResult, undefined>({ kind: 'closed', target, body: payload.body, uid, connections, ...timing }, { onStart: () => undefined });
+      if (result.errors > 0) throw new Error(`${server.name}: ${result.errors} bad answers while warming, first: ${result.firstError}`);
+      if (server === serve) await settledServeCalls(serve, result.completed);
+    }
     const configurations = {
       'sandbox-storage': shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${serve.port}`, context.tls.caPem),
       bare: shippedMutatingWebhook('bench-bare-webhook', `https://127.0.0.1:${bare.port}`, context.tls.caPem),
@@ -181,7 +195,7 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
         rows: seriesOrder.map(row),
       },
       notes: [
-        `Sequential creates of a sandbox Pod (5.5 KB as admitted) through kube-apiserver ${'1.37'} without the controller manager (ServiceAccount admission plugin off); ${rounds} rounds, each series ${podsPerBlock} Pods per round after ${warmupCreatesPerBlock} unmeasured creates, order rotated per round.`,
+        `Sequential creates of a sandbox Pod (5.5 KB as admitted) through kube-apiserver ${'1.37'} without the controller manager (ServiceAccount admission plugin off); ${rounds} rounds, each series ${podsPerBlock} Pods per round after ${warmupCreatesPerBlock} unmeasured creates, order rotated per round. Before the rounds, each webhook server answered ${context.smoke ? '0.3' : '2'} s of direct closed-loop reviews of the same Pod (${connections} connections), so that every series is measured with its request path compiled.`,
         `Webhook calls per Pod: ${round(callsPerPod, 2)} (more than 1 means the API server reinvoked it after another mutation).`,
         "API server columns: means from kube-apiserver's own histograms over the measured creates (apiserver_request_duration_seconds, apiserver_admission_webhook_admission_duration_seconds, which includes applying the patch, apiserver_admission_step_admission_duration_seconds, etcd_request_duration_seconds); the replay series answers every review with serve's answer for this Pod (same patch, warnings and audit annotations).",
       ],

@@ -6,6 +6,7 @@ import type { AdmissionSources } from './review.ts';
 import type { AdmissionObserver } from './admission-handler.ts';
 import { createRequestListener, type AppOptions, type RequestListener } from './app.ts';
 import { readTlsMaterial, watchTlsMaterial, type CertificateFiles } from './tls-files.ts';
+import { warmUpAdmissions } from './warm-up.ts';
 
 export interface WebhookServerOptions {
   tls: CertificateFiles;
@@ -24,6 +25,8 @@ export interface WebhookServerOptions {
   shutdownGraceMs?: number;
   /** Called with each certificate served (at start and after every reload). */
   onCertificate?: (certificatePem: string) => void;
+  /** Synthetic admissions run before listening, so that the first real ones meet optimised code (see warm-up.ts). */
+  warmUpRounds?: number;
   /** Builds the request listener (default: the express app); the bench swaps in a plain router to measure express. */
   requestListener?: (options: AppOptions) => RequestListener;
 }
@@ -41,6 +44,11 @@ const headersTimeoutMs = 125_000;
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const logger = options.logger;
   const material = await readTlsMaterial(options.tls);
+  if (options.warmUpRounds) {
+    const started = performance.now();
+    const answers = await warmUpAdmissions(options.warmUpRounds);
+    logger.debug({ answers: Object.fromEntries(answers), durationMs: Math.round(performance.now() - started) }, 'admission path warmed up');
+  }
   options.onCertificate?.(material.cert);
   let listening = false;
   let stopping = false;
