@@ -8,30 +8,45 @@ import { selectorMatches } from '../policy/selector.ts';
 import type { Policy } from '../policy/types.ts';
 import { isObject } from '../plain-json.ts';
 
-/** Where a value sits, built as the walk descends and turned into text only for an error (the walk stays cheap). */
+/** Where a container value sits, built as the walk descends and turned into text only for an error. */
 interface Place {
   parent?: Place;
   key: string | number;
 }
 
-type Check = (value: unknown, place: Place, errors: string[]) => void;
+/**
+ * One walk over a Pod. The first walk has `paths` off: it only finds out whether anything is wrong and allocates
+ * nothing per field (a Pod has hundreds, and this runs on every sandbox admission); only then a second walk builds
+ * the places that name each bad field.
+ */
+interface Walk {
+  paths: boolean;
+  errors: string[];
+}
 
-function fieldPath(place: Place): string {
+/** Checks `value`, found at `key` of the container at `parent` (undefined while `paths` is off). */
+type Check = (value: unknown, parent: Place | undefined, key: string | number, walk: Walk) => void;
+
+function report(walk: Walk, parent: Place | undefined, key: string | number, problem: string): void {
+  walk.errors.push(walk.paths ? `${fieldPath(parent, key)}${problem}` : problem);
+}
+
+function fieldPath(parent: Place | undefined, key: string | number): string {
   let text = '';
-  for (let step: Place | undefined = place; step?.parent !== undefined; step = step.parent) {
+  for (let step: Place | undefined = { parent, key }; step?.parent !== undefined; step = step.parent) {
     text = typeof step.key === 'number' ? `[${step.key}]${text}` : step.parent.parent === undefined ? `${step.key}${text}` : `.${step.key}${text}`;
   }
   return text === '' ? '<root>' : text;
 }
 
-const string: Check = (value, place, errors) => {
-  if (typeof value !== 'string') errors.push(`${fieldPath(place)}: must be a string`);
+const string: Check = (value, parent, key, walk) => {
+  if (typeof value !== 'string') report(walk, parent, key, ': must be a string');
 };
-const boolean: Check = (value, place, errors) => {
-  if (typeof value !== 'boolean') errors.push(`${fieldPath(place)}: must be a boolean`);
+const boolean: Check = (value, parent, key, walk) => {
+  if (typeof value !== 'boolean') report(walk, parent, key, ': must be a boolean');
 };
-const integer: Check = (value, place, errors) => {
-  if (!Number.isInteger(value)) errors.push(`${fieldPath(place)}: must be an integer`);
+const integer: Check = (value, parent, key, walk) => {
+  if (!Number.isInteger(value)) report(walk, parent, key, ': must be an integer');
 };
 
 /**
@@ -40,40 +55,42 @@ const integer: Check = (value, place, errors) => {
  */
 function object(fields: Record<string, Check> = {}, required: readonly string[] = [], others?: Check): Check {
   const table: Record<string, Check | undefined> = Object.assign(Object.create(null), fields);
-  return (value, place, errors) => {
+  return (value, parent, key, walk) => {
     if (!isObject(value)) {
-      errors.push(`${fieldPath(place)}: must be an object`);
+      report(walk, parent, key, ': must be an object');
       return;
     }
+    const place: Place | undefined = walk.paths ? { parent, key } : undefined;
     for (const name of required) {
-      if (!Object.hasOwn(value, name) || value[name] === null) errors.push(`${fieldPath({ parent: place, key: name })}: Required value`);
+      if (!Object.hasOwn(value, name) || value[name] === null) report(walk, place, name, ': Required value');
     }
     for (const name in value) {
       const check = table[name] ?? others;
       const field = value[name];
-      if (check !== undefined && field !== null && field !== undefined && Object.hasOwn(value, name)) check(field, { parent: place, key: name }, errors);
+      if (check !== undefined && field !== null && field !== undefined && Object.hasOwn(value, name)) check(field, place, name, walk);
     }
   };
 }
 
 function list(item: Check): Check {
-  return (value, place, errors) => {
+  return (value, parent, key, walk) => {
     if (!Array.isArray(value)) {
-      errors.push(`${fieldPath(place)}: must be a list`);
+      report(walk, parent, key, ': must be a list');
       return;
     }
-    for (let index = 0; index < value.length; index += 1) item(value[index], { parent: place, key: index }, errors);
+    const place: Place | undefined = walk.paths ? { parent, key } : undefined;
+    for (let index = 0; index < value.length; index += 1) item(value[index], place, index, walk);
   };
 }
 
 /** Labels and annotations: string keys to string values. */
-const stringMap: Check = (value, place, errors) => {
+const stringMap: Check = (value, parent, key, walk) => {
   if (!isObject(value)) {
-    errors.push(`${fieldPath(place)}: must be an object`);
+    report(walk, parent, key, ': must be an object');
     return;
   }
-  for (const key in value) {
-    if (typeof value[key] !== 'string' && Object.hasOwn(value, key)) errors.push(`${fieldPath(place)}[${key}]: must be a string`);
+  for (const name in value) {
+    if (typeof value[name] !== 'string' && Object.hasOwn(value, name)) report(walk, parent, key, `[${name}]: must be a string`);
   }
 };
 
@@ -151,9 +168,12 @@ const pod = object(
 
 /** Every structural problem of the fields this product reads, each with its field path; empty when none. */
 export function podShapeErrors(value: unknown): string[] {
-  const errors: string[] = [];
-  pod(value, { key: '' }, errors);
-  return errors;
+  const probe: Walk = { paths: false, errors: [] };
+  pod(value, undefined, '', probe);
+  if (probe.errors.length === 0) return probe.errors;
+  const walk: Walk = { paths: true, errors: [] };
+  pod(value, undefined, '', walk);
+  return walk.errors;
 }
 
 /** At most this many problems are listed in a denial (all are counted): the answer stays small for a huge Pod. */

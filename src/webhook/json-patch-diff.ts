@@ -34,8 +34,9 @@ function diffValue(oldValue: unknown, newValue: unknown, path: string, operation
 function diffArrays(before: unknown[], after: unknown[], path: string, operations: PatchOperation[]): void {
   // From the last index down, so that removing elements never shifts the indices still to be visited.
   for (let index = before.length - 1; index >= 0; index -= 1) {
-    if (index < after.length) diffValue(before[index], after[index], `${path}/${index}`, operations);
-    else operations.push({ op: 'remove', path: `${path}/${index}` });
+    if (index < after.length) {
+      if (before[index] !== after[index]) diffValue(before[index], after[index], `${path}/${index}`, operations);
+    } else operations.push({ op: 'remove', path: `${path}/${index}` });
   }
   for (let index = before.length; index < after.length; index += 1) {
     if (after[index] !== undefined) operations.push({ op: 'add', path: `${path}/${index}`, value: after[index] });
@@ -51,7 +52,8 @@ function diffRecords(before: Record<string, unknown>, after: Record<string, unkn
     const newValue = after[key];
     // A key set to undefined is absent from JSON: removed, unless it was undefined already.
     if (Object.hasOwn(after, key) && !(newValue === undefined && oldValue !== undefined)) {
-      diffValue(oldValue, newValue, `${path}/${pathSegment(key)}`, operations);
+      // Identical values (most of them: planPod shares what it leaves alone) need no path built.
+      if (oldValue !== newValue) diffValue(oldValue, newValue, `${path}/${pathSegment(key)}`, operations);
     } else {
       operations.push({ op: 'remove', path: `${path}/${pathSegment(key)}` });
       removed = true;
