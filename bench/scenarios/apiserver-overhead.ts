@@ -52,8 +52,8 @@ async function settledServeCalls(serve: RunningServer, atLeast: number, since = 
 }
 
 export async function apiServerOverhead(context: ScenarioContext): Promise<ScenarioResult> {
-  const rounds = context.smoke ? 2 : 5;
-  const podsPerBlock = context.smoke ? 15 : 104;
+  const rounds = context.smoke ? 2 : 10;
+  const podsPerBlock = context.smoke ? 15 : 52;
   const pod = podForCreate(admissionPayloads().find((payload) => payload.id === 'sandbox-5.5k')!) as k8s.V1Pod;
   progress('apiserver: starting etcd and kube-apiserver (no controller manager)');
   const controlPlane: ControlPlane = await startControlPlane();

@@ -1,13 +1,13 @@
 // `sandbox-storage run`: webhooks and controller in one process, as deploy/ ships it. The webhooks answer on every
 // replica and read existing PVCs from the shared watch cache; only the Lease holder reconciles, writes policy
 // status and manages the certificate Secret. A preset of the manager: every flag is parsed once, from one table.
-import pino from 'pino';
 import { kubeConfigSource } from '../kube/kube-config.ts';
 import { controllerConfigFrom, type ControllerConfig, type ControllerValues } from './controller-options.ts';
 import { runManager } from './manager.ts';
 import { optionsUsage, parseOptions } from './options.ts';
 import { serveConfigFrom, type ServeConfig, type ServeValues } from './serve.ts';
 import { UsageError } from './usage-error.ts';
+import { processLogger } from './process-logger.ts';
 
 export const runSummary = `Runs the admission webhooks (every replica) and the leader-elected PVC controller in one process. Policies come
 from --policy files or --cluster-policies; one /metrics endpoint serves both.`;
@@ -36,6 +36,6 @@ export async function runAll(args: string[]): Promise<number> {
   if (kubeConfigSource(controller.kubeconfig) === undefined) {
     throw new UsageError('run needs cluster credentials: run in-cluster, or give --kubeconfig or $KUBECONFIG');
   }
-  const logger = pino({ level: controller.logLevel, base: { identity: controller.identity } });
+  const logger = processLogger({ level: controller.logLevel, base: { identity: controller.identity } });
   return runManager({ webhooks: serve, controller: { config: controller }, logger });
 }

@@ -2,13 +2,13 @@
 // side's configuration, which run reads from the same parse.
 import { access, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import pino from 'pino';
 import { renewalWindowMs } from '../certs/rotation-plan.ts';
 import { parseDuration } from './duration.ts';
 import { runManager } from './manager.ts';
 import { optionsUsage, parseOptions } from './options.ts';
 import { logLevelProblems, ownershipKeyProblems } from './shared-flags.ts';
 import { UsageError } from './usage-error.ts';
+import { processLogger } from './process-logger.ts';
 
 export const serveSummary = `Serves the mutating (POST /mutate) and validating (POST /validate) admission webhooks over HTTPS, plus /healthz
 and /readyz. serve elects no leader: every replica acts as one (certificate Secret, policy status); writes are
@@ -214,6 +214,6 @@ async function parseSelfManagedCerts(
 
 export async function runServe(args: string[]): Promise<number> {
   const config = await parseServeConfig(args);
-  const logger = pino({ level: config.logLevel, base: { component: 'webhook' } });
+  const logger = processLogger({ level: config.logLevel, base: { component: 'webhook' } });
   return runManager({ webhooks: config, logger });
 }

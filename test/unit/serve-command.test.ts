@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServeConfig } from '../../src/commands/serve.ts';
 import { admissionReviewFor, sandboxPod } from '../fixtures/pods.ts';
 import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 let tls: ServingCertificate;
@@ -211,6 +212,9 @@ describe('sandbox-storage serve (process)', () => {
       expect(samples.has('process_cpu_seconds_total')).toBe(true);
 
       expect(await serve.stop()).toBe(0);
+      // Admission lines are batched; what is still buffered at SIGTERM is written before the process exits.
+      expect(serve.lines.filter((entry) => entry.webhook === 'mutate').map((entry) => entry.msg)).toEqual(['pod mutated', 'pod denied']);
+      expect(serve.lines.at(-1)?.msg).toBe('stopped');
       expect(serve.lines.map((entry) => entry.msg)).toContain('policies loaded');
       expect(serve.lines.find((entry) => entry.msg === 'policies loaded')?.policies).toEqual(['default']);
     } finally {
@@ -224,6 +228,8 @@ describe('sandbox-storage serve (process)', () => {
       const mutated = JSON.parse((await serve.call('/mutate', JSON.stringify(admissionReviewFor(sandboxPod())))).text);
       expect(mutated.response.patchType).toBe('JSONPatch');
       expect(mutated.response.warnings).toBeUndefined();
+      // A batched line still arrives while the process runs on, idle.
+      await waitFor(() => serve.lines.some((entry) => entry.msg === 'pod mutated'), { description: 'the admission log line', timeoutMs: 15_000 });
       expect(await serve.stop()).toBe(0);
     } finally {
       serve.kill();
