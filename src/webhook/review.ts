@@ -87,6 +87,23 @@ export function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>): A
   return { apiVersion: admissionApiVersion, kind: 'AdmissionReview', response: { uid, ...response } };
 }
 
+/** The AdmissionReview the API server sends for creating the Pod `pod` (`request` overrides or adds fields). */
+export function podCreateReview(pod: unknown, request: Partial<AdmissionRequest> & Record<string, unknown>): { apiVersion: typeof admissionApiVersion; kind: 'AdmissionReview'; request: AdmissionRequest } {
+  return {
+    apiVersion: admissionApiVersion,
+    kind: 'AdmissionReview',
+    request: {
+      uid: '',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      object: pod,
+      dryRun: false,
+      ...request,
+    },
+  };
+}
+
 /** An AdmissionReview that refuses the request with an embedded status (bad input, internal errors). */
 export function errorReview(uid: string, code: number, message: string): AdmissionReviewResponse {
   const reason = code >= 500 ? 'InternalError' : 'BadRequest';

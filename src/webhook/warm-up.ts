@@ -10,7 +10,7 @@ import type { Policy } from '../policy/types.ts';
 import { admissionHandler } from './admission-handler.ts';
 import { reviewAdmission } from './mutate.ts';
 import { reviewValidation } from './validate.ts';
-import { admissionApiVersion, type AdmissionOutcome, type AdmissionSources } from './review.ts';
+import { podCreateReview, type AdmissionOutcome, type AdmissionSources } from './review.ts';
 
 /** A sandbox Pod the policy selects, as the API server sends it; `index` varies its identity and name. */
 function syntheticReview(policy: Policy, index: number): string {
@@ -31,20 +31,13 @@ function syntheticReview(policy: Policy, index: number): string {
     metadata: { name: `warm-up-${index}`, namespace: 'warm-up', labels, annotations: { 'warm-up.invalid/index': String(index) } },
     spec: { containers: [container], restartPolicy: 'Never', securityContext: { runAsUser: 1000, runAsGroup: 1000 } },
   };
-  return JSON.stringify({
-    apiVersion: admissionApiVersion,
-    kind: 'AdmissionReview',
-    request: {
+  return JSON.stringify(
+    podCreateReview(pod, {
       uid: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
       namespace: 'warm-up',
-      operation: 'CREATE',
       userInfo: { username: 'system:serviceaccount:warm-up:spawner', groups: ['system:authenticated'] },
-      object: pod,
-      dryRun: false,
-    },
-  });
+    }),
+  );
 }
 
 /** The review `reviewText` with its Pod patched as the answer `answerText` says (unchanged without a patch). */

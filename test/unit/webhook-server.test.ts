@@ -141,7 +141,7 @@ describe('webhook server over HTTPS', () => {
 
   it('answers a review without a Pod object, echoing the uid', async () => {
     const review = admissionReviewFor(undefined);
-    delete (review.request as Record<string, unknown>).object;
+    delete review.request.object;
     const reply = await send('/mutate', JSON.stringify(review));
     expectAdmissionReview(reply, review.request.uid, 400);
     expect(reply.json.response.status.message).toBe('AdmissionReview request has no Pod object');
