@@ -174,7 +174,6 @@ export async function runManager(parts: ManagerParts): Promise<number> {
   campaign();
   alwaysOnUp();
   if (both) logger.info({ port: webhookSide?.port(), metricsPort: metricsServer?.address.port }, 'webhooks and controller started');
-  logger.flush();
 
   await waitForTermination(logger);
   await leader.stop();
@@ -187,7 +186,6 @@ export function waitForTermination(logger: Logger): Promise<string> {
   return new Promise((resolve) => {
     const handler = (signal: string) => {
       logger.info({ signal }, 'shutting down');
-      logger.flush();
       resolve(signal);
     };
     process.once('SIGTERM', () => handler('SIGTERM'));

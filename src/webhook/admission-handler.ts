@@ -23,6 +23,9 @@ export type AdmissionReviewer = (body: unknown, sources: AdmissionSources) => Pr
  */
 export type AdmissionHandler = (body: unknown, send: (reviewText: string) => void) => Promise<void>;
 
+/** The info lines written once per admission (one per sandbox Pod): the bulk of a webhook's log. */
+export const admissionLogMessages: ReadonlySet<string> = new Set(['pod mutated', 'pod admitted unchanged', 'pod denied']);
+
 /** `logger` is the endpoint's own child, which carries `webhook` serialised once, not once per line. */
 function logOutcome(logger: Logger, outcome: AdmissionOutcome, durationSeconds: number): void {
   const answer = outcome.review.response;

@@ -88,7 +88,6 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   listening = true;
   const address = server.address() as AddressInfo;
   logger.info({ host: address.address, port: address.port }, 'webhook server listening');
-  logger.flush(); // whoever started the process may be waiting for the port
 
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -103,7 +102,6 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     await closed;
     clearTimeout(grace);
     logger.info('webhook server stopped');
-    logger.flush();
   };
   return { address, stop };
 }

@@ -112,11 +112,7 @@ describe('sandbox-storage run with the shipped RBAC', () => {
     expect(Buffer.from(keySecret.data?.key ?? '', 'base64')).toHaveLength(32);
     expect(keySecret.immutable).toBe(true);
     // The webhook knows the controller by this process's own username (asked from the API server).
-    // Info lines are written in batches, within a second.
-    const identity = await waitFor(() => process_.logs.find((line) => line.msg === "controller username: this process's own"), {
-      description: 'the learnt controller username in the log',
-      timeoutMs: 10_000,
-    });
+    const identity = process_.logs.find((line) => line.msg === "controller username: this process's own");
     expect(identity?.controllerUsername).toBe(`system:serviceaccount:${systemNamespace}:sandbox-storage-webhook`);
     const event = await waitFor(
       async () =>

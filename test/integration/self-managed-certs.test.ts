@@ -201,11 +201,7 @@ describe('self-managed certificates with the shipped install', () => {
     });
     const created = await admin.core.createNamespacedPod({ namespace, body: sandboxPod() as unknown as k8s.V1Pod });
     expect(injected(created)).toBe(true);
-    // Log lines are written in batches, within a second.
-    await waitFor(() => webhook.logs.some((line) => line.msg === 'CA bundle patched into webhook configuration'), {
-      description: 'the CA bundle patch in the webhook log',
-      timeoutMs: 10_000,
-    });
+    expect(webhook.logs.some((line) => line.msg === 'CA bundle patched into webhook configuration')).toBe(true);
   });
 
   it('follows cluster policies and writes their status with the same token', async () => {
