@@ -20,6 +20,7 @@ import { progress } from '../lib/progress.ts';
 import { startBareWebhook, startReplayWebhook, startServe, type RunningServer } from '../lib/servers.ts';
 import { round, summarize, type LatencySummary } from '../lib/stats.ts';
 import { comparison, target, type ScenarioResult } from '../report/results.ts';
+import { reviewUid } from './admission-throughput.ts';
 import type { ScenarioContext } from './context.ts';
 
 type SeriesId = 'none' | 'sandbox-storage' | 'bare' | 'replay';
@@ -81,12 +82,11 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
     servers.push(replay);
     // A few hundred creates per series would compare processes still compiling their request path: first, every
     // webhook server answers a closed-loop load of this review directly, so that all of them are measured warm.
+    const warming = { body: payload.body, uid: reviewUid(payload), connections, warmupMs: 0, durationMs: context.smoke ? 300 : 2_000 };
     for (const server of servers) {
       progress(`apiserver: warming ${server.name} with direct reviews (not measured)`);
-      const timing = context.smoke ? { warmupMs: 0, durationMs: 300 } : { warmupMs: 0, durationMs: 2_000 };
       const target = { host: '127.0.0.1', port: server.port, path: '/mutate', caPem: context.tls.caPem };
-      const uid = (JSON.parse(payload.body) as { request: { uid: string } }).request.uid;
-      const { result } = await runLoad<ClosedLoopResult, undefined>({ kind: 'closed', target, body: payload.body, uid, connections, ...timing }, { onStart: () => undefined });
+      const { result } = await runLoad<ClosedLoopResult, undefined>({ kind: 'closed', target, ...warming }, { onStart: () => undefined });
       if (result.errors > 0) throw new Error(`${server.name}: ${result.errors} bad answers while warming, first: ${result.firstError}`);
       if (server === serve) await settledServeCalls(serve, result.completed);
     }
@@ -195,7 +195,7 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
         rows: seriesOrder.map(row),
       },
       notes: [
-        `Sequential creates of a sandbox Pod (5.5 KB as admitted) through kube-apiserver ${'1.37'} without the controller manager (ServiceAccount admission plugin off); ${rounds} rounds, each series ${podsPerBlock} Pods per round after ${warmupCreatesPerBlock} unmeasured creates, order rotated per round. Before the rounds, each webhook server answered ${context.smoke ? '0.3' : '2'} s of direct closed-loop reviews of the same Pod (${connections} connections), so that every series is measured with its request path compiled.`,
+        `Sequential creates of a sandbox Pod (5.5 KB as admitted) through kube-apiserver ${'1.37'} without the controller manager (ServiceAccount admission plugin off); ${rounds} rounds, each series ${podsPerBlock} Pods per round after ${warmupCreatesPerBlock} unmeasured creates, order rotated per round. Before the rounds, each webhook server answered ${warming.durationMs / 1000} s of direct closed-loop reviews of the same Pod (${connections} connections), so that every series is measured with its request path compiled.`,
         `Webhook calls per Pod: ${round(callsPerPod, 2)} (more than 1 means the API server reinvoked it after another mutation).`,
         "API server columns: means from kube-apiserver's own histograms over the measured creates (apiserver_request_duration_seconds, apiserver_admission_webhook_admission_duration_seconds, which includes applying the patch, apiserver_admission_step_admission_duration_seconds, etcd_request_duration_seconds); the replay series answers every review with serve's answer for this Pod (same patch, warnings and audit annotations).",
       ],

@@ -29,7 +29,7 @@ export function mutatedPod(outcome: AdmissionOutcome): unknown {
 }
 
 /** The request the validating webhook receives: the same one, carrying the Pod after mutation. */
-function validationBody(body: unknown, outcome: AdmissionOutcome): unknown {
+export function validationBody(body: unknown, outcome: AdmissionOutcome): unknown {
   const request = (body as { request?: Record<string, unknown> }).request;
   if (!outcome.review.response.patch || typeof request !== 'object' || request === null) return body;
   return { ...(body as object), request: { ...request, object: mutatedPod(outcome) } };
