@@ -1,6 +1,7 @@
 // What the admission webhooks did: latency by webhook, operation and decision; decisions by policy and reason;
 // policies loaded; when the serving certificate expires.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { hotCounter, hotHistogram } from './hot-series.ts';
 import type { AdmissionOutcome } from '../webhook/review.ts';
 import type { PolicyLoadState } from '../policy/sources/policy-set.ts';
 
@@ -12,37 +13,19 @@ export interface AdmissionMetrics {
   setCertificateExpiry(notAfter: Date): void;
 }
 
-/**
- * prom-client hashes the label set on every observe()/inc(); this looks each labelled child up once per
- * combination of label values instead (a handful: webhooks × operations × decisions × policies).
- */
-function labelledChildren<Values extends string[], Child>(create: (...values: Values) => Child): (...values: Values) => Child {
-  const children = new Map<string, Child>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = children.get(key);
-    if (child === undefined) {
-      child = create(...values);
-      children.set(key, child);
-    }
-    return child;
-  };
-}
-
 export function admissionMetrics(registry: Registry): AdmissionMetrics {
-  const duration = new Histogram({
+  // Recorded on every admission: hot series (hot-series.ts), not prom-client's per-call label hashing.
+  const durationOf = hotHistogram(registry, {
     name: 'sandbox_storage_admission_duration_seconds',
     help: 'Time to answer an admission request, by webhook, operation and decision.',
     labelNames: ['webhook', 'operation', 'decision'],
     // Sub-millisecond resolution: the whole budget of a Pod create is a few milliseconds.
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-    registers: [registry],
   });
-  const decisions = new Counter({
+  const decisionsOf = hotCounter(registry, {
     name: 'sandbox_storage_admission_decisions_total',
     help: 'Admission decisions on sandbox Pods, by webhook, policy, decision and reason.',
     labelNames: ['webhook', 'policy', 'decision', 'reason'],
-    registers: [registry],
   });
   const policies = new Gauge({
     name: 'sandbox_storage_policies',
@@ -55,13 +38,6 @@ export function admissionMetrics(registry: Registry): AdmissionMetrics {
     help: 'When the serving certificate expires (Unix time).',
     registers: [registry],
   });
-
-  const durationOf = labelledChildren((webhook: string, operation: string, decision: string) =>
-    duration.labels({ webhook, operation, decision }),
-  );
-  const decisionsOf = labelledChildren((webhook: string, policy: string, decision: string, reason: string) =>
-    decisions.labels({ webhook, policy, decision, reason }),
-  );
 
   return {
     observe(webhook, outcome, durationSeconds) {
