@@ -1,6 +1,7 @@
 // Scenario 1: admission throughput and CPU cost. Closed-loop HTTPS keep-alive load of realistic AdmissionReviews
 // against `sandbox-storage serve` and, in the same run and alternating with it, against the ceiling server (a bare
 // Node HTTPS server that parses the JSON and answers a fixed AdmissionReview). Server CPU is read from /proc.
+import { join } from 'node:path';
 import jsonPatch from 'fast-json-patch';
 import { admissionPayloads, type AdmissionPayload } from '../lib/admission-payloads.ts';
 import { postReview } from '../lib/probe.ts';
@@ -93,7 +94,10 @@ export async function admissionThroughput(context: ScenarioContext): Promise<Sce
   const payloads = admissionPayloads();
   const rounds = context.smoke ? 1 : 5;
   const ceiling = await startCeilingServer(context.tls);
-  const serve = await startServe(context.cliPath, context.tls, context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {});
+  const serve = await startServe(context.cliPath, context.tls, {
+    logFile: join(context.workDir, 'admission-serve.log'),
+    ...(context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {}),
+  });
   const notes: string[] = [];
   try {
     const availableRoutes: Route[] = [];

@@ -65,8 +65,8 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
     client = await podClient(controlPlane);
     const pods = client;
     const namespace = await createTestNamespace(controlPlane, 'bench');
-    // Its log goes to a file, as under a container runtime: read through a pipe, every log line woke this process
-    // (the client timing the creates) in the middle of the create, a cost the bare webhook, which logs nothing, never had.
+    // Its log goes to a file (startServe): read through a pipe, every log line would wake this process (the client
+    // timing the creates) in the middle of the create.
     const serve = await startServe(context.cliPath, context.tls, { logFile: join(context.workDir, 'apiserver-serve.log') });
     servers.push(serve);
     const bare = await startBareWebhook(context.tls);

@@ -11,6 +11,7 @@
 // planned, and logs a JSON line whose msg matches `readyMessage` once its caches are synced.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../../test/harness/controlplane.ts';
@@ -124,7 +125,7 @@ export async function controllerScale(context: ScenarioContext, launcher: Contro
     // held the Pod creates back behind each other, so that the last one went out seconds late.
     client = await podClient(controlPlane, { maxSockets: 64 });
     const pods = client;
-    serve = await startServe(context.cliPath, context.tls);
+    serve = await startServe(context.cliPath, context.tls, { logFile: join(context.workDir, 'controller-serve.log') });
     const namespace = await createTestNamespace(controlPlane, 'bench-controller');
     const baselineNamespace = await createTestNamespace(controlPlane, 'bench-baseline');
     await registerMutatingWebhook(controlPlane.kubeConfig, shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${serve.port}`, context.tls.caPem));

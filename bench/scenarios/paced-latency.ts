@@ -1,6 +1,7 @@
 // Scenario 2: latency under a paced load. 1,000 sandbox-Pod admissions per second, open loop, latency counted from
 // each request's intended send time (a stall is charged to every request queued behind it), against the ceiling
 // server and `sandbox-storage serve` in the same run.
+import { join } from 'node:path';
 import { admissionPayloads } from '../lib/admission-payloads.ts';
 import { processCpuMicros } from '../lib/process-stats.ts';
 import { progress } from '../lib/progress.ts';
@@ -47,7 +48,10 @@ export async function pacedLatency(context: ScenarioContext): Promise<ScenarioRe
   } finally {
     await ceiling.stop();
   }
-  const serve = await startServe(context.cliPath, context.tls, context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {});
+  const serve = await startServe(context.cliPath, context.tls, {
+    logFile: join(context.workDir, 'latency-serve.log'),
+    ...(context.cpuProfileDir ? { cpuProfileDir: context.cpuProfileDir } : {}),
+  });
   let ours: PacedMeasurement;
   try {
     progress(`latency: sandbox-storage serve, ${ratePerSecond} req/s for ${seconds}s`);
