@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/wait.ts';
+import { lineBatch } from '../../src/commands/process-logger.ts';
 
 const loggerModule = new URL('../../src/commands/process-logger.ts', import.meta.url).pathname;
 
@@ -43,5 +44,20 @@ describe('processLogger', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+});
+
+describe('lineBatch', () => {
+  it('hands lines on joined once enough bytes wait, and the rest on flush', () => {
+    const written: string[] = [];
+    const batch = lineBatch({ write: (text: string) => written.push(text) }, 10);
+    batch.write('{"a":1}\n');
+    expect(written).toEqual([]);
+    batch.write('{"b":2}\n');
+    expect(written).toEqual(['{"a":1}\n{"b":2}\n']);
+    batch.write('{"c":3}\n');
+    batch.flush();
+    batch.flush();
+    expect(written).toEqual(['{"a":1}\n{"b":2}\n', '{"c":3}\n']);
   });
 });
