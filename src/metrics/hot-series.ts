@@ -3,7 +3,7 @@
 // sandbox admission's CPU (bench A/B). Here a label set is resolved to its accumulator once, and the registry reads
 // the same exposition from them when scraped: each series is a collector with get() and reset(), the two methods
 // prom-client's Registry calls on any metric it holds.
-import type { Metric, Registry } from 'prom-client';
+import { validateMetricName, type Metric, type Registry } from 'prom-client';
 
 interface Sample {
   metricName?: string;
@@ -39,11 +39,11 @@ export interface HistogramChild {
   observe(value: number): void;
 }
 
-const validName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+// prom-client exports its metric-name check, not its label-name one.
 const validLabelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 function checkOptions(options: SeriesOptions): void {
-  if (!validName.test(options.name)) throw new Error(`invalid metric name ${JSON.stringify(options.name)}`);
+  if (!validateMetricName(options.name)) throw new Error(`invalid metric name ${JSON.stringify(options.name)}`);
   if (options.labelNames.length === 0) throw new Error(`${options.name}: a hot series needs at least one label (use prom-client's own otherwise)`);
   for (const label of options.labelNames) {
     if (!validLabelName.test(label) || label === 'le') throw new Error(`invalid label name ${JSON.stringify(label)} of ${options.name}`);
