@@ -1,9 +1,9 @@
 // The init container that seeds the volume from the sandbox image and merges later image versions into it.
-import type { V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1PodSecurityContext, V1SecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { Policy } from '../policy/types.ts';
 import { seedStagingPath } from '../policy/validate.ts';
 import { seedEnvironment } from './seed-script.ts';
-import { scriptDelivery } from './seed-script-delivery.ts';
+import { scriptDelivery, type SeedParameter } from './seed-script-delivery.ts';
 
 export { escapeForKubelet } from './seed-script-delivery.ts';
 
@@ -94,16 +94,17 @@ export function buildSeedInjection(policy: Policy, context: SeedContext): SeedIn
 
   const uid = sandbox.securityContext?.runAsUser ?? podSecurityContext?.runAsUser;
   const gid = sandbox.securityContext?.runAsGroup ?? podSecurityContext?.runAsGroup ?? podSecurityContext?.fsGroup;
-  const env: V1EnvVar[] = [
+  // The script's parameters: set by the first line of its command (seedParameterLine), not as the container's env.
+  const parameters: SeedParameter[] = [
     { name: seedEnvironment.source, value: imageVolume ? `${seedImageMountPath}${seed.path}` : seed.path },
     { name: seedEnvironment.target, value: seedStagingPath },
     { name: seedEnvironment.sentinel, value: seed.sentinel },
     { name: seedEnvironment.image, value: sandbox.image ?? '' },
   ];
-  if (uid !== undefined) env.push({ name: seedEnvironment.uid, value: String(uid) });
-  if (gid !== undefined) env.push({ name: seedEnvironment.gid, value: String(gid) });
-  if (seed.reseed !== 'merge') env.push({ name: seedEnvironment.reseed, value: seed.reseed });
-  if (seed.imageOwnedPaths.length > 0) env.push({ name: seedEnvironment.imageOwned, value: seed.imageOwnedPaths.join('\n') });
+  if (uid !== undefined) parameters.push({ name: seedEnvironment.uid, value: String(uid) });
+  if (gid !== undefined) parameters.push({ name: seedEnvironment.gid, value: String(gid) });
+  if (seed.reseed !== 'merge') parameters.push({ name: seedEnvironment.reseed, value: seed.reseed });
+  if (seed.imageOwnedPaths.length > 0) parameters.push({ name: seedEnvironment.imageOwned, value: seed.imageOwnedPaths.join('\n') });
 
   const stagingMount: V1VolumeMount = { name: seededMount.name, mountPath: seedStagingPath };
   if (seededMount.subPath !== undefined) stagingMount.subPath = seededMount.subPath;
@@ -113,16 +114,15 @@ export function buildSeedInjection(policy: Policy, context: SeedContext): SeedIn
   let sandboxMount: V1VolumeMount | undefined;
   const ownSubPath = sandbox.volumeMounts?.find((mount) => mount.mountPath === seededMount.mountPath)?.subPath;
   if (policy.spec.mode === 'workspace' && seededMount.subPath === undefined && [undefined, '', seedHomeDirectory].includes(ownSubPath)) {
-    env.push({ name: seedEnvironment.home, value: seedHomeDirectory });
+    parameters.push({ name: seedEnvironment.home, value: seedHomeDirectory });
     sandboxMount = { ...seededMount, subPath: seedHomeDirectory };
   }
 
-  const delivery = scriptDelivery(policy);
+  const delivery = scriptDelivery(policy, parameters);
   const container: V1Container = {
     name: seedContainerName,
     image: imageVolume ? seed.seederImage : sandbox.image,
     command: delivery.command,
-    env,
     volumeMounts: delivery.mount ? [stagingMount, delivery.mount] : [stagingMount],
   };
   if (!imageVolume && sandbox.imagePullPolicy !== undefined) container.imagePullPolicy = sandbox.imagePullPolicy;

@@ -43,6 +43,27 @@ export function verifiedScriptWrapper(file: string, sha256: string, terminationL
   ].join('\n');
 }
 
+/** One parameter of the seed script (an environment variable it reads, see seedEnvironment). */
+export interface SeedParameter {
+  name: string;
+  value: string;
+}
+
+/** A POSIX sh single-quoted word: any text, newlines and quotes included, reaches the shell unchanged. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The first line of the seed container's shell command: the script's parameters, exported so that the script the
+ * wrapper runs sees them. In the command rather than the container's env, because every field of a Pod spec costs
+ * the API server, etcd and each Pod watcher on every sandbox Pod (bench: Pod CREATE overhead), and one string
+ * costs less than a list of objects.
+ */
+export function seedParameterLine(parameters: readonly SeedParameter[]): string {
+  return `export ${parameters.map(({ name, value }) => `${name}=${shellQuote(value)}`).join(' ')}`;
+}
+
 export interface ScriptDelivery {
   command: string[];
   /** The volume the script comes from, and its mount in the seed container (none for inline). */
@@ -65,20 +86,22 @@ function escapedWrapper(file: string): string {
 
 let escapedInlineScript: string | undefined;
 
-export function scriptDelivery(policy: Policy): ScriptDelivery {
+/** `parameters`: what the script reads, set by the command's first line (see seedParameterLine). */
+export function scriptDelivery(policy: Policy, parameters: readonly SeedParameter[]): ScriptDelivery {
   const seed = policy.spec.seed;
-  if (seed.scriptDelivery === 'inline') return { command: ['/bin/sh', '-c', (escapedInlineScript ??= escapeForKubelet(seedScript))] };
+  const line = escapeForKubelet(seedParameterLine(parameters));
+  if (seed.scriptDelivery === 'inline') return { command: ['/bin/sh', '-c', `${line}\n${(escapedInlineScript ??= escapeForKubelet(seedScript))}`] };
   const mount: V1VolumeMount = { name: seedScriptVolumeName, mountPath: seedScriptMountPath, readOnly: true };
   if (seed.scriptDelivery === 'imageVolume') {
     return {
-      command: ['/bin/sh', '-c', escapedWrapper(`${seedScriptMountPath}/${seedScriptImagePath}`)],
+      command: ['/bin/sh', '-c', `${line}\n${escapedWrapper(`${seedScriptMountPath}/${seedScriptImagePath}`)}`],
       volume: { name: seedScriptVolumeName, image: { reference: seed.scriptImage } },
       mount,
     };
   }
   const configMapName = seedScriptConfigMapName();
   return {
-    command: ['/bin/sh', '-c', escapedWrapper(`${seedScriptMountPath}/${seedScriptKey}`)],
+    command: ['/bin/sh', '-c', `${line}\n${escapedWrapper(`${seedScriptMountPath}/${seedScriptKey}`)}`],
     // 0444: readable by whichever user the seeder runs as; nothing in the volume is executable or writable.
     volume: { name: seedScriptVolumeName, configMap: { name: configMapName, defaultMode: 0o444 } },
     mount,

@@ -8,6 +8,7 @@ import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { policyFrom } from '../fixtures/pods.ts';
 import { createTestNamespace, startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
+import { seedParameters } from '../harness/seed-parameters.ts';
 import {
   registerShippedWebhook,
   startTestWebhook,
@@ -101,7 +102,7 @@ describe('the mutated sandbox Pod under PodSecurity admission', () => {
     const seed = seedOf(created);
     expect(seed?.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(seed?.securityContext?.runAsUser).toBeUndefined(); // the Pod's runAsUser 1000 applies: no chown possible
-    expect(seed?.env).toContainEqual({ name: 'SEED_UID', value: '1000' });
+    expect(seedParameters(seed)).toMatchObject({ SEED_UID: '1000' });
     expect(created.spec?.volumes?.some((volume) => volume.name === 'sandbox-storage-workspace')).toBe(true);
   });
 
@@ -115,7 +116,7 @@ describe('the mutated sandbox Pod under PodSecurity admission', () => {
     const created = await core.createNamespacedPod({ namespace: namespaces.baseline, body: baselinePod() });
     const seed = seedOf(created);
     expect(seed?.securityContext).toMatchObject({ runAsUser: 0, capabilities: { drop: ['ALL'], add: rootSeederCapabilities } });
-    expect(seed?.env).toEqual(expect.arrayContaining([{ name: 'SEED_UID', value: '1000' }, { name: 'SEED_GID', value: '1000' }]));
+    expect(seedParameters(seed)).toMatchObject({ SEED_UID: '1000', SEED_GID: '1000' });
   });
 
   it('restricted, shell-less image declared: admitted without a seed container', async () => {

@@ -1,7 +1,7 @@
 import jsonPatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { type AdmissionRequest } from '../../src/webhook/review.ts';
-import { seedScriptConfigMapName, seedScriptMountPath, seedScriptVolumeName, escapeForKubelet, verifiedScriptWrapper } from '../../src/admission/seed-script-delivery.ts';
+import { seedScriptConfigMapName, seedScriptMountPath, seedScriptVolumeName, escapeForKubelet, seedParameterLine, verifiedScriptWrapper } from '../../src/admission/seed-script-delivery.ts';
 import { seedScriptSha256 } from '../../src/admission/seed-script.ts';
 import { workspaceClaimName, workspaceIdentityHash } from '../../src/naming/identity-names.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
@@ -37,26 +37,32 @@ function applied(pod: unknown, patch: unknown[]): Record<string, unknown> {
 /** What configMap delivery (the default) adds: the ConfigMap volume and its read-only mount in the seed container. */
 const scriptVolume = { name: seedScriptVolumeName, configMap: { name: seedScriptConfigMapName(), defaultMode: 0o444 } };
 const scriptMount = { name: seedScriptVolumeName, mountPath: seedScriptMountPath, readOnly: true };
-const seedCommand = ['/bin/sh', '-c', escapeForKubelet(verifiedScriptWrapper(`${seedScriptMountPath}/seed.sh`, seedScriptSha256))];
+/** The seed container's command: the parameter line with these parameters, then the hash-checking wrapper. */
+function seedCommand(parameters: Array<{ name: string; value: string }>): string[] {
+  return ['/bin/sh', '-c', `${escapeForKubelet(seedParameterLine(parameters))}\n${escapeForKubelet(verifiedScriptWrapper(`${seedScriptMountPath}/seed.sh`, seedScriptSha256))}`];
+}
 
 const aliceT1Claim = workspaceClaimName('sandbox-', { scope: 'thread', user: 'alice', thread: 't1' });
 
-function seedContainer(overrides: { subPath?: string; env?: Array<{ name: string; value: string }>; extra?: object } = {}) {
+function seedParametersFor(overrides: { subPath?: string; parameters?: Array<{ name: string; value: string }> }) {
+  return [
+    { name: 'SEED_SOURCE', value: '/sandbox' },
+    { name: 'SEED_TARGET', value: '/sandbox-storage/seed-target' },
+    { name: 'SEED_SENTINEL', value: '.sandbox-storage-seeded' },
+    { name: 'SEED_IMAGE', value: 'registry.example/sandbox:1' },
+    ...(overrides.parameters ?? []),
+    // Workspace volumes: the sandbox mounts the home directory the seeder makes.
+    ...(overrides.subPath ? [] : [{ name: 'SEED_HOME', value: '.sandbox-storage-home' }]),
+  ];
+}
+
+function seedContainer(overrides: { subPath?: string; parameters?: Array<{ name: string; value: string }>; extra?: object } = {}) {
   const mount: Record<string, unknown> = { name: 'sandbox-storage-workspace', mountPath: '/sandbox-storage/seed-target' };
   if (overrides.subPath) Object.assign(mount, { name: 'sandbox-storage-shared', subPath: overrides.subPath });
   return {
     name: 'sandbox-storage-seed',
     image: 'registry.example/sandbox:1',
-    command: seedCommand,
-    env: [
-      { name: 'SEED_SOURCE', value: '/sandbox' },
-      { name: 'SEED_TARGET', value: '/sandbox-storage/seed-target' },
-      { name: 'SEED_SENTINEL', value: '.sandbox-storage-seeded' },
-      { name: 'SEED_IMAGE', value: 'registry.example/sandbox:1' },
-      ...(overrides.env ?? []),
-      // Workspace volumes: the sandbox mounts the home directory the seeder makes.
-      ...(overrides.subPath ? [] : [{ name: 'SEED_HOME', value: '.sandbox-storage-home' }]),
-    ],
+    command: seedCommand(seedParametersFor(overrides)),
     volumeMounts: [mount, scriptMount],
     ...overrides.extra,
   };
@@ -148,11 +154,10 @@ describe('workspace mode', () => {
       { op: 'add', path: '/spec/containers/1/volumeMounts/1', value: { name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: '.sandbox-storage-home' } },
       { op: 'replace', path: '/spec/initContainers/0/image', value: 'registry.example/sandbox:1' },
       { op: 'replace', path: '/spec/initContainers/0/name', value: 'sandbox-storage-seed' },
-      { op: 'add', path: '/spec/initContainers/0/command', value: seedCommand },
       {
         op: 'add',
-        path: '/spec/initContainers/0/env',
-        value: seedContainer({ env: [{ name: 'SEED_UID', value: '1000' }, { name: 'SEED_GID', value: '2000' }] }).env,
+        path: '/spec/initContainers/0/command',
+        value: seedCommand(seedParametersFor({ parameters: [{ name: 'SEED_UID', value: '1000' }, { name: 'SEED_GID', value: '2000' }] })),
       },
       {
         op: 'add',

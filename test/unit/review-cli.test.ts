@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { workspaceClaimName } from '../../src/naming/identity-names.ts';
 import { admissionReviewFor, decodePatch, sandboxPod } from '../fixtures/pods.ts';
+import { seedParameters } from '../harness/seed-parameters.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'sandbox-storage-cli-'));
@@ -50,7 +51,7 @@ describe('sandbox-storage review', () => {
     expect(code).toBe(0);
     expect(json.kind).toBe('Pod');
     expect(json.spec.initContainers[0].name).toBe('sandbox-storage-seed');
-    expect(json.spec.initContainers[0].env).toContainEqual({ name: 'SEED_UID', value: '1000' });
+    expect(seedParameters(json.spec.initContainers[0])).toMatchObject({ SEED_UID: '1000' });
     expect(json.spec.containers[0].volumeMounts).toEqual([{ name: 'sandbox-storage-workspace', mountPath: '/sandbox', subPath: '.sandbox-storage-home' }]);
     expect(json.metadata.generateName).toBe('sandbox-');
   });

@@ -8,6 +8,7 @@ import { seedImageVolumeName, seedContainerName } from '../../src/admission/seed
 import { seedScriptMountPath, seedScriptVolumeName } from '../../src/admission/seed-script-delivery.ts';
 import { validatePolicyDocument } from '../../src/policy/validate.ts';
 import { policyFrom, sandboxPod } from '../fixtures/pods.ts';
+import { seedParameters } from '../harness/seed-parameters.ts';
 
 function request(namespaceLabels?: Record<string, string>): PlanRequest {
   return { operation: 'CREATE', namespace: 'agents', dryRun: false, userInfo: {}, ...(namespaceLabels ? { namespaceLabels } : {}) };
@@ -28,7 +29,7 @@ function plan(pod: V1Pod, spec: Record<string, unknown> = {}, namespaceLabels?: 
   return { result, mutated, seed };
 }
 
-const env = (container: V1Container | undefined) => Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value]));
+const env = seedParameters;
 
 const restrictedSandbox: Partial<V1Container> = {
   securityContext: {
@@ -92,6 +93,14 @@ describe('seed options passed to the script', () => {
     const { seed } = plan(podWith({}));
     expect(Object.keys(env(seed)).sort()).toEqual(['SEED_HOME', 'SEED_IMAGE', 'SEED_SENTINEL', 'SEED_SOURCE', 'SEED_TARGET']);
     expect(env(seed).SEED_IMAGE).toBe('registry.example/sandbox:2');
+    // Set by the command's first line: no env list in the Pod spec.
+    expect(seed?.env).toBeUndefined();
+  });
+
+  it('values reach the script exactly, whatever the Pod\'s author put in them: quotes, $(...), $$, newlines', () => {
+    const image = "registry.example/x:1'$(touch /tmp/pwned)$$;`id`\n\\'\"";
+    const { seed } = plan(podWith({ image }), { seed: { imageOwnedPaths: ["it's", 'a\nb', '$(HOME)'] } });
+    expect(env(seed)).toMatchObject({ SEED_IMAGE: image, SEED_IMAGE_OWNED: "it's\na\nb\n$(HOME)" });
   });
 
   it('reseed never and image-owned paths', () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSeedInjection, escapeForKubelet } from '../../src/admission/seed-container.ts';
 import { seedScript } from '../../src/admission/seed-script.ts';
 import { kubeletExpand } from '../harness/kubelet-expansion.ts';
+import { seedCommandParts } from '../harness/seed-parameters.ts';
 import { policyFrom } from '../fixtures/pods.ts';
 
 describe('seed container command under kubelet expansion', () => {
@@ -27,9 +28,9 @@ describe('seed container command under kubelet expansion', () => {
       namespaceLabels: {},
       seededMount: { name: 'work', mountPath: '/sandbox' },
     });
-    const command = injection.container?.command ?? [];
-    expect(command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
-    expect(kubeletExpand(command[2] ?? '', env)).toBe(seedScript);
+    const { parameterLine, rest } = seedCommandParts(injection.container, env);
+    expect(parameterLine).toMatch(/^export SEED_SOURCE='\/sandbox' /);
+    expect(rest).toBe(seedScript);
   });
 
   it('escapes variables and literal dollars alike', () => {

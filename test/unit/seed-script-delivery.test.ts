@@ -15,12 +15,14 @@ import {
   escapeForKubelet,
   seedScriptConfigMapName,
   seedScriptMountPath,
+  seedParameterLine,
   seedScriptVolumeName,
   verifiedScriptWrapper,
 } from '../../src/admission/seed-script-delivery.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import type { Policy } from '../../src/policy/types.ts';
 import { kubeletExpand } from '../harness/kubelet-expansion.ts';
+import { seedCommandParts } from '../harness/seed-parameters.ts';
 import { seedShells } from '../harness/seed-runner.ts';
 import { admissionReviewFor, decodePatch, policyFrom, sandboxPod } from '../fixtures/pods.ts';
 import { reviewPodMutation } from '../../src/webhook/mutate.ts';
@@ -47,7 +49,7 @@ describe('what each script delivery injects', () => {
     expect(seed.scriptConfigMap).toBe(seedScriptConfigMapName());
     expect(seed.scriptVolume).toEqual({ name: seedScriptVolumeName, configMap: { name: seedScriptConfigMapName(), defaultMode: 0o444 } });
     expect(seed.container?.volumeMounts).toContainEqual({ name: seedScriptVolumeName, mountPath: seedScriptMountPath, readOnly: true });
-    const shell = kubeletExpand(seed.container?.command?.[2] ?? '', { f: 'X', m: 'X', s: 'X', h: 'X', e: 'X' });
+    const shell = seedCommandParts(seed.container, { f: 'X', m: 'X', s: 'X', h: 'X', e: 'X' }).rest;
     expect(shell).toBe(verifiedScriptWrapper('/sandbox-storage/seed-script/seed.sh', seedScriptSha256));
     expect(shell).toContain(seedScriptSha256);
     expect(JSON.stringify(seed.container)).not.toContain('SEED_SENTINEL}');
@@ -58,7 +60,7 @@ describe('what each script delivery injects', () => {
     expect(seed.scriptConfigMap).toBeUndefined();
     expect(seed.scriptVolume).toEqual({ name: seedScriptVolumeName, image: { reference: scriptImage } });
     expect(seed.container?.volumeMounts).toContainEqual({ name: seedScriptVolumeName, mountPath: seedScriptMountPath, readOnly: true });
-    expect(kubeletExpand(seed.container?.command?.[2] ?? '', {})).toBe(
+    expect(seedCommandParts(seed.container).rest).toBe(
       verifiedScriptWrapper('/sandbox-storage/seed-script/app/dist/src/seed/seed.sh', seedScriptSha256),
     );
   });
@@ -110,15 +112,18 @@ describe('the hash-checking wrapper, as the kubelet hands it to the shell', () =
   const script = '#!/bin/sh\n# a script with $(command) and $$ and $(SEED_SOURCE)\np=$$;echo "ran from $(printf %s "$SEED_SOURCE") pid-${p:+set}"\n';
   let case_ = 0;
 
-  /** Runs the wrapper for `file` and `sha256` exactly as the kubelet would hand it over (escaped, then expanded). */
-  function runWrapper(shell: (typeof shells)[number], file: string, sha256: string, path?: string) {
+  /**
+   * Runs the wrapper for `file` and `sha256` exactly as the kubelet would hand it over (escaped, then expanded), after
+   * the parameter line that sets SEED_SOURCE to `source`, as in the seed container's command.
+   */
+  function runWrapper(shell: (typeof shells)[number], file: string, sha256: string, path?: string, source = '/sandbox') {
     const log = join(work, `termination-${(case_ += 1)}`);
-    const command = escapeForKubelet(verifiedScriptWrapper(file, sha256, log));
-    const env = { SEED_SOURCE: '/sandbox' };
-    const text = kubeletExpand(command, env);
+    const command = `${escapeForKubelet(seedParameterLine([{ name: 'SEED_SOURCE', value: source }]))}\n${escapeForKubelet(verifiedScriptWrapper(file, sha256, log))}`;
+    // The kubelet expands $(NAME) from the container's env: the seed container has none of its own, only the parameter line.
+    const text = kubeletExpand(command, { SEED_SOURCE: 'expanded by the kubelet' });
     const pathValue = path ?? [...(shell.binDir ? [shell.binDir] : []), process.env.PATH ?? '/usr/bin:/bin'].join(':');
     const result = spawnSync(shell.argv[0] as string, [...shell.argv.slice(1), '-c', text], {
-      env: { PATH: pathValue, LC_ALL: 'C', ...env },
+      env: { PATH: pathValue, LC_ALL: 'C' },
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -134,6 +139,16 @@ describe('the hash-checking wrapper, as the kubelet hands it to the shell', () =
         expect(result.stderr).toBe('');
         expect(result.status).toBe(0);
         expect(result.stdout).toBe('ran from /sandbox pid-set\n');
+      });
+
+      it('hands the script its parameters exactly, quotes, $(...) and $$ in them included', () => {
+        const file = join(work, 'good-hostile.sh');
+        writeFileSync(file, script);
+        const source = "/sand box'$(touch /tmp/x)$$;`id`\n'\\";
+        const result = runWrapper(shell, file, scriptSha256(script), undefined, source);
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe(`ran from ${source} pid-set\n`);
       });
 
       it('refuses a script with other content, says so in the log and the termination message, runs none of it', () => {
