@@ -50,7 +50,7 @@ export interface SeedParameter {
 }
 
 /** A POSIX sh single-quoted word: any text, newlines and quotes included, reaches the shell unchanged. */
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return `'${text.replace(/'/g, "'\\''")}'`;
 }
 
