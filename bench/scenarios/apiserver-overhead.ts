@@ -1,9 +1,10 @@
 // Scenario 3: what the webhook adds to a Pod CREATE through a real kube-apiserver. Sequential creates of the same
-// sandbox Pod with no webhook registered, with `sandbox-storage serve` registered (the shipped settings) and with
-// a bare Node mutating webhook registered (same settings), interleaved in rounds on one API server in one run. A
-// fourth series replays serve's answer from a bare server: the same patch, warnings and annotations, without
-// serve's work, so the gap to the bare webhook splits into what serve takes to answer and what its answer costs
-// the API server. The API server's own histograms (read around each block) say where in the request time goes.
+// sandbox Pod with no webhook, with `sandbox-storage serve` (the shipped registration), with a bare Node mutating
+// webhook (same registration) and with a bare server replaying serve's answer (the same patch, warnings and
+// annotations without serve's work: the gap to the bare webhook splits into what serve takes to answer and what its
+// answer costs the API server). Every series has its own namespace, and its webhook is registered for that namespace
+// only, so consecutive creates rotate through the series: a drift of the machine's speed hits all of them alike, and
+// every webhook is called as in a cluster, between other requests, not in a warm streak of its own.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
@@ -11,14 +12,14 @@ import { createTestNamespace, startControlPlane, type ControlPlane } from '../..
 import { waitFor } from '../../test/harness/wait.ts';
 import { registerMutatingWebhook, shippedMutatingWebhook, waitUntilWebhookActive } from '../../test/harness/webhook.ts';
 import { admissionPayloads, podForCreate } from '../lib/admission-payloads.ts';
-import { accumulate, apiServerSnapshot, emptySnapshot, meanMs, type ApiServerSnapshot } from '../lib/apiserver-metrics.ts';
+import { webhookCallTotals } from '../lib/apiserver-metrics.ts';
 import { postReview } from '../lib/probe.ts';
 import { podClient, type PodClient } from '../lib/pod-client.ts';
 import { runLoad } from '../load/load-client.ts';
 import type { ClosedLoopResult } from '../load/load-types.ts';
 import { progress } from '../lib/progress.ts';
 import { startBareWebhook, startReplayWebhook, startServe, type RunningServer } from '../lib/servers.ts';
-import { round, summarize, type LatencySummary } from '../lib/stats.ts';
+import { median, round, summarize, type LatencySummary } from '../lib/stats.ts';
 import { comparison, target, type ScenarioResult } from '../report/results.ts';
 import { reviewUid } from './admission-throughput.ts';
 import type { ScenarioContext } from './context.ts';
@@ -32,8 +33,13 @@ const seriesNames: Record<SeriesId, string> = {
   replay: "bare Node webhook answering serve's answer",
 };
 const bareAnnotation = 'bench.sandbox-storage.io/bare-webhook';
-const warmupCreatesPerBlock = 5;
 const connections = 8;
+/** The webhook's name in each registration: kube-apiserver's webhook histogram tells the series apart by it. */
+const webhookNames: Record<Exclude<SeriesId, 'none'>, string> = {
+  'sandbox-storage': 'mutate.sandbox-storage.io',
+  bare: 'bare.bench.sandbox-storage.io',
+  replay: 'replay.bench.sandbox-storage.io',
+};
 
 const injectedBySandboxStorage = (pod: k8s.V1Pod) => (pod.spec?.volumes ?? []).some((volume) => volume.name.startsWith('sandbox-storage-'));
 const annotatedByBare = (pod: k8s.V1Pod) => pod.metadata?.annotations?.[bareAnnotation] === 'true';
@@ -52,19 +58,44 @@ async function settledServeCalls(serve: RunningServer, atLeast: number, since = 
   return lastCounted;
 }
 
+/** The shipped registration, pointed at `url`, its webhook named `webhookName`, for Pods of `namespace` only. */
+function registrationFor(series: Exclude<SeriesId, 'none'>, url: string, caPem: string, namespace: string): k8s.V1MutatingWebhookConfiguration {
+  const configuration = shippedMutatingWebhook(`bench-${series}`, url, caPem);
+  for (const webhook of configuration.webhooks ?? []) {
+    webhook.name = webhookNames[series];
+    const expressions = webhook.namespaceSelector?.matchExpressions ?? [];
+    webhook.namespaceSelector = { ...webhook.namespaceSelector, matchExpressions: [...expressions, { key: 'kubernetes.io/metadata.name', operator: 'In', values: [namespace] }] };
+  }
+  return configuration;
+}
+
+/** Which webhook changed a created Pod: serve and its replay inject the storage, the bare webhook annotates. */
+function changedBy(created: k8s.V1Pod): 'storage' | 'bare' | 'none' | 'both' {
+  const storage = injectedBySandboxStorage(created);
+  const bare = annotatedByBare(created);
+  return storage && bare ? 'both' : storage ? 'storage' : bare ? 'bare' : 'none';
+}
+const expectedChange: Record<SeriesId, ReturnType<typeof changedBy>> = { none: 'none', 'sandbox-storage': 'storage', bare: 'bare', replay: 'storage' };
+
+/** p50 overhead of `series` over no webhook, in units of the bare webhook's, over the samples in [from, to). */
+function overheadRatio(samples: Record<SeriesId, number[]>, series: SeriesId, from: number, to: number): number {
+  const p50 = (id: SeriesId) => median(samples[id].slice(from, to));
+  const none = p50('none');
+  return (p50(series) - none) / (p50('bare') - none);
+}
+
 export async function apiServerOverhead(context: ScenarioContext): Promise<ScenarioResult> {
-  const rounds = context.smoke ? 2 : 10;
-  const podsPerBlock = context.smoke ? 15 : 52;
+  const creates = context.smoke ? 30 : 1_000;
+  const warmupCreates = context.smoke ? 3 : 20;
   const pod = podForCreate(admissionPayloads().find((payload) => payload.id === 'sandbox-5.5k')!) as k8s.V1Pod;
   progress('apiserver: starting etcd and kube-apiserver (no controller manager)');
   const controlPlane: ControlPlane = await startControlPlane();
   const servers: RunningServer[] = [];
-  let unregister: (() => Promise<void>) | undefined;
+  const unregister: (() => Promise<void>)[] = [];
   let client: PodClient | undefined;
   try {
     client = await podClient(controlPlane);
     const pods = client;
-    const namespace = await createTestNamespace(controlPlane, 'bench');
     // Its log goes to a file (startServe): read through a pipe, every log line would wake this process (the client
     // timing the creates) in the middle of the create.
     const serve = await startServe(context.cliPath, context.tls, { logFile: join(context.workDir, 'apiserver-serve.log') });
@@ -90,62 +121,57 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
       if (result.errors > 0) throw new Error(`${server.name}: ${result.errors} bad answers while warming, first: ${result.firstError}`);
       if (server === serve) await settledServeCalls(serve, result.completed);
     }
-    const configurations = {
-      'sandbox-storage': shippedMutatingWebhook('sandbox-storage-webhook', `https://127.0.0.1:${serve.port}`, context.tls.caPem),
-      bare: shippedMutatingWebhook('bench-bare-webhook', `https://127.0.0.1:${bare.port}`, context.tls.caPem),
-      replay: shippedMutatingWebhook('bench-replay-webhook', `https://127.0.0.1:${replay.port}`, context.tls.caPem),
-    };
-    const dryRun = async () => (await pods.create(namespace, pod, { dryRun: true })).pod;
 
-    const activate = async (series: SeriesId) => {
-      if (unregister) await unregister();
-      unregister = undefined;
-      // Removal reaches the API server's webhook cache asynchronously: wait until no webhook is called, so that
-      // serve and its replay (which mutate alike) are never both registered.
-      await waitFor(async () => {
-        const created = await dryRun();
-        return !injectedBySandboxStorage(created) && !annotatedByBare(created);
-      }, { description: 'the API server to stop calling the removed webhooks', timeoutMs: 60_000, intervalMs: 100 });
-      if (series === 'none') return;
-      unregister = await registerMutatingWebhook(controlPlane.kubeConfig, configurations[series]);
-      await waitUntilWebhookActive(controlPlane.kubeConfig, namespace, pod, series === 'bare' ? annotatedByBare : injectedBySandboxStorage);
-    };
+    const namespaces = {} as Record<SeriesId, string>;
+    for (const series of seriesOrder) namespaces[series] = await createTestNamespace(controlPlane, `bench-${series}`);
+    const urls = { 'sandbox-storage': serve, bare, replay };
+    for (const series of ['sandbox-storage', 'bare', 'replay'] as const) {
+      progress(`apiserver: registering ${seriesNames[series]} for namespace ${namespaces[series]}`);
+      const configuration = registrationFor(series, `https://127.0.0.1:${urls[series].port}`, context.tls.caPem, namespaces[series]);
+      unregister.push(await registerMutatingWebhook(controlPlane.kubeConfig, configuration));
+      await waitUntilWebhookActive(controlPlane.kubeConfig, namespaces[series], pod, (created) => changedBy(created) === expectedChange[series]);
+    }
 
     const samples: Record<SeriesId, number[]> = { none: [], 'sandbox-storage': [], bare: [], replay: [] };
-    const inside: Record<SeriesId, ApiServerSnapshot> = { none: emptySnapshot(), 'sandbox-storage': emptySnapshot(), bare: emptySnapshot(), replay: emptySnapshot() };
     const storedBytes: Partial<Record<SeriesId, number>> = {};
-    const metrics = async () => apiServerSnapshot(await pods.getText('/metrics'));
-    let measuredServeCalls = 0;
-    for (let roundIndex = 0; roundIndex < rounds; roundIndex += 1) {
-      // Rotate the order so no series always runs first after a quiet API server.
-      const order = seriesOrder.map((_, index) => seriesOrder[(index + roundIndex) % seriesOrder.length] as SeriesId);
-      for (const series of order) {
-        progress(`apiserver: round ${roundIndex + 1}/${rounds}, ${podsPerBlock} Pod creates, ${seriesNames[series]}`);
-        await activate(series);
-        for (let index = 0; index < warmupCreatesPerBlock; index += 1) await pods.create(namespace, pod);
-        // Log lines arrive through a pipe: wait until every call so far is counted before starting the block.
-        const callsBefore = await settledServeCalls(serve, series === 'sandbox-storage' ? warmupCreatesPerBlock : 0);
-        const before = await metrics();
-        for (let index = 0; index < podsPerBlock; index += 1) {
-          const { pod: created, elapsedMs } = await pods.create(namespace, pod);
-          samples[series].push(elapsedMs);
-          if (series !== 'none' && series !== 'bare' && !injectedBySandboxStorage(created)) throw new Error('a sandbox Pod was created without its storage');
-          if (series === 'bare' && !annotatedByBare(created)) throw new Error('a Pod was created without the bare webhook');
-          storedBytes[series] = Buffer.byteLength(JSON.stringify(created));
-        }
-        accumulate(inside[series], before, await metrics());
-        if (series === 'sandbox-storage') measuredServeCalls += (await settledServeCalls(serve, podsPerBlock, callsBefore)) - callsBefore;
+    const createIn = async (series: SeriesId) => {
+      const { pod: created, elapsedMs } = await pods.create(namespaces[series], pod);
+      const change = changedBy(created);
+      if (change !== expectedChange[series]) throw new Error(`a Pod of series ${seriesNames[series]} came back changed by ${change}, expected ${expectedChange[series]}`);
+      storedBytes[series] = Buffer.byteLength(JSON.stringify(created));
+      return elapsedMs;
+    };
+    progress(`apiserver: ${warmupCreates} unmeasured creates per series`);
+    for (let index = 0; index < warmupCreates; index += 1) for (const series of seriesOrder) await createIn(series);
+    // Log lines arrive in batches: wait until every call so far is counted before the measured creates.
+    const callsBefore = await settledServeCalls(serve, warmupCreates);
+    const webhookCallsBefore = webhookCallTotals(await pods.getText('/metrics'), Object.values(webhookNames));
+    for (let index = 0; index < creates; index += 1) {
+      // Rotated, so that every series follows every other equally often.
+      for (let offset = 0; offset < seriesOrder.length; offset += 1) {
+        const series = seriesOrder[(index + offset) % seriesOrder.length] as SeriesId;
+        samples[series].push(await createIn(series));
       }
+      if ((index + 1) % 250 === 0) progress(`apiserver: ${index + 1}/${creates} rounds of one create per series`);
     }
-    if (unregister) await unregister();
-    unregister = undefined;
+    const webhookCallsAfter = webhookCallTotals(await pods.getText('/metrics'), Object.values(webhookNames));
+    const measuredServeCalls = (await settledServeCalls(serve, creates, callsBefore)) - callsBefore;
+    for (const remove of unregister.splice(0)) await remove();
 
     const summaries = Object.fromEntries(seriesOrder.map((series) => [series, summarize(samples[series])])) as Record<SeriesId, LatencySummary>;
     const none = summaries.none;
     const ours = summaries['sandbox-storage'];
     const bareSummary = summaries.bare;
-    const callsPerPod = measuredServeCalls / samples['sandbox-storage'].length;
     const replaySummary = summaries.replay;
+    const callsPerPod = measuredServeCalls / samples['sandbox-storage'].length;
+    const quarter = Math.floor(creates / 4);
+    const quarters = (series: SeriesId) => [0, 1, 2, 3].map((index) => round(overheadRatio(samples, series, index * quarter, (index + 1) * quarter)));
+    const webhookCallMs = (series: SeriesId) => {
+      if (series === 'none') return undefined;
+      const name = webhookNames[series];
+      const calls = (webhookCallsAfter[name]?.count ?? 0) - (webhookCallsBefore[name]?.count ?? 0);
+      return calls > 0 ? (1000 * ((webhookCallsAfter[name]?.sum ?? 0) - (webhookCallsBefore[name]?.sum ?? 0))) / calls : undefined;
+    };
     const formatMs = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(2));
     const patchOf = (answer: Record<string, unknown> | undefined) => {
       const text = Buffer.from(String(answer?.patch ?? ''), 'base64').toString('utf8');
@@ -160,12 +186,10 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
         String(summary.count),
         formatMs(summary.p50),
         formatMs(summary.p99),
-        series === 'none' ? '–' : `${formatMs(summary.p50 - none.p50)}`,
-        series === 'none' ? '–' : `${formatMs(summary.p99 - none.p99)}`,
-        formatMs(meanMs(inside[series].request)),
-        formatMs(meanMs(inside[series].webhookCall)),
-        formatMs(meanMs(inside[series].mutatingAdmission)),
-        formatMs(meanMs(inside[series].etcdCreate)),
+        series === 'none' ? '–' : formatMs(summary.p50 - none.p50),
+        series === 'none' ? '–' : formatMs(summary.p99 - none.p99),
+        series === 'none' ? '–' : series === 'bare' ? '1 (baseline)' : `${overheadRatio(samples, series, 0, creates).toFixed(2)} (${quarters(series).map((ratio) => ratio.toFixed(2)).join(', ')})`,
+        formatMs(webhookCallMs(series)),
         patch ? `${patch.operations} / ${patch.bytes}` : '–',
         String(storedBytes[series] ?? '–'),
       ];
@@ -188,33 +212,29 @@ export async function apiServerOverhead(context: ScenarioContext): Promise<Scena
         comparison('Pod CREATE p50 overhead, sandbox-storage', round(ours.p50 - none.p50), round(replaySummary.p50 - none.p50), "bare Node webhook answering serve's answer", 'ms'),
       ],
       table: {
-        headers: [
-          'series', 'Pods', 'p50 ms', 'p99 ms', 'p50 overhead ms', 'p99 overhead ms',
-          'API server: request mean ms', 'webhook call mean ms', 'mutating admission mean ms', 'etcd create mean ms', 'patch ops / bytes', 'stored Pod bytes',
-        ],
+        headers: ['series', 'Pods', 'p50 ms', 'p99 ms', 'p50 overhead ms', 'p99 overhead ms', 'p50 overhead ÷ bare (by quarter of the run)', 'webhook call mean ms', 'patch ops / bytes', 'stored Pod bytes'],
         rows: seriesOrder.map(row),
       },
       notes: [
-        `Sequential creates of a sandbox Pod (5.5 KB as admitted) through kube-apiserver ${'1.37'} without the controller manager (ServiceAccount admission plugin off); ${rounds} rounds, each series ${podsPerBlock} Pods per round after ${warmupCreatesPerBlock} unmeasured creates, order rotated per round. Before the rounds, each webhook server answered ${warming.durationMs / 1000} s of direct closed-loop reviews of the same Pod (${connections} connections), so that every series is measured with its request path compiled.`,
+        `Sequential creates of a sandbox Pod (5.5 KB as admitted) through kube-apiserver ${'1.37'} without the controller manager (ServiceAccount admission plugin off). Each series has its own namespace, its webhook registered (the shipped settings) for that namespace only; ${creates} rounds of one create per series, the order rotated every round, after ${warmupCreates} unmeasured rounds. Before, each webhook server answered ${warming.durationMs / 1000} s of direct closed-loop reviews of the same Pod (${connections} connections), so that every series is measured with its request path compiled.`,
         `Webhook calls per Pod: ${round(callsPerPod, 2)} (more than 1 means the API server reinvoked it after another mutation).`,
-        "API server columns: means from kube-apiserver's own histograms over the measured creates (apiserver_request_duration_seconds, apiserver_admission_webhook_admission_duration_seconds, which includes applying the patch, apiserver_admission_step_admission_duration_seconds, etcd_request_duration_seconds); the replay series answers every review with serve's answer for this Pod (same patch, warnings and audit annotations).",
+        "The ratio column is each series' p50 overhead over its bare webhook's, for the whole run and for each quarter of it (the spread within one run). Webhook call: kube-apiserver's apiserver_admission_webhook_admission_duration_seconds for the series' webhook, which includes applying its patch. The replay series answers every review with serve's answer for this Pod (same patch, warnings and audit annotations).",
       ],
       details: {
-        rounds,
-        podsPerBlock,
+        creates,
+        warmupCreates,
         callsPerPod: round(callsPerPod, 3),
         patches,
         storedBytes,
-        apiServer: Object.fromEntries(
-          seriesOrder.map((series) => [series, Object.fromEntries(Object.entries(inside[series]).map(([figure, value]) => [figure, { ...value, meanMs: round(meanMs(value) ?? 0, 3) }]))]),
-        ),
+        overheadRatioQuarters: Object.fromEntries((['sandbox-storage', 'replay'] as const).map((series) => [series, quarters(series)])),
+        webhookCallMs: Object.fromEntries((['sandbox-storage', 'bare', 'replay'] as const).map((series) => [series, round(webhookCallMs(series) ?? Number.NaN)])),
         series: Object.fromEntries(
           seriesOrder.map((series) => [series, Object.fromEntries(Object.entries(summaries[series]).map(([key, value]) => [key, round(value)]))]),
         ),
       },
     };
   } finally {
-    if (unregister) await unregister().catch(() => undefined);
+    for (const remove of unregister) await remove().catch(() => undefined);
     client?.close();
     for (const server of servers) await server.stop();
     await controlPlane.stop();

@@ -98,7 +98,12 @@ describe('npm run bench -- --smoke', () => {
   });
 
   it('apiserver: 30 Pods per series, and the webhook was called for every sandbox Pod', () => {
-    const details = scenario('apiserver').details as { series: Record<string, { count: number; p50: number; p99: number }>; callsPerPod: number };
+    const details = scenario('apiserver').details as {
+      series: Record<string, { count: number; p50: number; p99: number }>;
+      callsPerPod: number;
+      webhookCallMs: Record<string, number | null>;
+      overheadRatioQuarters: Record<string, number[]>;
+    };
     expect(Object.keys(details.series)).toEqual(['none', 'sandbox-storage', 'bare', 'replay']);
     for (const series of Object.values(details.series)) {
       expect(series.count).toBe(30);
@@ -106,6 +111,14 @@ describe('npm run bench -- --smoke', () => {
       expect(series.p50).toBeLessThanOrEqual(series.p99);
     }
     expect(details.callsPerPod).toBeGreaterThanOrEqual(1);
+    // kube-apiserver's webhook histogram, told apart by each series' webhook name.
+    expect(Object.keys(details.webhookCallMs)).toEqual(['sandbox-storage', 'bare', 'replay']);
+    for (const callMs of Object.values(details.webhookCallMs)) expect(callMs).toBeGreaterThan(0);
+    expect(Object.keys(details.overheadRatioQuarters)).toEqual(['sandbox-storage', 'replay']);
+    for (const quarters of Object.values(details.overheadRatioQuarters)) {
+      expect(quarters).toHaveLength(4);
+      for (const ratio of quarters) expect(Number.isFinite(ratio)).toBe(true);
+    }
   });
 
   it('seeding: both copies timed, the second run measured', () => {
