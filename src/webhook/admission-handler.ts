@@ -1,6 +1,11 @@
 // POST /mutate and /validate: one AdmissionReview in, one out (as JSON text), logged with who asked for what.
+// Requests that arrive in the same event-loop turn are answered together, stage by stage: all their decisions, then
+// all their answers, then all their metrics and log lines. Between two requests the socket work (TLS, the kernel's
+// loopback and network stack) pushes the webhook's code and data out of the CPU caches, so a stage run once per
+// request runs cold every time; run for the whole batch it stays warm after the first (bench: sandbox /mutate CPU).
+// A request waits at most until the end of the turn it arrived in.
 import type { Logger } from 'pino';
-import { reviewJson, type AdmissionOutcome, type AdmissionSources } from './review.ts';
+import { reviewJson, type AdmissionOutcome, type AdmissionReviewer, type AdmissionSources } from './review.ts';
 
 /** Called after each answer, e.g. to record metrics. `webhook` is the endpoint's name (`mutate`). */
 export interface AdmissionObserver {
@@ -15,11 +20,11 @@ function podName(outcome: AdmissionOutcome): string | undefined {
   return metadata?.name ?? (metadata?.generateName ? `${metadata.generateName}*` : undefined);
 }
 
-export type AdmissionReviewer = (body: unknown, sources: AdmissionSources) => Promise<AdmissionOutcome>;
+export type { AdmissionReviewer } from './review.ts';
 
 /**
  * Answers one parsed request body: `send` gets the AdmissionReview to send, serialised, before metrics and the log
- * line are written. Rejects (without having sent) only on a bug.
+ * line are written; settles once they are. Rejects only on a bug (then `send` may not have been called).
  */
 export type AdmissionHandler = (body: unknown, send: (reviewText: string) => void) => Promise<void>;
 
@@ -54,6 +59,23 @@ function logOutcome(logger: Logger, outcome: AdmissionOutcome, durationSeconds: 
   else logger.info(fields, outcome.result === 'mutated' ? 'pod mutated' : 'pod admitted unchanged');
 }
 
+interface Pending {
+  body: unknown;
+  send: (reviewText: string) => void;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface Decided {
+  pending: Pending;
+  outcome: AdmissionOutcome;
+  durationSeconds: number;
+}
+
+function secondsSince(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
 export function admissionHandler(
   webhook: 'mutate' | 'validate',
   review: AdmissionReviewer,
@@ -62,12 +84,54 @@ export function admissionHandler(
   observe: AdmissionObserver = () => undefined,
 ): AdmissionHandler {
   const endpointLogger = logger.child({ webhook });
-  return async (body, send) => {
-    const started = process.hrtime.bigint();
-    const outcome = await review(body, sources());
-    const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    send(reviewJson(outcome.review));
-    observe(webhook, outcome, durationSeconds);
-    if (outcome.result !== 'skipped') logOutcome(endpointLogger, outcome, durationSeconds); // the fast path stays quiet
+  let queue: Pending[] = [];
+
+  /** Answers, then observes and logs, each decided request; a bug in one fails that one only. */
+  const answer = (decided: Decided[]): void => {
+    const sent: Decided[] = [];
+    for (const item of decided) {
+      try {
+        item.pending.send(reviewJson(item.outcome.review));
+        sent.push(item);
+      } catch (error) {
+        item.pending.reject(error);
+      }
+    }
+    for (const item of sent) {
+      try {
+        observe(webhook, item.outcome, item.durationSeconds);
+        if (item.outcome.result !== 'skipped') logOutcome(endpointLogger, item.outcome, item.durationSeconds); // the fast path stays quiet
+        item.pending.resolve();
+      } catch (error) {
+        item.pending.reject(error);
+      }
+    }
   };
+
+  /** Decides every queued request; one that waits on a look-up is answered on its own when that returns. */
+  const drain = (): void => {
+    const batch = queue;
+    queue = [];
+    const decided: Decided[] = [];
+    for (const pending of batch) {
+      const started = process.hrtime.bigint();
+      try {
+        const outcome = review(pending.body, sources());
+        if (outcome instanceof Promise) {
+          outcome.then((settled) => answer([{ pending, outcome: settled, durationSeconds: secondsSince(started) }]), pending.reject);
+        } else {
+          decided.push({ pending, outcome, durationSeconds: secondsSince(started) });
+        }
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
+    answer(decided);
+  };
+
+  return (body, send) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ body, send, resolve, reject });
+      if (queue.length === 1) setImmediate(drain);
+    });
 }

@@ -87,13 +87,17 @@ export function reviewPodMutation(request: AdmissionRequest, context: AdmissionC
   };
 }
 
-/** The cluster look-ups the decision needs (namespace labels), then the decision. */
-export async function mutatePod(request: AdmissionRequest, sources: AdmissionSources): Promise<AdmissionOutcome> {
+/** The cluster look-ups the decision needs (namespace labels), then the decision; synchronous when none is needed. */
+export function mutatePod(request: AdmissionRequest, sources: AdmissionSources): AdmissionOutcome | Promise<AdmissionOutcome> {
   const podLabels = (request.object as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels;
-  const namespaceLabels =
-    isPodRequest(request) && request.namespace && needsNamespaceLabels(sources.policies, podLabels)
-      ? await sources.namespaceLabels(request.namespace)
-      : undefined;
+  const namespace = request.namespace;
+  if (isPodRequest(request) && namespace && needsNamespaceLabels(sources.policies, podLabels)) {
+    return sources.namespaceLabels(namespace).then((namespaceLabels) => decideMutation(request, sources, namespaceLabels));
+  }
+  return decideMutation(request, sources, undefined);
+}
+
+function decideMutation(request: AdmissionRequest, sources: AdmissionSources, namespaceLabels: Record<string, string> | undefined): AdmissionOutcome {
   const outcome = reviewPodMutation(request, {
     policies: sources.policies,
     namespaceLabels,

@@ -152,21 +152,33 @@ export interface AdmissionSources {
   onUnproven?(): void;
 }
 
-/** A typed handler: one decoded request and what it may look up, in; its outcome, out. */
+/**
+ * A typed handler: one decoded request and what it may look up, in; its outcome, out. Synchronous when it needs no
+ * look-up, so that the caller can tell how long the decision itself took.
+ */
 export type AdmissionDecider = (request: AdmissionRequest, sources: AdmissionSources) => AdmissionOutcome | Promise<AdmissionOutcome>;
+
+/** What reviewBody makes of a decider: any body in, an outcome out (synchronously when the decider answered so). */
+export type AdmissionReviewer = (body: unknown, sources: AdmissionSources) => AdmissionOutcome | Promise<AdmissionOutcome>;
 
 /**
  * Envelope check, then the decision, catching bugs so that the caller always has an AdmissionReview to send:
  * a body that is no AdmissionReview gets a 400 answer, a throw in the decision a 500 one.
  */
-export function reviewBody(decide: AdmissionDecider): (body: unknown, sources: AdmissionSources) => Promise<AdmissionOutcome> {
-  return async (body, sources) => {
+export function reviewBody(decide: AdmissionDecider): AdmissionReviewer {
+  return (body, sources) => {
     const { request, error } = readAdmissionRequest(body);
     if (!request) return { result: 'error', review: error as AdmissionReviewResponse };
+    const internalError = (thrown: unknown): AdmissionOutcome => ({
+      request,
+      result: 'error',
+      review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`),
+    });
     try {
-      return await decide(request, sources);
+      const outcome = decide(request, sources);
+      return outcome instanceof Promise ? outcome.catch(internalError) : outcome;
     } catch (thrown) {
-      return { request, result: 'error', review: errorReview(request.uid, 500, `internal error: ${(thrown as Error).message}`) };
+      return internalError(thrown);
     }
   };
 }

@@ -29,7 +29,7 @@ function realisticPod(): Record<string, unknown> {
   return pod;
 }
 
-function cpuMicros(run: () => Promise<unknown>): Promise<number> {
+function cpuMicros(run: () => unknown): Promise<number> {
   return (async () => {
     const before = process.cpuUsage();
     for (let index = 0; index < calls; index += 1) await run();

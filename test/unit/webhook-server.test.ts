@@ -7,7 +7,7 @@ import type { AdmissionSources } from '../../src/webhook/review.ts';
 import { staticNamespaceLabels } from '../../src/admission/namespace-labels.ts';
 import { embeddedDefaultPolicies } from '../../src/policy/embedded-default.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/webhook/webhook-server.ts';
-import { admissionReviewFor, decodePatch, sandboxPod } from '../fixtures/pods.ts';
+import { admissionReviewFor, decodePatch, sandboxPod, sandboxPodFor } from '../fixtures/pods.ts';
 import { writeServingCertificate, type ServingCertificate } from '../harness/tls.ts';
 import { waitFor } from '../harness/wait.ts';
 
@@ -112,6 +112,21 @@ describe('webhook server over HTTPS', () => {
       result: 'mutated',
       claims: [expect.stringMatching(/^sandbox-/)],
     });
+  });
+
+  it('answers concurrent requests, on connections of their own, each with the answer for its Pod', async () => {
+    const users = Array.from({ length: 24 }, (_, index) => `user-${index}`);
+    const replies = await Promise.all(
+      users.map((user, index) => {
+        const review = admissionReviewFor(sandboxPodFor(user), { uid: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}` });
+        return send('/mutate', JSON.stringify(review)).then((reply) => ({ user, uid: review.request.uid, reply }));
+      }),
+    );
+    for (const { user, uid, reply } of replies) {
+      expectAdmissionReview(reply, uid);
+      const volumes = decodePatch(reply.json.response.patch).find((operation: any) => operation.path === '/spec/volumes') as any;
+      expect(volumes.value[0].persistentVolumeClaim.claimName).toContain(`-${user}-t1-`);
+    }
   });
 
   it('passes a non-sandbox pod untouched', async () => {
