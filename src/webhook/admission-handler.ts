@@ -20,8 +20,6 @@ function podName(outcome: AdmissionOutcome): string | undefined {
   return metadata?.name ?? (metadata?.generateName ? `${metadata.generateName}*` : undefined);
 }
 
-export type { AdmissionReviewer } from './review.ts';
-
 /**
  * Answers one parsed request body: `send` gets the AdmissionReview to send, serialised, before metrics and the log
  * line are written; settles once they are. Rejects only on a bug (then `send` may not have been called).
